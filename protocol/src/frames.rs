@@ -1,0 +1,379 @@
+//! WebSocket frames. Every frame is a JSON object with a `type` field.
+//!
+//! - The visitor socket (`/ws/v1/visitor`) takes [`VisitorFrame`]s.
+//! - The agent socket (`/ws/v1/agent`) takes [`AgentFrame`]s.
+//! - Both send [`ServerFrame`]s.
+//!
+//! Delivery rules (see `docs/protocol.md`): every stored message has a per-conversation `seq`
+//! starting at 1; the server sends `ack` only after the message is committed; a resend with the
+//! same `client_id` returns the same `ack`; a client that resumes with `last_seq = k` receives
+//! exactly the messages `k+1..` in order.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+use crate::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::text::{ClientMessageId, MessageBody};
+
+/// Milliseconds since the Unix epoch, UTC.
+pub type Millis = i64;
+
+/// Where a client left off in one conversation: it has seen every message up to `last_seq`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    pub conversation_id: ConversationId,
+    pub last_seq: u64,
+}
+
+/// Frames a visitor's widget sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VisitorFrame {
+    /// The first frame on the socket: protocol version, the visitor token from
+    /// `POST /api/v1/widget/session`, and where the client left off.
+    Hello {
+        v: u32,
+        token: String,
+        #[serde(default)]
+        resume: Vec<ResumePoint>,
+    },
+    /// Send a message. Without `conversation_id` it goes to the visitor's open conversation,
+    /// opening one if there is none.
+    Send {
+        client_id: ClientMessageId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+        body: MessageBody,
+    },
+    /// The visitor started or stopped typing (ephemeral).
+    Typing {
+        conversation_id: ConversationId,
+        typing: bool,
+    },
+}
+
+impl VisitorFrame {
+    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing"];
+}
+
+/// Frames the agent console sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum AgentFrame {
+    /// The first frame on the socket. `token` is the session token from
+    /// `POST /api/v1/auth/login`; it may be omitted when the upgrade carried the session cookie.
+    Hello {
+        v: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+        #[serde(default)]
+        resume: Vec<ResumePoint>,
+    },
+    /// Send a message into a conversation assigned to this agent.
+    Send {
+        client_id: ClientMessageId,
+        conversation_id: ConversationId,
+        body: MessageBody,
+    },
+    /// The agent started or stopped typing (ephemeral).
+    Typing {
+        conversation_id: ConversationId,
+        typing: bool,
+    },
+    /// Close a conversation assigned to this agent, freeing a slot.
+    Close { conversation_id: ConversationId },
+}
+
+impl AgentFrame {
+    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing", "close"];
+}
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorKind {
+    Visitor,
+    Agent,
+    /// The server itself: automatic acknowledgements and notices.
+    System,
+}
+
+impl AuthorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorKind::Visitor => "visitor",
+            AuthorKind::Agent => "agent",
+            AuthorKind::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "visitor" => Some(AuthorKind::Visitor),
+            "agent" => Some(AuthorKind::Agent),
+            "system" => Some(AuthorKind::System),
+            _ => None,
+        }
+    }
+}
+
+/// A stored chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub conversation_id: ConversationId,
+    pub seq: u64,
+    pub author: AuthorKind,
+    /// The agent's display name for agent messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
+    /// The sender's id for this message, so a client can match it to what it sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<ClientMessageId>,
+    /// Plain text; never to be interpreted as HTML.
+    pub body: String,
+    pub sent_at: Millis,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Waiting in the queue for an agent.
+    Queued,
+    /// An agent serves it.
+    Assigned,
+    Closed,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Queued => "queued",
+            ConversationStatus::Assigned => "assigned",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "queued" => Some(ConversationStatus::Queued),
+            "assigned" => Some(ConversationStatus::Assigned),
+            "closed" => Some(ConversationStatus::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// An agent as a visitor or colleague sees them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: AgentId,
+    pub display_name: String,
+}
+
+/// A conversation's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub site_id: SiteId,
+    pub visitor_id: VisitorId,
+    pub status: ConversationStatus,
+    /// The agent who serves (or, once closed, served) it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentRef>,
+    /// The highest sequence number stored in it.
+    pub last_seq: u64,
+    pub created_at: Millis,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_at: Option<Millis>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Millis>,
+}
+
+/// Who the server recognised in `hello`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Identity {
+    Visitor {
+        visitor_id: VisitorId,
+        site_id: SiteId,
+    },
+    Agent {
+        agent_id: AgentId,
+        display_name: String,
+    },
+}
+
+/// Frames the server sends on both sockets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// The answer to `hello`: who you are and your open conversations. Missed messages of
+    /// each (after the resume points) follow as `message` frames.
+    Welcome {
+        v: u32,
+        identity: Identity,
+        conversations: Vec<Conversation>,
+        /// Seconds between server pings; answer pings (browsers do) or send any frame.
+        heartbeat_secs: u64,
+    },
+    /// The message with `client_id` is committed with this `seq`.
+    Ack {
+        client_id: ClientMessageId,
+        conversation_id: ConversationId,
+        seq: u64,
+        sent_at: Millis,
+    },
+    /// A committed message, delivered in `seq` order per conversation, each exactly once per
+    /// connection.
+    Message { message: Message },
+    /// Someone in the conversation started or stopped typing (ephemeral, may be dropped).
+    Typing {
+        conversation_id: ConversationId,
+        author: AuthorKind,
+        typing: bool,
+    },
+    /// A visitor's first message opened this conversation.
+    ConversationOpened { conversation: Conversation },
+    /// An agent now serves the conversation.
+    ConversationAssigned { conversation: Conversation },
+    /// The conversation was closed.
+    ConversationClosed { conversation: Conversation },
+    /// The visitor's place in the queue (1 = next). `estimated_wait_secs` is absent when there
+    /// is no honest estimate.
+    QueueStatus {
+        conversation_id: ConversationId,
+        position: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        estimated_wait_secs: Option<u64>,
+    },
+    /// Something the client sent was refused. `client_id` names the refused `send`, if any.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientMessageId>,
+    },
+}
+
+/// Why a text frame could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+/// Frames that name their accepted `type`s, so decoding can tell an unknown type from a
+/// malformed frame.
+pub trait FrameTypes {
+    const TYPES: &'static [&'static str];
+}
+
+impl FrameTypes for VisitorFrame {
+    const TYPES: &'static [&'static str] = VisitorFrame::TYPES;
+}
+
+impl FrameTypes for AgentFrame {
+    const TYPES: &'static [&'static str] = AgentFrame::TYPES;
+}
+
+/// Decodes one text frame: [`ErrorCode::BadFrame`] for malformed JSON or fields,
+/// [`ErrorCode::UnknownFrame`] for a `type` this socket does not take, and
+/// [`ErrorCode::InvalidBody`] for a message body that fails validation.
+pub fn decode<T: DeserializeOwned + FrameTypes>(text: &str) -> Result<T, DecodeError> {
+    // The common case parses once; only a failure pays for working out what was wrong.
+    serde_json::from_str(text).map_err(|e| classify::<T>(text, e))
+}
+
+fn classify<T: FrameTypes>(text: &str, error: serde_json::Error) -> DecodeError {
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => {
+            return DecodeError {
+                code: ErrorCode::BadFrame,
+                message: format!("not valid JSON: {e}"),
+            };
+        }
+    };
+    let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+        return DecodeError {
+            code: ErrorCode::BadFrame,
+            message: "a frame must be a JSON object with a string `type`".into(),
+        };
+    };
+    if !T::TYPES.contains(&kind) {
+        return DecodeError {
+            code: ErrorCode::UnknownFrame,
+            message: format!("unknown frame type `{kind}`"),
+        };
+    }
+    if let Some(Err(why)) = value
+        .get("body")
+        .and_then(|b| b.as_str())
+        .map(|b| MessageBody::parse(b.to_owned()))
+    {
+        return DecodeError {
+            code: ErrorCode::InvalidBody,
+            message: format!("message body {why}"),
+        };
+    }
+    DecodeError {
+        code: ErrorCode::BadFrame,
+        message: format!("invalid `{kind}` frame: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_a_send_frame() {
+        let frame: Result<VisitorFrame, _> =
+            decode(r#"{"type":"send","client_id":"c1","body":"Hello"}"#);
+        assert!(matches!(
+            frame,
+            Ok(VisitorFrame::Send { conversation_id: None, ref body, .. }) if body.as_str() == "Hello"
+        ));
+    }
+
+    #[test]
+    fn tells_malformed_from_unknown() {
+        let malformed = decode::<VisitorFrame>("{not json");
+        assert_eq!(malformed.err().map(|e| e.code), Some(ErrorCode::BadFrame));
+        let no_type = decode::<VisitorFrame>(r#"{"kind":"send"}"#);
+        assert_eq!(no_type.err().map(|e| e.code), Some(ErrorCode::BadFrame));
+        let unknown = decode::<VisitorFrame>(r#"{"type":"launch_rockets"}"#);
+        assert_eq!(unknown.err().map(|e| e.code), Some(ErrorCode::UnknownFrame));
+        // `close` is an agent frame, not a visitor one.
+        let close = r#"{"type":"close","conversation_id":"00000000-0000-0000-0000-000000000000"}"#;
+        assert_eq!(
+            decode::<VisitorFrame>(close).err().map(|e| e.code),
+            Some(ErrorCode::UnknownFrame)
+        );
+        assert!(decode::<AgentFrame>(close).is_ok());
+    }
+
+    #[test]
+    fn missing_fields_and_bad_bodies_are_reported() {
+        let missing = decode::<VisitorFrame>(r#"{"type":"send","body":"hi"}"#);
+        assert_eq!(missing.err().map(|e| e.code), Some(ErrorCode::BadFrame));
+        let blank = decode::<VisitorFrame>(r#"{"type":"send","client_id":"a","body":"  "}"#);
+        assert_eq!(blank.err().map(|e| e.code), Some(ErrorCode::InvalidBody));
+        let bad_id = decode::<VisitorFrame>(r#"{"type":"send","client_id":"a b","body":"x"}"#);
+        assert_eq!(bad_id.err().map(|e| e.code), Some(ErrorCode::BadFrame));
+    }
+
+    #[test]
+    fn server_frames_round_trip() {
+        let frame = ServerFrame::QueueStatus {
+            conversation_id: ConversationId::from_uuid(uuid::Uuid::nil()),
+            position: 2,
+            estimated_wait_secs: None,
+        };
+        let json = serde_json::to_string(&frame).unwrap_or_default();
+        assert!(json.starts_with(r#"{"type":"queue_status""#), "{json}");
+        let back: Result<ServerFrame, _> = serde_json::from_str(&json);
+        assert_eq!(back.ok(), Some(frame));
+    }
+}

@@ -1,0 +1,188 @@
+//! Building and running the server: storage, hub, router and chat service wired together
+//! behind actix-web, plus graceful shutdown.
+//!
+//! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket is
+//! told with close code 1001 (so clients reconnect, elsewhere if need be) and its in-flight
+//! sends are committed; the HTTP server stops; the group committer drains its queue; then the
+//! process exits.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use rand::RngCore;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::visitor_token::TokenSigner;
+use crate::chat::Chat;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::router::Router;
+use crate::store::{self, Store};
+use crate::{bootstrap, routes, ws};
+
+/// What every handler and socket shares.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub chat: Arc<Chat>,
+    pub signer: TokenSigner,
+    /// Cancelled when shutdown begins.
+    pub shutdown: CancellationToken,
+    /// Every running socket holds a token of this, so shutdown can wait for them.
+    pub sockets: TaskTracker,
+}
+
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+    committer: JoinHandle<()>,
+    stop: CancellationToken,
+}
+
+/// Starts a graceful shutdown from elsewhere (tests, embedding).
+#[derive(Clone)]
+pub struct Stopper(CancellationToken);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.cancel();
+    }
+}
+
+impl Application {
+    /// Opens the store (migrating it), prepares a first start, binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.bind)?;
+        let port = listener.local_addr()?.port();
+        let store = store::connect(&config.database_url, config.database_max_connections).await?;
+        tracing::info!(
+            backend = store.backend(),
+            database = %crate::config::redact_url(&config.database_url),
+            "store ready"
+        );
+        // One node: nobody is connected before we start listening.
+        store.reset_presence().await?;
+        let secret = match &config.secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => {
+                let mut fresh = [0u8; 32];
+                rand::thread_rng().fill_bytes(&mut fresh);
+                store.secret("visitor_token", &fresh).await?
+            }
+        };
+        bootstrap::first_start(store.as_ref(), &config, port).await?;
+
+        let hub = Hub::start(config.ws.outbound_queue);
+        let router = Router::start(store.clone(), hub.clone());
+        let (chat, committer) =
+            Chat::start(store.clone(), hub, router.clone(), config.commit.max_batch);
+        // Conversations may have been waiting since before a restart.
+        for site in store.sites(None).await? {
+            router.kick(site.id);
+        }
+
+        let shutdown_timeout = config.shutdown_timeout_secs;
+        let state = web::Data::new(AppState {
+            config: Arc::new(config),
+            store,
+            chat,
+            signer: TokenSigner::new(&secret),
+            shutdown: CancellationToken::new(),
+            sockets: TaskTracker::new(),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .configure(ws::configure)
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
+        .run();
+        tracing::info!(port, "listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+            committer,
+            stop: CancellationToken::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
+    }
+
+    /// Serves until a signal or [`Stopper::stop`], then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application {
+            server,
+            state,
+            committer,
+            stop,
+            ..
+        } = self;
+        let handle = server.handle();
+        let mut serving = tokio::spawn(server);
+        tokio::select! {
+            result = &mut serving => {
+                result??;
+                return Ok(());
+            }
+            () = stop.cancelled() => {}
+            () = terminate_signal() => {}
+        }
+        tracing::info!("shutting down: closing sockets");
+        state.shutdown.cancel();
+        state.sockets.close();
+        let grace = Duration::from_secs(state.config.shutdown_timeout_secs.max(1));
+        if tokio::time::timeout(grace, state.sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some sockets did not close in time");
+        }
+        handle.stop(true).await;
+        let _ = serving.await;
+        // The committer ends once every handle to it is gone and its queue is drained.
+        drop(state);
+        if tokio::time::timeout(grace, committer).await.is_err() {
+            tracing::warn!("commits still running at shutdown");
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn terminate_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

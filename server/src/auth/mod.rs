@@ -1,0 +1,9 @@
+//! Who is asking: agent passwords and sessions, and the server-signed visitor tokens.
+//!
+//! - [`password`] — argon2id hashing.
+//! - [`session`] — agent login sessions: random bearer tokens, stored only as SHA-256 hashes.
+//! - [`visitor_token`] — HMAC-signed tokens naming one visitor of one site.
+
+pub mod password;
+pub mod session;
+pub mod visitor_token;

@@ -1,0 +1,80 @@
+//! First start: with no agent in the database, create a demo site and an admin, and print the
+//! admin's credentials once, so `bellhop serve` is usable with no setup.
+
+use bellhop_protocol::SiteId;
+use bellhop_protocol::api::Role;
+use rand::Rng;
+use uuid::Uuid;
+
+use crate::accounts::{AgentSpec, create_agent};
+use crate::clock::now_millis;
+use crate::config::Config;
+use crate::store::{NewSite, Store};
+
+/// The demo site's public widget key.
+pub const DEMO_WIDGET_KEY: &str = "demo";
+
+pub fn random_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(20)
+        .map(char::from)
+        .collect()
+}
+
+pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyhow::Result<()> {
+    if store.agent_count().await? > 0 {
+        return Ok(());
+    }
+    let mut origins = vec![
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{port}"),
+    ];
+    if let Some(public) = &config.public_url {
+        origins.push(public.trim_end_matches('/').to_owned());
+    }
+    let site = match store.site_by_widget_key(DEMO_WIDGET_KEY).await? {
+        Some(site) => site,
+        None => {
+            store
+                .create_site(NewSite {
+                    id: SiteId::from_uuid(Uuid::now_v7()),
+                    name: "Demo site".into(),
+                    widget_key: DEMO_WIDGET_KEY.into(),
+                    allowed_origins: origins,
+                    auto_reply: config.routing.default_auto_reply.clone(),
+                    now: now_millis(),
+                })
+                .await?
+        }
+    };
+    let (password, generated) = match &config.admin_password {
+        Some(password) => (password.clone(), false),
+        None => (random_password(), true),
+    };
+    let admin = create_agent(
+        store,
+        config,
+        AgentSpec {
+            email: config.admin_email.clone(),
+            display_name: "Admin".into(),
+            password: password.clone(),
+            role: Role::Admin,
+            max_chats: None,
+            sites: vec![site.id],
+        },
+    )
+    .await?;
+    tracing::info!(agent = %admin.id, site = %site.id, "first start: created the demo site and an admin");
+    println!(
+        "Bellhop first start: created the demo site (widget key \"{DEMO_WIDGET_KEY}\") and an admin account."
+    );
+    println!("  email:    {}", admin.email);
+    if generated {
+        println!("  password: {password}");
+        println!("The password is shown only this once; keep it.");
+    } else {
+        println!("  password: (from the configuration)");
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The `bellhop` command line: `serve` runs the server; `agent add` creates an agent account.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bellhop_protocol::SiteId;
+use bellhop_protocol::api::Role;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::accounts::{AgentSpec, create_agent};
+use crate::app::Application;
+use crate::bootstrap::random_password;
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "bellhop",
+    version,
+    about = "Self-hosted live chat: one binary, no lost message."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Common {
+    /// TOML configuration file (default: ./bellhop.toml if present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// sqlite://FILE (default sqlite://bellhop.db) or postgres://...
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Manage agent accounts.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentCommand {
+    /// Create an agent. Without --password one is generated and printed once.
+    Add {
+        #[command(flatten)]
+        common: Common,
+        #[arg(long)]
+        email: String,
+        /// The name visitors see.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
+        role: RoleArg,
+        /// A site the agent serves: its widget key or id (repeatable).
+        #[arg(long = "site")]
+        sites: Vec<String>,
+        /// Open chats at most (default: routing.default_agent_cap).
+        #[arg(long)]
+        max_chats: Option<u32>,
+        #[arg(long, env = "BELLHOP_NEW_AGENT_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Agent => Role::Agent,
+            RoleArg::Supervisor => Role::Supervisor,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+fn load(common: &Common) -> anyhow::Result<Config> {
+    let mut config = Config::load(common.config.as_deref())?;
+    if let Some(url) = &common.database_url {
+        config.database_url.clone_from(url);
+    }
+    Ok(config)
+}
+
+/// Entry point of the `bellhop` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("bellhop: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bellhop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { common, bind } => {
+            let mut config = load(&common)?;
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            crate::telemetry::init(config.log_format);
+            tracing::debug!(?config, "configuration");
+            Application::build(config).await?.run_until_stopped().await
+        }
+        Command::Agent {
+            command:
+                AgentCommand::Add {
+                    common,
+                    email,
+                    name,
+                    role,
+                    sites,
+                    max_chats,
+                    password,
+                },
+        } => {
+            let config = load(&common)?;
+            crate::telemetry::init(config.log_format);
+            let store =
+                crate::store::connect(&config.database_url, config.database_max_connections)
+                    .await?;
+            let mut site_ids: Vec<SiteId> = Vec::new();
+            for site in &sites {
+                let found = match site.parse::<SiteId>() {
+                    Ok(id) => store.site(id).await?,
+                    Err(_) => store.site_by_widget_key(site).await?,
+                };
+                let found = found.ok_or_else(|| anyhow::anyhow!("no site {site:?}"))?;
+                site_ids.push(found.id);
+            }
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (random_password(), true),
+            };
+            let agent = create_agent(
+                store.as_ref(),
+                &config,
+                AgentSpec {
+                    email,
+                    display_name: name,
+                    password: password.clone(),
+                    role: role.into(),
+                    max_chats,
+                    sites: site_ids,
+                },
+            )
+            .await?;
+            println!(
+                "created {} ({}) as {}",
+                agent.email,
+                agent.id,
+                agent.role.as_str()
+            );
+            if generated {
+                println!("password: {password}");
+            }
+            Ok(())
+        }
+    }
+}

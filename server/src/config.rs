@@ -1,0 +1,232 @@
+//! Configuration, layered: built-in defaults → an optional TOML file → `BELLHOP_*` environment
+//! variables (nested keys with `__`, e.g. `BELLHOP_WS__MAX_FRAME_BYTES`) → command-line flags.
+//!
+//! Secrets (`secret`, `admin_password`) are never logged: `Debug` redacts them.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on. Port 0 picks a free port.
+    pub bind: String,
+    /// `sqlite://FILE` (created if missing) or `postgres://...`.
+    pub database_url: String,
+    /// Pool size for the database.
+    pub database_max_connections: u32,
+    /// The URL people use to reach this server; its origin is allowed for the demo site.
+    pub public_url: Option<String>,
+    /// `text` or `json` log lines.
+    pub log_format: LogFormat,
+    /// Key for signing visitor tokens. If unset, one is generated on first start and kept in
+    /// the database, so tokens survive restarts.
+    pub secret: Option<String>,
+    /// The admin account created on first start with an empty database.
+    pub admin_email: String,
+    /// The first admin's password; generated and printed once when unset.
+    pub admin_password: Option<String>,
+    /// How long an agent login session lasts.
+    pub session_ttl_hours: u64,
+    /// How long graceful shutdown may take before connections are dropped.
+    pub shutdown_timeout_secs: u64,
+    pub ws: WsConfig,
+    pub routing: RoutingConfig,
+    pub commit: CommitConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WsConfig {
+    /// Interval between server pings.
+    pub heartbeat_interval_ms: u64,
+    /// A socket silent for this long is considered dead and closed.
+    pub client_timeout_ms: u64,
+    /// Time allowed between the upgrade and a valid `hello`.
+    pub hello_timeout_ms: u64,
+    /// Largest accepted frame, in bytes.
+    pub max_frame_bytes: usize,
+    /// Frames queued for one connection before it is disconnected as too slow.
+    pub outbound_queue: usize,
+    /// Sends from one connection awaiting their commit at once.
+    pub max_in_flight: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RoutingConfig {
+    /// Open chats an agent gets at most, unless their own cap says otherwise.
+    pub default_agent_cap: u32,
+    /// The automatic acknowledgement for new sites.
+    pub default_auto_reply: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommitConfig {
+    /// Most sends committed in one shared transaction.
+    pub max_batch: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            database_url: "sqlite://bellhop.db".into(),
+            database_max_connections: 10,
+            public_url: None,
+            log_format: LogFormat::Text,
+            secret: None,
+            admin_email: "admin@bellhop.local".into(),
+            admin_password: None,
+            session_ttl_hours: 24 * 14,
+            shutdown_timeout_secs: 10,
+            ws: WsConfig::default(),
+            routing: RoutingConfig::default(),
+            commit: CommitConfig::default(),
+        }
+    }
+}
+
+impl Default for WsConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval_ms: 15_000,
+            client_timeout_ms: 45_000,
+            hello_timeout_ms: 10_000,
+            max_frame_bytes: 64 * 1024,
+            outbound_queue: 512,
+            max_in_flight: 64,
+        }
+    }
+}
+
+impl Default for RoutingConfig {
+    fn default() -> Self {
+        Self {
+            default_agent_cap: 3,
+            default_auto_reply:
+                "Thanks for your message! We got it and an agent will be with you shortly.".into(),
+        }
+    }
+}
+
+impl Default for CommitConfig {
+    fn default() -> Self {
+        Self { max_batch: 512 }
+    }
+}
+
+impl WsConfig {
+    pub fn heartbeat_interval(&self) -> Duration {
+        Duration::from_millis(self.heartbeat_interval_ms)
+    }
+
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_timeout_ms)
+    }
+
+    pub fn hello_timeout(&self) -> Duration {
+        Duration::from_millis(self.hello_timeout_ms)
+    }
+}
+
+impl Config {
+    /// Defaults, then `file` if given (or `bellhop.toml` if it exists), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None => figment = figment.merge(Toml::file("bellhop.toml")),
+        }
+        figment
+            .merge(Env::prefixed("BELLHOP_").split("__"))
+            .extract()
+            .map_err(Box::new)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("public_url", &self.public_url)
+            .field("log_format", &self.log_format)
+            .field("secret", &redacted(&self.secret))
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &redacted(&self.admin_password))
+            .field("session_ttl_hours", &self.session_ttl_hours)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("ws", &self.ws)
+            .field("routing", &self.routing)
+            .field("commit", &self.commit)
+            .finish()
+    }
+}
+
+/// Hides a password in a database URL (`postgres://user:secret@host/db`).
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:<redacted>{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_database_passwords() {
+        assert_eq!(
+            redact_url("postgres://bob:hunter2@db:5432/chat"),
+            "postgres://bob:<redacted>@db:5432/chat"
+        );
+        assert_eq!(redact_url("sqlite://bellhop.db"), "sqlite://bellhop.db");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    fn environment_overrides_file_and_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "bind = \"0.0.0.0:9000\"\n[ws]\nmax_frame_bytes = 1000\n",
+            )?;
+            jail.set_env("BELLHOP_BIND", "127.0.0.1:7000");
+            jail.set_env("BELLHOP_ROUTING__DEFAULT_AGENT_CAP", "5");
+            let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.bind, "127.0.0.1:7000");
+            assert_eq!(config.ws.max_frame_bytes, 1000);
+            assert_eq!(config.routing.default_agent_cap, 5);
+            assert_eq!(config.ws.outbound_queue, WsConfig::default().outbound_queue);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,282 @@
+//! The hub: who is connected, and fan-out of frames to them.
+//!
+//! One task owns the registry (topic → connections); everyone else holds a cheap, cloneable
+//! [`Hub`] handle whose methods post commands to it. A connection registers under one
+//! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue. Publishing never
+//! waits: a connection whose queue is full is dropped from the registry, which closes its
+//! queue; its socket then closes with [`close_code::TOO_SLOW`] and the client resumes from its
+//! last sequence number. One slow client never stalls the others.
+//!
+//! Registration is an RAII guard ([`Registration`]): dropping it unregisters, and empty topics
+//! are removed.
+//!
+//! [`close_code::TOO_SLOW`]: bellhop_protocol::close_code::TOO_SLOW
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bellhop_protocol::frames::ServerFrame;
+use bellhop_protocol::{AgentId, ConversationId, VisitorId};
+use tokio::sync::mpsc;
+
+/// Whom a frame is for: every connection of one visitor, or of one agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Visitor(VisitorId),
+    Agent(AgentId),
+}
+
+/// A frame on its way to connections, serialised once for all of them.
+#[derive(Debug)]
+pub struct Delivery {
+    pub json: String,
+    pub kind: DeliveryKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryKind {
+    /// A stored message: the socket sends it only in `seq` order, exactly once.
+    Message {
+        conversation_id: ConversationId,
+        seq: u64,
+    },
+    /// The receiver must hold the whole conversation: after this frame, the socket sends
+    /// every message of it that the connection has not had yet.
+    CatchUp { conversation_id: ConversationId },
+    /// Any other frame.
+    Plain,
+}
+
+impl Delivery {
+    pub fn new(frame: &ServerFrame, kind: DeliveryKind) -> Arc<Self> {
+        let json = serde_json::to_string(frame).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "server frame did not serialise");
+            String::from("{}")
+        });
+        Arc::new(Self { json, kind })
+    }
+
+    pub fn message(message: &bellhop_protocol::frames::Message) -> Arc<Self> {
+        Self::new(
+            &ServerFrame::Message {
+                message: message.clone(),
+            },
+            DeliveryKind::Message {
+                conversation_id: message.conversation_id,
+                seq: message.seq,
+            },
+        )
+    }
+
+    pub fn plain(frame: &ServerFrame) -> Arc<Self> {
+        Self::new(frame, DeliveryKind::Plain)
+    }
+}
+
+pub type Outbox = mpsc::Receiver<Arc<Delivery>>;
+
+enum Command {
+    Register {
+        id: u64,
+        topic: Topic,
+        tx: mpsc::Sender<Arc<Delivery>>,
+    },
+    Unregister {
+        id: u64,
+        topic: Topic,
+    },
+    Publish {
+        topic: Topic,
+        delivery: Arc<Delivery>,
+    },
+    Count {
+        reply: tokio::sync::oneshot::Sender<usize>,
+    },
+}
+
+/// Handle to the hub task.
+#[derive(Clone)]
+pub struct Hub {
+    commands: mpsc::UnboundedSender<Command>,
+    next_id: Arc<AtomicU64>,
+    queue_len: usize,
+}
+
+impl Hub {
+    /// Starts the hub task. It ends when every handle is gone.
+    pub fn start(queue_len: usize) -> Self {
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(rx));
+        Self {
+            commands,
+            next_id: Arc::new(AtomicU64::new(1)),
+            queue_len: queue_len.max(1),
+        }
+    }
+
+    /// Registers a connection under `topic`; frames published to it arrive in the returned
+    /// outbox until the registration is dropped (or the connection proves too slow).
+    pub fn register(&self, topic: Topic) -> (Registration, Outbox) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.queue_len);
+        let _ = self.commands.send(Command::Register { id, topic, tx });
+        (
+            Registration {
+                hub: self.clone(),
+                id,
+                topic,
+            },
+            rx,
+        )
+    }
+
+    /// Sends a frame to every connection of `topic` (none is fine).
+    pub fn publish(&self, topic: Topic, delivery: Arc<Delivery>) {
+        let _ = self.commands.send(Command::Publish { topic, delivery });
+    }
+
+    /// How many connections are registered (for tests and metrics).
+    pub async fn connection_count(&self) -> usize {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let _ = self.commands.send(Command::Count { reply });
+        answer.await.unwrap_or(0)
+    }
+}
+
+/// Keeps a connection registered; dropping it unregisters.
+pub struct Registration {
+    hub: Hub,
+    id: u64,
+    topic: Topic,
+}
+
+impl Registration {
+    pub fn topic(&self) -> Topic {
+        self.topic
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let _ = self.hub.commands.send(Command::Unregister {
+            id: self.id,
+            topic: self.topic,
+        });
+    }
+}
+
+async fn run(mut rx: mpsc::UnboundedReceiver<Command>) {
+    let mut topics: HashMap<Topic, HashMap<u64, mpsc::Sender<Arc<Delivery>>>> = HashMap::new();
+    let mut count = 0usize;
+    while let Some(command) = rx.recv().await {
+        match command {
+            Command::Register { id, topic, tx } => {
+                topics.entry(topic).or_default().insert(id, tx);
+                count += 1;
+            }
+            Command::Unregister { id, topic } => {
+                if let Entry::Occupied(mut entry) = topics.entry(topic) {
+                    if entry.get_mut().remove(&id).is_some() {
+                        count -= 1;
+                    }
+                    if entry.get().is_empty() {
+                        entry.remove();
+                    }
+                }
+            }
+            Command::Publish { topic, delivery } => {
+                let Entry::Occupied(mut entry) = topics.entry(topic) else {
+                    continue;
+                };
+                entry
+                    .get_mut()
+                    .retain(|id, tx| match tx.try_send(delivery.clone()) {
+                        Ok(()) => true,
+                        Err(mpsc::error::TrySendError::Full(_)) => {
+                            tracing::info!(
+                                connection = id,
+                                ?topic,
+                                "disconnecting a client too slow to keep up"
+                            );
+                            count -= 1;
+                            false
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => {
+                            count -= 1;
+                            false
+                        }
+                    });
+                if entry.get().is_empty() {
+                    entry.remove();
+                }
+            }
+            Command::Count { reply } => {
+                let _ = reply.send(count);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn frame(n: u32) -> Arc<Delivery> {
+        Delivery::plain(&ServerFrame::QueueStatus {
+            conversation_id: ConversationId::from_uuid(Uuid::nil()),
+            position: n,
+            estimated_wait_secs: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn publishes_to_every_connection_of_a_topic_only() {
+        let hub = Hub::start(8);
+        let visitor = Topic::Visitor(VisitorId::from_uuid(Uuid::now_v7()));
+        let other = Topic::Visitor(VisitorId::from_uuid(Uuid::now_v7()));
+        let (_a, mut a) = hub.register(visitor);
+        let (_b, mut b) = hub.register(visitor);
+        let (_c, mut c) = hub.register(other);
+        hub.publish(visitor, frame(1));
+        assert_eq!(
+            a.recv().await.map(|d| d.json.clone()),
+            Some(frame(1).json.clone())
+        );
+        assert!(b.recv().await.is_some());
+        assert_eq!(hub.connection_count().await, 3);
+        assert!(c.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_disconnects_only_that_connection() {
+        let hub = Hub::start(2);
+        let topic = Topic::Agent(AgentId::from_uuid(Uuid::now_v7()));
+        let (_slow, mut slow) = hub.register(topic);
+        let (_fast, mut fast) = hub.register(topic);
+        for n in 0..3 {
+            hub.publish(topic, frame(n));
+            // The fast connection drains as it goes.
+            assert!(fast.recv().await.is_some());
+        }
+        // The slow one got two frames, then its queue was closed.
+        assert!(slow.recv().await.is_some());
+        assert!(slow.recv().await.is_some());
+        assert!(slow.recv().await.is_none());
+        hub.publish(topic, frame(9));
+        assert!(fast.recv().await.is_some());
+        assert_eq!(hub.connection_count().await, 1);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_registration_unregisters() {
+        let hub = Hub::start(2);
+        let topic = Topic::Agent(AgentId::from_uuid(Uuid::now_v7()));
+        let (registration, _rx) = hub.register(topic);
+        assert_eq!(hub.connection_count().await, 1);
+        drop(registration);
+        assert_eq!(hub.connection_count().await, 0);
+    }
+}

@@ -1,0 +1,24 @@
+//! The Bellhop server: HTTP API, WebSocket endpoints for visitors and agents, the hub, the
+//! router, storage and auth. `bellhop serve` runs it; tests build it with
+//! [`app::Application::build`].
+//!
+//! How the parts fit: a socket ([`ws`]) decodes a frame and asks the [`chat`] service to act;
+//! sends go through the group committer ([`store::commit`]) into the [`store`], which is the
+//! source of truth; after the commit, the [`hub`] fans the message out to every connection of
+//! the visitor and the assigned agent, and the [`router`] assigns new conversations.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod chat;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod hub;
+pub mod router;
+pub mod routes;
+pub mod store;
+pub mod telemetry;
+pub mod ws;

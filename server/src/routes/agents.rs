@@ -1,0 +1,71 @@
+//! Agent accounts (admins): list and create. `bellhop agent add` does the same from a shell.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use bellhop_protocol::ErrorCode;
+use bellhop_protocol::api::{NewAgentRequest, Role};
+
+use crate::app::AppState;
+use crate::error::HttpError;
+use crate::routes::auth::profile;
+use crate::routes::session::AgentSession;
+use crate::store::StoreError;
+
+pub async fn list(
+    state: web::Data<AppState>,
+    session: AgentSession,
+) -> Result<HttpResponse, HttpError> {
+    if session.agent.role < Role::Supervisor {
+        return Err(HttpError::forbidden(
+            "only supervisors and admins list agents",
+        ));
+    }
+    let agents = state.store.agents().await?;
+    let visible: Vec<_> = agents
+        .iter()
+        .filter(|a| {
+            session.agent.role == Role::Admin
+                || a.sites.iter().any(|s| session.agent.sites.contains(s))
+        })
+        .map(profile)
+        .collect();
+    Ok(HttpResponse::Ok().json(visible))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    body: web::Json<NewAgentRequest>,
+) -> Result<HttpResponse, HttpError> {
+    if session.agent.role != Role::Admin {
+        return Err(HttpError::forbidden("only admins create agents"));
+    }
+    let body = body.into_inner();
+    let agent = crate::accounts::create_agent(
+        state.store.as_ref(),
+        &state.config,
+        crate::accounts::AgentSpec {
+            email: body.email,
+            display_name: body.display_name,
+            password: body.password,
+            role: body.role,
+            max_chats: body.max_chats,
+            sites: body.sites,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        crate::accounts::AccountError::Invalid(why) => HttpError::invalid(why),
+        crate::accounts::AccountError::Store(StoreError::Duplicate) => HttpError::new(
+            StatusCode::CONFLICT,
+            ErrorCode::Conflict,
+            "an agent with this email exists",
+        ),
+        crate::accounts::AccountError::Store(e) => e.into(),
+        crate::accounts::AccountError::Hash(e) => {
+            tracing::error!(error = %e, "password hashing failed");
+            HttpError::internal()
+        }
+    })?;
+    Ok(HttpResponse::Created().json(profile(&agent)))
+}

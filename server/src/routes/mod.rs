@@ -1,0 +1,70 @@
+//! HTTP routes. Every body is a protocol-crate type; every error an [`crate::error::HttpError`].
+//!
+//! - `health` — `/healthz`, `/readyz`
+//! - `auth` — agent login, logout, `/api/v1/me`
+//! - `widget` — visitor tokens for the widget (origin-checked)
+//! - `conversations` — lists, transcripts, close
+//! - `sites`, `agents` — administration
+//! - `session` — extractors that say who is calling
+
+pub mod agents;
+pub mod auth;
+pub mod conversations;
+pub mod health;
+pub mod session;
+pub mod sites;
+pub mod widget;
+
+use actix_web::{HttpResponse, web};
+
+use crate::error::bad_request;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _| bad_request(e)),
+    )
+    .app_data(web::PathConfig::default().error_handler(|e, _| bad_request(e)))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| bad_request(e)))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/", web::get().to(index))
+    .service(
+        web::scope("/api/v1")
+            .route("/auth/login", web::post().to(auth::login))
+            .route("/auth/logout", web::post().to(auth::logout))
+            .route("/me", web::get().to(auth::me))
+            .route("/widget/session", web::post().to(widget::session))
+            .route(
+                "/widget/session",
+                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
+            )
+            .route("/conversations", web::get().to(conversations::list))
+            .route("/conversations/{id}", web::get().to(conversations::get))
+            .route(
+                "/conversations/{id}/messages",
+                web::get().to(conversations::transcript),
+            )
+            .route(
+                "/conversations/{id}/close",
+                web::post().to(conversations::close),
+            )
+            .route("/sites", web::get().to(sites::list))
+            .route("/sites", web::post().to(sites::create))
+            .route("/sites/{id}", web::get().to(sites::get))
+            .route("/sites/{id}", web::patch().to(sites::update))
+            .route("/agents", web::get().to(agents::list))
+            .route("/agents", web::post().to(agents::create))
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(crate::error::HttpError::not_found("endpoint"))
+            })),
+    );
+}
+
+/// The landing page: what runs here and where to go next.
+async fn index() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("index.html"))
+}

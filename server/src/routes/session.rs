@@ -1,0 +1,115 @@
+//! Request extractors that say who is calling: an agent (session token in the
+//! `Authorization: Bearer` header or the session cookie) or a visitor (visitor token as bearer).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use bellhop_protocol::frames::Conversation;
+
+use crate::app::AppState;
+use crate::auth::session::{COOKIE_NAME, looks_like_token, token_hash};
+use crate::auth::visitor_token::VisitorClaims;
+use crate::chat::reaches;
+use crate::clock::now_millis;
+use crate::error::HttpError;
+use crate::store::Agent;
+
+/// The bearer token of a request, from the header or else the session cookie.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
+        return value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+    }
+    req.cookie(COOKIE_NAME).map(|c| c.value().to_owned())
+}
+
+/// Looks up the agent a session token belongs to.
+pub async fn agent_for_token(state: &AppState, token: &str) -> Result<Agent, HttpError> {
+    if !looks_like_token(token) {
+        return Err(HttpError::unauthorized());
+    }
+    let Some(agent_id) = state
+        .store
+        .session_agent(&token_hash(token), now_millis())
+        .await?
+    else {
+        return Err(HttpError::unauthorized());
+    };
+    state
+        .store
+        .agent(agent_id)
+        .await?
+        .ok_or_else(HttpError::unauthorized)
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, HttpError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(HttpError::internal)
+}
+
+/// A logged-in agent.
+pub struct AgentSession {
+    pub agent: Agent,
+    pub token: String,
+}
+
+impl FromRequest for AgentSession {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
+            let agent = agent_for_token(&state, &token).await?;
+            Ok(AgentSession { agent, token })
+        })
+    }
+}
+
+/// An agent or a visitor.
+pub enum Caller {
+    Agent(Agent),
+    Visitor(VisitorClaims),
+}
+
+impl Caller {
+    /// Whether the caller may read this conversation: a visitor only their own; an agent the
+    /// conversations of their sites (admins: all).
+    pub fn may_read(&self, conversation: &Conversation) -> bool {
+        match self {
+            Caller::Visitor(claims) => {
+                claims.visitor_id == conversation.visitor_id
+                    && claims.site_id == conversation.site_id
+            }
+            Caller::Agent(agent) => reaches(agent, conversation),
+        }
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = HttpError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = state_of(&req)?;
+            let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
+            if looks_like_token(&token) {
+                return Ok(Caller::Agent(agent_for_token(&state, &token).await?));
+            }
+            state
+                .signer
+                .verify(&token)
+                .map(Caller::Visitor)
+                .map_err(|_| HttpError::unauthorized())
+        })
+    }
+}

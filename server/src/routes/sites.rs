@@ -1,0 +1,165 @@
+//! Site settings: members read them, admins create and change them.
+
+use actix_web::{HttpResponse, web};
+use bellhop_protocol::SiteId;
+use bellhop_protocol::api::{NewSiteRequest, Role, SiteList, SiteSettings, SiteSettingsUpdate};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::clock::now_millis;
+use crate::error::HttpError;
+use crate::routes::session::AgentSession;
+use crate::store::{Agent, NewSite};
+
+fn require_admin(agent: &Agent) -> Result<(), HttpError> {
+    if agent.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(HttpError::forbidden("only admins may do this"))
+    }
+}
+
+fn reaches_site(agent: &Agent, site: SiteId) -> bool {
+    agent.role == Role::Admin || agent.sites.contains(&site)
+}
+
+/// A fresh public widget key: 24 random characters.
+pub fn new_widget_key() -> String {
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect()
+}
+
+fn validate_origins(origins: &[String]) -> Result<(), HttpError> {
+    for origin in origins {
+        let host = origin
+            .strip_prefix("https://")
+            .or_else(|| origin.strip_prefix("http://"))
+            .map(|rest| rest.trim_end_matches('/'));
+        let ok = origin == "*"
+            || host.is_some_and(|h| !h.is_empty() && !h.contains('/') && h.len() <= 255);
+        if !ok {
+            return Err(HttpError::invalid(format!(
+                "{origin:?} is not an origin (scheme://host[:port])"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_text(field: &str, value: &str, max: usize) -> Result<(), HttpError> {
+    if value.chars().count() > max {
+        return Err(HttpError::invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    session: AgentSession,
+) -> Result<HttpResponse, HttpError> {
+    let agent = &session.agent;
+    let only = (agent.role != Role::Admin).then_some(agent.sites.as_slice());
+    let sites = state.store.sites(only).await?;
+    Ok(HttpResponse::Ok().json(SiteList { sites }))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<SiteId>,
+) -> Result<HttpResponse, HttpError> {
+    let id = path.into_inner();
+    if !reaches_site(&session.agent, id) {
+        return Err(HttpError::not_found("site"));
+    }
+    let site = state
+        .store
+        .site(id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    Ok(HttpResponse::Ok().json(site))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    body: web::Json<NewSiteRequest>,
+) -> Result<HttpResponse, HttpError> {
+    require_admin(&session.agent)?;
+    let body = body.into_inner();
+    if body.name.trim().is_empty() {
+        return Err(HttpError::invalid("name must not be empty"));
+    }
+    validate_text("name", &body.name, 200)?;
+    validate_origins(&body.allowed_origins)?;
+    let auto_reply = body
+        .auto_reply
+        .unwrap_or_else(|| state.config.routing.default_auto_reply.clone());
+    validate_text("auto_reply", &auto_reply, 1000)?;
+    let site: SiteSettings = state
+        .store
+        .create_site(NewSite {
+            id: SiteId::from_uuid(Uuid::now_v7()),
+            name: body.name,
+            widget_key: new_widget_key(),
+            allowed_origins: body.allowed_origins,
+            auto_reply,
+            now: now_millis(),
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(site))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<SiteId>,
+    body: web::Json<SiteSettingsUpdate>,
+) -> Result<HttpResponse, HttpError> {
+    require_admin(&session.agent)?;
+    let update = body.into_inner();
+    if let Some(name) = &update.name {
+        if name.trim().is_empty() {
+            return Err(HttpError::invalid("name must not be empty"));
+        }
+        validate_text("name", name, 200)?;
+    }
+    if let Some(origins) = &update.allowed_origins {
+        validate_origins(origins)?;
+    }
+    if let Some(text) = &update.auto_reply {
+        validate_text("auto_reply", text, 1000)?;
+    }
+    let site = state
+        .store
+        .update_site(path.into_inner(), update)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    Ok(HttpResponse::Ok().json(site))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_host_port_only() {
+        assert!(validate_origins(&["https://shop.example".into()]).is_ok());
+        assert!(validate_origins(&["http://localhost:8080".into()]).is_ok());
+        assert!(validate_origins(&["*".into()]).is_ok());
+        assert!(validate_origins(&["shop.example".into()]).is_err());
+        assert!(validate_origins(&["https://shop.example/path".into()]).is_err());
+    }
+
+    #[test]
+    fn widget_keys_are_random() {
+        assert_ne!(new_widget_key(), new_widget_key());
+        assert_eq!(new_widget_key().len(), 24);
+    }
+}

@@ -1,0 +1,120 @@
+//! WebSocket endpoints: `/ws/v1/visitor?key=WIDGET_KEY` for the widget and `/ws/v1/agent` for the
+//! console. The upgrade checks what can be checked before the socket exists (the visitor's
+//! origin against the site's allow-list; a cookie-carrying agent's origin against this server);
+//! then [`connection`] runs one loop per socket.
+
+mod connection;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, rt, web};
+use bellhop_protocol::ErrorCode;
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::session::COOKIE_NAME;
+use crate::error::HttpError;
+use crate::routes::session::agent_for_token;
+use crate::routes::widget::check_origin;
+use connection::{Connection, SocketKind};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/ws/v1/visitor", web::get().to(visitor))
+        .route("/ws/v1/agent", web::get().to(agent));
+}
+
+#[derive(Deserialize)]
+pub struct VisitorQuery {
+    key: String,
+}
+
+async fn visitor(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    query: web::Query<VisitorQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let site = state
+        .store
+        .site_by_widget_key(&query.key)
+        .await?
+        .ok_or_else(|| HttpError::not_found("widget key"))?;
+    check_origin(&req, &site)?;
+    upgrade(&req, body, state, SocketKind::Visitor { site: site.id })
+}
+
+async fn agent(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    // Browsers send cookies with cross-site WebSocket upgrades, so a cookie only counts when
+    // the page is this server's own.
+    let cookie_agent = match req.cookie(COOKIE_NAME) {
+        Some(cookie) => {
+            if !same_origin(&req) {
+                return Err(HttpError::new(
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::OriginNotAllowed,
+                    "the session cookie is only accepted from this server's own pages",
+                ));
+            }
+            agent_for_token(&state, cookie.value()).await.ok()
+        }
+        None => None,
+    };
+    upgrade(&req, body, state, SocketKind::Agent { cookie_agent })
+}
+
+/// Whether the request's `Origin` names the host it was sent to.
+fn same_origin(req: &HttpRequest) -> bool {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host)),
+        // Not a browser (browsers always send Origin on WebSocket upgrades).
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
+}
+
+fn upgrade(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    kind: SocketKind,
+) -> Result<HttpResponse, HttpError> {
+    if state.shutdown.is_cancelled() {
+        return Err(HttpError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal,
+            "the server is shutting down",
+        ));
+    }
+    let (response, session, stream) = actix_ws::handle(req, body).map_err(|e| {
+        HttpError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::InvalidRequest,
+            format!("not a WebSocket upgrade: {e}"),
+        )
+    })?;
+    let max = state.config.ws.max_frame_bytes;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    let running = state.sockets.token();
+    rt::spawn(async move {
+        let _running = running;
+        Connection::new(state, session, kind).run(stream).await;
+    });
+    Ok(response)
+}
