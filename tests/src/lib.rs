@@ -1,1 +1,375 @@
+//! Test support for Bellhop's black-box tests: start the real server on a free port with a
+//! fresh database (a temporary SQLite file, or a fresh PostgreSQL database dropped afterwards),
+//! and talk to it over real HTTP and WebSocket connections with typed helpers.
+//!
+//! PostgreSQL tests read `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and fail with instructions when the server is not reachable; they are never skipped.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod db;
+pub mod ws;
+
+use std::time::Duration;
+
+use bellhop_protocol::api::{
+    AgentProfile, LoginResponse, NewAgentRequest, NewSiteRequest, Role, SiteList, SiteSettings,
+    WidgetSessionResponse,
+};
+use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
+use bellhop_protocol::{AgentId, PROTOCOL_VERSION, SiteId, VisitorId};
+use bellhop_server::app::{Application, Stopper};
+use bellhop_server::config::Config;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use db::{Backend, TestDb};
+pub use ws::WsClient;
+
+pub const ADMIN_EMAIL: &str = "admin@bellhop.local";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+pub const AGENT_PASSWORD: &str = "agent-password-for-tests";
+
+/// Runs a test body against SQLite and against PostgreSQL: `both_backends!(my_test);` makes
+/// `my_test::sqlite` and `my_test::postgres` from `async fn my_test(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await;
+                }
+            }
+        )*
+    };
+}
+
+/// The server under test, running in this process.
+pub struct TestApp {
+    pub port: u16,
+    pub address: String,
+    pub http: reqwest::Client,
+    pub admin_token: String,
+    /// The site created on first start (widget key `demo`).
+    pub demo_site: SiteSettings,
+    stopper: Stopper,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub db: TestDb,
+}
+
+/// A configuration for tests: free port, quick timeouts, known admin password.
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = Config {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        shutdown_timeout_secs: 5,
+        ..Config::default()
+    };
+    config.ws.hello_timeout_ms = 5_000;
+    config
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    init_logs();
+    let db = TestDb::create(backend).await;
+    let mut config = test_config(db.url());
+    adjust(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the server failed to start");
+    let port = app.port();
+    let stopper = app.stopper();
+    let running = tokio::spawn(app.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut test_app = TestApp {
+        port,
+        address,
+        http,
+        admin_token: String::new(),
+        demo_site: placeholder_site(),
+        stopper,
+        running: Some(running),
+        db,
+    };
+    test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.token;
+    let sites: SiteList = test_app
+        .get_json("/api/v1/sites", &test_app.admin_token)
+        .await;
+    test_app.demo_site = sites
+        .sites
+        .into_iter()
+        .find(|s| s.widget_key == "demo")
+        .expect("first start creates the demo site");
+    test_app
+}
+
+fn placeholder_site() -> SiteSettings {
+    SiteSettings {
+        id: SiteId::from_uuid(uuid::Uuid::nil()),
+        name: String::new(),
+        widget_key: String::new(),
+        allowed_origins: Vec::new(),
+        auto_reply: String::new(),
+    }
+}
+
+fn init_logs() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        bellhop_server::telemetry::init(bellhop_server::config::LogFormat::Text);
+    }
+}
+
+/// An agent account with a logged-in session.
+pub struct TestAgent {
+    pub profile: AgentProfile,
+    pub token: String,
+}
+
+impl TestAgent {
+    pub fn id(&self) -> AgentId {
+        self.profile.id
+    }
+}
+
+/// A visitor with a token (not yet connected).
+pub struct TestVisitor {
+    pub visitor_id: VisitorId,
+    pub site_id: SiteId,
+    pub token: String,
+    pub origin: String,
+    pub widget_key: String,
+}
+
+impl TestApp {
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Gracefully stops the server and waits until it has.
+    pub async fn stop(&mut self) {
+        self.stopper.stop();
+        if let Some(running) = self.running.take() {
+            running.await.expect("server task").expect("server run");
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> LoginResponse {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), 200, "login as {email} failed");
+        response.json().await.expect("login body")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET request")
+    }
+
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let response = self.get(path, token).await;
+        assert!(
+            response.status().is_success(),
+            "GET {path} answered {}",
+            response.status()
+        );
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn post<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST request")
+    }
+
+    /// Creates a site whose widget may be used from `origins`.
+    pub async fn create_site(&self, name: &str, origins: &[&str]) -> SiteSettings {
+        let response = self
+            .post(
+                "/api/v1/sites",
+                &self.admin_token,
+                &NewSiteRequest {
+                    name: name.into(),
+                    allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
+                    auto_reply: None,
+                },
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create site");
+        response.json().await.expect("site body")
+    }
+
+    /// Creates an agent of `sites` with a chat cap and logs them in.
+    pub async fn create_agent(&self, name: &str, max_chats: u32, sites: &[SiteId]) -> TestAgent {
+        let email = format!(
+            "{}-{}@example.test",
+            name.to_lowercase().replace(' ', "."),
+            uuid::Uuid::new_v4().simple()
+        );
+        let response = self
+            .post(
+                "/api/v1/agents",
+                &self.admin_token,
+                &NewAgentRequest {
+                    email: email.clone(),
+                    display_name: name.into(),
+                    password: AGENT_PASSWORD.into(),
+                    role: Role::Agent,
+                    max_chats: Some(max_chats),
+                    sites: sites.to_vec(),
+                },
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create agent");
+        let login = self.login(&email, AGENT_PASSWORD).await;
+        TestAgent {
+            profile: login.agent,
+            token: login.token,
+        }
+    }
+
+    /// A new visitor of `site`, as the widget on a page of the site's first origin would get.
+    pub async fn new_visitor(&self, site: &SiteSettings) -> TestVisitor {
+        let origin = site
+            .allowed_origins
+            .first()
+            .cloned()
+            .expect("the site allows an origin");
+        let response = self
+            .http
+            .post(format!("{}/api/v1/widget/session", self.address))
+            .header("Origin", &origin)
+            .json(&serde_json::json!({ "widget_key": site.widget_key }))
+            .send()
+            .await
+            .expect("widget session request");
+        assert_eq!(response.status(), 200, "widget session");
+        let session: WidgetSessionResponse = response.json().await.expect("widget session body");
+        TestVisitor {
+            visitor_id: session.visitor_id,
+            site_id: session.site_id,
+            token: session.token,
+            origin,
+            widget_key: site.widget_key.clone(),
+        }
+    }
+
+    /// Opens the visitor's socket and says hello; returns after the `welcome`.
+    pub async fn connect_visitor(
+        &self,
+        visitor: &TestVisitor,
+        resume: Vec<ResumePoint>,
+    ) -> WsClient {
+        let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
+        let mut ws = WsClient::connect(&url, Some(&visitor.origin))
+            .await
+            .expect("visitor socket upgrade");
+        ws.send(&VisitorFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: visitor.token.clone(),
+            resume,
+        })
+        .await;
+        let welcome = ws.next_frame().await;
+        assert!(
+            matches!(welcome, ServerFrame::Welcome { .. }),
+            "expected welcome, got {welcome:?}"
+        );
+        ws
+    }
+
+    /// Opens an agent socket and says hello; returns after the `welcome`.
+    pub async fn connect_agent(&self, agent: &TestAgent) -> WsClient {
+        let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
+            .await
+            .expect("agent socket upgrade");
+        ws.send(&AgentFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: Some(agent.token.clone()),
+            resume: Vec::new(),
+        })
+        .await;
+        let welcome = ws.next_frame().await;
+        assert!(
+            matches!(welcome, ServerFrame::Welcome { .. }),
+            "expected welcome, got {welcome:?}"
+        );
+        ws
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stopper.stop();
+    }
+}
+
+/// How long a test waits for a frame it expects before failing.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A visitor `send` frame.
+pub fn visitor_send(
+    client_id: &str,
+    body: &str,
+    conversation_id: Option<bellhop_protocol::ConversationId>,
+) -> VisitorFrame {
+    VisitorFrame::Send {
+        client_id: bellhop_protocol::ClientMessageId::parse(client_id.into()).unwrap(),
+        conversation_id,
+        body: bellhop_protocol::MessageBody::parse(body.into()).unwrap(),
+    }
+}
+
+/// An agent `send` frame.
+pub fn agent_send(
+    client_id: &str,
+    body: &str,
+    conversation_id: bellhop_protocol::ConversationId,
+) -> AgentFrame {
+    AgentFrame::Send {
+        client_id: bellhop_protocol::ClientMessageId::parse(client_id.into()).unwrap(),
+        conversation_id,
+        body: bellhop_protocol::MessageBody::parse(body.into()).unwrap(),
+    }
+}
+
+/// Whether a frame is the `ack` of `client_id`.
+pub fn is_ack_of(client_id: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
+    move |frame| matches!(frame, ServerFrame::Ack { client_id: c, .. } if c.as_str() == client_id)
+}
+
+/// Waits for a `message` frame and returns the message.
+pub async fn next_message(ws: &mut WsClient) -> bellhop_protocol::frames::Message {
+    match ws
+        .expect("a message", |f| matches!(f, ServerFrame::Message { .. }))
+        .await
+    {
+        ServerFrame::Message { message } => message,
+        _ => unreachable!(),
+    }
+}

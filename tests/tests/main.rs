@@ -1,1 +1,9 @@
+//! Bellhop's black-box tests: one binary (one link) with a module per area. Each scenario runs
+//! against SQLite and against PostgreSQL.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod delivery;
+mod migrations;
+mod routing;
+mod security;

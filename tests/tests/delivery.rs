@@ -1,0 +1,271 @@
+//! Durable, ordered, exactly-once delivery between visitors and agents.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use bellhop_protocol::api::TranscriptPage;
+use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
+use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_tests::{
+    Backend, agent_send, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+};
+
+both_backends!(
+    visitor_and_agent_exchange_messages_in_order,
+    a_resend_is_idempotent_and_a_changed_body_is_refused,
+    resume_yields_exactly_the_missed_messages,
+    shutdown_closes_sockets_with_going_away,
+);
+
+/// The visitor sends n messages; the agent receives seq 1..=n+1 (with the automatic
+/// acknowledgement at seq 2) in order; the agent's reply reaches the visitor.
+async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.create_agent("Ann Agent", 3, &[app.demo_site.id]).await;
+    let mut agent_ws = app.connect_agent(&agent).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut visitor_ws = app.connect_visitor(&visitor, Vec::new()).await;
+
+    const N: u64 = 25;
+    // Pipelined: all sends go out before any ack is read.
+    for i in 1..=N {
+        visitor_ws
+            .send(&visitor_send(
+                &format!("v-{i}"),
+                &format!("question {i}"),
+                None,
+            ))
+            .await;
+    }
+    let mut acked = Vec::new();
+    let mut visitor_seen = Vec::new();
+    let mut served_by = None;
+    while acked.len() < N as usize || visitor_seen.len() < (N + 1) as usize {
+        match visitor_ws.next_frame().await {
+            ServerFrame::Ack { client_id, seq, .. } => acked.push((client_id.to_string(), seq)),
+            ServerFrame::Message { message } => visitor_seen.push(message),
+            ServerFrame::ConversationAssigned { conversation } => served_by = conversation.agent,
+            _ => {}
+        }
+    }
+    // Acks come in send order; seq 2 is the automatic acknowledgement.
+    let expected: Vec<(String, u64)> = (1..=N)
+        .map(|i| (format!("v-{i}"), if i == 1 { 1 } else { i + 1 }))
+        .collect();
+    assert_eq!(acked, expected);
+    let seqs: Vec<u64> = visitor_seen.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=N + 1).collect::<Vec<_>>());
+    assert_eq!(visitor_seen[1].author, AuthorKind::System);
+    assert_eq!(visitor_seen[1].body, app.demo_site.auto_reply);
+
+    // The agent was assigned the chat and holds the whole of it, in order, once.
+    let assigned = agent_ws
+        .expect("assignment", |f| {
+            matches!(f, ServerFrame::ConversationAssigned { .. })
+        })
+        .await;
+    let ServerFrame::ConversationAssigned { conversation } = assigned else {
+        unreachable!()
+    };
+    assert_eq!(conversation.visitor_id, visitor.visitor_id);
+    let mut agent_seen = Vec::new();
+    while agent_seen.len() < (N + 1) as usize {
+        agent_seen.push(next_message(&mut agent_ws).await);
+    }
+    let seqs: Vec<u64> = agent_seen.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=N + 1).collect::<Vec<_>>());
+    assert_eq!(agent_seen[0].body, "question 1");
+    assert_eq!(agent_seen[N as usize].body, format!("question {N}"));
+
+    // The visitor hears who serves them, then the reply.
+    if served_by.is_none() {
+        let ServerFrame::ConversationAssigned { conversation } = visitor_ws
+            .expect("assignment", |f| {
+                matches!(f, ServerFrame::ConversationAssigned { .. })
+            })
+            .await
+        else {
+            unreachable!()
+        };
+        served_by = conversation.agent;
+    }
+    assert_eq!(
+        served_by.map(|a| a.display_name),
+        Some("Ann Agent".to_owned())
+    );
+    agent_ws
+        .send(&agent_send(
+            "a-1",
+            "Hello, how can I help?",
+            conversation.id,
+        ))
+        .await;
+    let ack = agent_ws.expect("agent ack", is_ack_of("a-1")).await;
+    assert!(matches!(ack, ServerFrame::Ack { seq, .. } if seq == N + 2));
+    let reply = next_message(&mut visitor_ws).await;
+    assert_eq!(reply.seq, N + 2);
+    assert_eq!(reply.author, AuthorKind::Agent);
+    assert_eq!(reply.author_name.as_deref(), Some("Ann Agent"));
+    assert_eq!(reply.body, "Hello, how can I help?");
+}
+
+/// Resending with the same client id stores one message and returns the same seq, also from a
+/// new connection; another body under that id is refused with `client_id_conflict`.
+async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
+
+    ws.send(&visitor_send("same-id", "Where is my order?", None))
+        .await;
+    let first = ws.expect("first ack", is_ack_of("same-id")).await;
+    let ServerFrame::Ack {
+        seq,
+        conversation_id,
+        ..
+    } = first
+    else {
+        unreachable!()
+    };
+    ws.send(&visitor_send("same-id", "Where is my order?", None))
+        .await;
+    let again = ws.expect("second ack", is_ack_of("same-id")).await;
+    assert!(
+        matches!(again, ServerFrame::Ack { seq: s, conversation_id: c, .. } if s == seq && c == conversation_id)
+    );
+
+    ws.send(&visitor_send("same-id", "Something else entirely", None))
+        .await;
+    let refused = ws
+        .expect("conflict error", |f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(&refused, ServerFrame::Error { code: ErrorCode::ClientIdConflict, client_id: Some(c), .. } if c.as_str() == "same-id"),
+        "{refused:?}"
+    );
+
+    // From a fresh connection (the client reconnected before seeing the ack).
+    ws.close().await;
+    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
+    ws.send(&visitor_send(
+        "same-id",
+        "Where is my order?",
+        Some(conversation_id),
+    ))
+    .await;
+    let third = ws.expect("ack after reconnect", is_ack_of("same-id")).await;
+    assert!(matches!(third, ServerFrame::Ack { seq: s, .. } if s == seq));
+
+    let page: TranscriptPage = app
+        .get_json(
+            &format!("/api/v1/conversations/{conversation_id}/messages"),
+            &visitor.token,
+        )
+        .await;
+    let stored: Vec<_> = page
+        .messages
+        .iter()
+        .filter(|m| m.client_id.as_ref().map(|c| c.as_str()) == Some("same-id"))
+        .collect();
+    assert_eq!(stored.len(), 1, "{:?}", page.messages);
+    assert_eq!(stored[0].body, "Where is my order?");
+    // The message and the automatic acknowledgement, nothing else.
+    assert_eq!(page.messages.len(), 2);
+}
+
+/// A client that resumes with `last_seq = k` gets exactly k+1..n, in order, then live traffic.
+async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app
+        .create_agent("Rita Resume", 3, &[app.demo_site.id])
+        .await;
+    let mut agent_ws = app.connect_agent(&agent).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
+    for i in 1..=6 {
+        ws.send(&visitor_send(&format!("m{i}"), &format!("line {i}"), None))
+            .await;
+        ws.expect("ack", is_ack_of(&format!("m{i}"))).await;
+    }
+    let ServerFrame::ConversationAssigned { conversation } = agent_ws
+        .expect("assignment", |f| {
+            matches!(f, ServerFrame::ConversationAssigned { .. })
+        })
+        .await
+    else {
+        unreachable!()
+    };
+    ws.close().await;
+
+    // While the visitor is away, the agent answers three times: seq 8, 9, 10.
+    for i in 1..=3 {
+        agent_ws
+            .send(&agent_send(
+                &format!("r{i}"),
+                &format!("answer {i}"),
+                conversation.id,
+            ))
+            .await;
+        agent_ws.expect("ack", is_ack_of(&format!("r{i}"))).await;
+    }
+    let mut n = 10;
+
+    for k in [0u64, 4, 7, 9, 10] {
+        let mut ws = app
+            .connect_visitor(
+                &visitor,
+                vec![ResumePoint {
+                    conversation_id: conversation.id,
+                    last_seq: k,
+                }],
+            )
+            .await;
+        let mut got = Vec::new();
+        while got.len() < (n - k) as usize {
+            got.push(next_message(&mut ws).await.seq);
+        }
+        assert_eq!(got, (k + 1..=n).collect::<Vec<_>>(), "resume from {k}");
+        // Nothing more is replayed: the next message is the next live one.
+        let id = format!("after-{k}");
+        ws.send(&visitor_send(&id, "still there?", Some(conversation.id)))
+            .await;
+        let next = next_message(&mut ws).await;
+        n += 1;
+        assert_eq!(next.seq, n);
+        assert_eq!(next.client_id.as_ref().map(|c| c.to_string()), Some(id));
+        ws.close().await;
+    }
+
+    // Every message the agent has is unique and in order.
+    let page: bellhop_protocol::api::TranscriptPage = app
+        .get_json(
+            &format!(
+                "/api/v1/conversations/{}/messages?limit=500",
+                conversation.id
+            ),
+            &agent.token,
+        )
+        .await;
+    let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
+    let unique: HashSet<u64> = seqs.iter().copied().collect();
+    assert_eq!(unique.len(), seqs.len());
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+}
+
+/// Graceful shutdown tells every socket to go away (1001).
+async fn shutdown_closes_sockets_with_going_away(backend: Backend) {
+    let mut app = spawn_app(backend).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
+    ws.send(&visitor_send("before-stop", "hello", None)).await;
+    ws.expect("ack", is_ack_of("before-stop")).await;
+    let stopping = tokio::spawn(async move {
+        app.stop().await;
+        app
+    });
+    assert_eq!(ws.expect_close().await, Some(close_code::GOING_AWAY));
+    let _app = tokio::time::timeout(Duration::from_secs(20), stopping)
+        .await
+        .expect("shutdown finishes")
+        .expect("shutdown task");
+}
