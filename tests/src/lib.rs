@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod child;
 pub mod db;
 pub mod ws;
 
@@ -51,17 +52,31 @@ macro_rules! both_backends {
     };
 }
 
-/// The server under test, running in this process.
+/// The server under test, running in this process. Its client helpers come from [`Client`].
 pub struct TestApp {
+    client: Client,
+    stopper: Stopper,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub db: TestDb,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Typed HTTP and WebSocket helpers for a running server, logged in as its admin.
+#[derive(Clone)]
+pub struct Client {
     pub port: u16,
     pub address: String,
     pub http: reqwest::Client,
     pub admin_token: String,
     /// The site created on first start (widget key `demo`).
     pub demo_site: SiteSettings,
-    stopper: Stopper,
-    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    pub db: TestDb,
 }
 
 /// A configuration for tests: free port, quick timeouts, known admin password.
@@ -92,37 +107,11 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     let port = app.port();
     let stopper = app.stopper();
     let running = tokio::spawn(app.run_until_stopped());
-    let address = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let mut test_app = TestApp {
-        port,
-        address,
-        http,
-        admin_token: String::new(),
-        demo_site: placeholder_site(),
+    TestApp {
+        client: Client::attach(port).await,
         stopper,
         running: Some(running),
         db,
-    };
-    test_app.admin_token = test_app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.token;
-    let sites: SiteList = test_app
-        .get_json("/api/v1/sites", &test_app.admin_token)
-        .await;
-    test_app.demo_site = sites
-        .sites
-        .into_iter()
-        .find(|s| s.widget_key == "demo")
-        .expect("first start creates the demo site");
-    test_app
-}
-
-fn placeholder_site() -> SiteSettings {
-    SiteSettings {
-        id: SiteId::from_uuid(uuid::Uuid::nil()),
-        name: String::new(),
-        widget_key: String::new(),
-        allowed_origins: Vec::new(),
-        auto_reply: String::new(),
     }
 }
 
@@ -145,6 +134,7 @@ impl TestAgent {
 }
 
 /// A visitor with a token (not yet connected).
+#[derive(Clone)]
 pub struct TestVisitor {
     pub visitor_id: VisitorId,
     pub site_id: SiteId,
@@ -154,16 +144,43 @@ pub struct TestVisitor {
 }
 
 impl TestApp {
-    pub fn ws_url(&self, path: &str) -> String {
-        format!("ws://127.0.0.1:{}{path}", self.port)
-    }
-
     /// Gracefully stops the server and waits until it has.
     pub async fn stop(&mut self) {
         self.stopper.stop();
         if let Some(running) = self.running.take() {
             running.await.expect("server task").expect("server run");
         }
+    }
+}
+
+impl Client {
+    /// Logs in as the admin of the server listening on `port` and finds the demo site.
+    pub async fn attach(port: u16) -> Self {
+        let mut client = Client {
+            port,
+            address: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            admin_token: String::new(),
+            demo_site: SiteSettings {
+                id: SiteId::from_uuid(uuid::Uuid::nil()),
+                name: String::new(),
+                widget_key: String::new(),
+                allowed_origins: Vec::new(),
+                auto_reply: String::new(),
+            },
+        };
+        client.admin_token = client.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.token;
+        let sites: SiteList = client.get_json("/api/v1/sites", &client.admin_token).await;
+        client.demo_site = sites
+            .sites
+            .into_iter()
+            .find(|s| s.widget_key == "demo")
+            .expect("first start creates the demo site");
+        client
+    }
+
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.port)
     }
 
     pub async fn login(&self, email: &str, password: &str) -> LoginResponse {
@@ -285,6 +302,16 @@ impl TestApp {
         visitor: &TestVisitor,
         resume: Vec<ResumePoint>,
     ) -> WsClient {
+        self.connect_visitor_welcome(visitor, resume).await.0
+    }
+
+    /// Like [`Client::connect_visitor`], also returning the open conversations the `welcome`
+    /// listed.
+    pub async fn connect_visitor_welcome(
+        &self,
+        visitor: &TestVisitor,
+        resume: Vec<ResumePoint>,
+    ) -> (WsClient, Vec<bellhop_protocol::frames::Conversation>) {
         let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
         let mut ws = WsClient::connect(&url, Some(&visitor.origin))
             .await
@@ -295,12 +322,10 @@ impl TestApp {
             resume,
         })
         .await;
-        let welcome = ws.next_frame().await;
-        assert!(
-            matches!(welcome, ServerFrame::Welcome { .. }),
-            "expected welcome, got {welcome:?}"
-        );
-        ws
+        match ws.next_frame().await {
+            ServerFrame::Welcome { conversations, .. } => (ws, conversations),
+            other => panic!("expected welcome, got {other:?}"),
+        }
     }
 
     /// Opens an agent socket and says hello; returns after the `welcome`.

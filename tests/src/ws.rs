@@ -50,6 +50,12 @@ impl WsClient {
         self.send_raw(Message::text(text)).await;
     }
 
+    /// Sends a frame; an error means the connection is gone.
+    pub async fn try_send<T: Serialize>(&mut self, frame: &T) -> Result<(), tungstenite::Error> {
+        let text = serde_json::to_string(frame).expect("frame serialises");
+        self.stream.send(Message::text(text)).await
+    }
+
     pub async fn send_raw(&mut self, message: Message) {
         self.stream.send(message).await.expect("send to server");
     }

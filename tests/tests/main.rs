@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash;
 mod delivery;
 mod migrations;
 mod routing;
 mod security;
+mod store;

@@ -1,1 +1,99 @@
-fn main() {}
+//! Project tasks, run as `cargo xtask <task>`:
+//!
+//! - `run [ARGS...]` — build and run the server (`bellhop serve ARGS...`) on embedded SQLite.
+//! - `test` — everything CI checks: formatting, clippy, and every test (unit, store suite and
+//!   black-box tests against SQLite and PostgreSQL).
+//!
+//! Each task prints the commands it runs, so any step can be repeated by hand.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        _ => {
+            eprintln!("usage: cargo xtask run [SERVE ARGS...] | cargo xtask test");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("+ cargo {}", args.join(" "));
+    let status = Command::new(&cargo)
+        .args(args)
+        .status()
+        .with_context(|| format!("running {cargo}"))?;
+    if !status.success() {
+        bail!("`cargo {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The product on embedded SQLite (`./bellhop.db`), release build.
+fn run(extra: &[String]) -> anyhow::Result<()> {
+    let mut args = vec![
+        "run",
+        "--release",
+        "--package",
+        "bellhop-server",
+        "--bin",
+        "bellhop",
+        "--",
+        "serve",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&args)
+}
+
+fn test() -> anyhow::Result<()> {
+    check_services();
+    cargo(&["fmt", "--all", "--check"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", "--workspace", "--all-targets"])
+}
+
+/// Says early, and how to fix it, when a service the tests need is down. The tests themselves
+/// also fail (never skip) without them.
+fn check_services() {
+    let postgres = std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let address = host_port(&postgres, 5432);
+    if std::net::TcpStream::connect(&address).is_err() {
+        eprintln!(
+            "warning: PostgreSQL is not reachable at {address}; the PostgreSQL tests will fail. \
+             Start it (e.g. `pg_ctlcluster 15 main start`) or set TEST_DATABASE_URL."
+        );
+    }
+}
+
+/// `host:port` of a URL like `scheme://user@host:port/db`.
+fn host_port(url: &str, default_port: u16) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    if authority.contains(':') {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{default_port}")
+    }
+}

@@ -1,0 +1,68 @@
+//! The server as a child process, for tests that must kill it (SIGKILL) and start it again on
+//! the same database.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use crate::ADMIN_PASSWORD;
+
+pub struct ChildServer {
+    pub port: u16,
+    child: Child,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl ChildServer {
+    /// Starts `binary serve` on a free port and waits until it is ready.
+    pub async fn start(binary: &str, database_url: &str) -> Self {
+        let port = free_port();
+        let show_logs = std::env::var_os("RUST_LOG").is_some();
+        let child = Command::new(binary)
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database_url])
+            .env("BELLHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(if show_logs {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the server binary");
+        let mut server = Self { port, child };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&mut self) {
+        let url = format!("http://127.0.0.1:{}/readyz", self.port);
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the server exited during start-up: {status}");
+            }
+            if let Ok(response) = http.get(&url).send().await
+                && response.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not become ready in 15 s");
+    }
+
+    /// SIGKILL: no shutdown code runs, nothing is flushed.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("kill the server");
+    }
+}

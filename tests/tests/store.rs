@@ -1,0 +1,415 @@
+//! The store contract, run against both implementations through the `Store` trait.
+
+use std::sync::Arc;
+
+use bellhop_protocol::api::{Role, SiteSettingsUpdate};
+use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
+use bellhop_protocol::{AgentId, ClientMessageId, ConversationId, MessageBody, SiteId, VisitorId};
+use bellhop_server::store::{
+    Append, AppendRejection, Author, NewAgent, NewSite, Store, StoreError, Target,
+};
+use bellhop_tests::{Backend, TestDb, both_backends};
+use uuid::Uuid;
+
+both_backends!(
+    sites_agents_and_sessions,
+    appends_number_messages_and_are_idempotent,
+    appends_refuse_what_the_author_may_not_do,
+    assignment_respects_online_membership_and_caps,
+);
+
+async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>) {
+    let db = TestDb::create(backend).await;
+    let store = bellhop_server::store::connect(db.url(), 4)
+        .await
+        .expect("store opens and migrates");
+    (db, store)
+}
+
+async fn site(store: &dyn Store, key: &str) -> SiteId {
+    store
+        .create_site(NewSite {
+            id: SiteId::from_uuid(Uuid::now_v7()),
+            name: format!("site {key}"),
+            widget_key: key.into(),
+            allowed_origins: vec!["https://shop.example".into()],
+            auto_reply: "We got it.".into(),
+            now: 1,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+async fn agent(store: &dyn Store, email: &str, cap: u32, sites: &[SiteId]) -> AgentId {
+    store
+        .create_agent(NewAgent {
+            id: AgentId::from_uuid(Uuid::now_v7()),
+            email: email.into(),
+            display_name: email.split('@').next().unwrap().into(),
+            password_hash: "not-a-real-hash".into(),
+            role: Role::Agent,
+            max_chats: cap,
+            sites: sites.to_vec(),
+            now: 1,
+        })
+        .await
+        .unwrap()
+        .id
+}
+
+fn append(author: Author, target: Target, client_id: &str, body: &str) -> Append {
+    Append {
+        author,
+        target,
+        client_id: ClientMessageId::parse(client_id.into()).unwrap(),
+        body: MessageBody::parse(body.into()).unwrap(),
+        now: 10,
+    }
+}
+
+async fn visitor(store: &dyn Store, site: SiteId) -> VisitorId {
+    let id = VisitorId::from_uuid(Uuid::now_v7());
+    store.ensure_visitor(id, site, 1).await.unwrap();
+    id
+}
+
+async fn sites_agents_and_sessions(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let s = site(store.as_ref(), "key-1").await;
+    assert_eq!(
+        store.site_by_widget_key("key-1").await.unwrap().unwrap().id,
+        s
+    );
+    assert!(store.site_by_widget_key("nope").await.unwrap().is_none());
+    let duplicate_key = store
+        .create_site(NewSite {
+            id: SiteId::from_uuid(Uuid::now_v7()),
+            name: "again".into(),
+            widget_key: "key-1".into(),
+            allowed_origins: vec![],
+            auto_reply: String::new(),
+            now: 1,
+        })
+        .await;
+    assert!(matches!(duplicate_key, Err(StoreError::Duplicate)));
+    let updated = store
+        .update_site(
+            s,
+            SiteSettingsUpdate {
+                auto_reply: Some("Привет! Мы скоро ответим.".into()),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(updated.auto_reply, "Привет! Мы скоро ответим.");
+    assert_eq!(
+        updated.allowed_origins,
+        vec!["https://shop.example".to_owned()]
+    );
+
+    let a = agent(store.as_ref(), "ann@example.test", 3, &[s]).await;
+    assert_eq!(
+        store
+            .agent_by_email("ann@example.test")
+            .await
+            .unwrap()
+            .unwrap()
+            .sites,
+        vec![s]
+    );
+    let again = store
+        .create_agent(NewAgent {
+            id: AgentId::from_uuid(Uuid::now_v7()),
+            email: "ann@example.test".into(),
+            display_name: "Ann 2".into(),
+            password_hash: "x".into(),
+            role: Role::Agent,
+            max_chats: 1,
+            sites: vec![],
+            now: 1,
+        })
+        .await;
+    assert!(matches!(again, Err(StoreError::Duplicate)));
+    assert_eq!(store.agent_count().await.unwrap(), 1);
+
+    store.create_session(b"hash-1", a, 100, 200).await.unwrap();
+    assert_eq!(store.session_agent(b"hash-1", 150).await.unwrap(), Some(a));
+    assert_eq!(
+        store.session_agent(b"hash-1", 200).await.unwrap(),
+        None,
+        "expired"
+    );
+    store.delete_session(b"hash-1").await.unwrap();
+    assert_eq!(store.session_agent(b"hash-1", 150).await.unwrap(), None);
+
+    let first = store.secret("k", b"first").await.unwrap();
+    let second = store.secret("k", b"second").await.unwrap();
+    assert_eq!(
+        (first.as_slice(), second.as_slice()),
+        (&b"first"[..], &b"first"[..])
+    );
+}
+
+async fn appends_number_messages_and_are_idempotent(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let s = site(store.as_ref(), "k").await;
+    let v = visitor(store.as_ref(), s).await;
+    let open = Target::VisitorOpen { site_id: s };
+    let batch = vec![
+        append(Author::Visitor(v), open.clone(), "c1", "first"),
+        append(Author::Visitor(v), open.clone(), "c2", "second"),
+        append(Author::Visitor(v), open.clone(), "c1", "first"),
+    ];
+    let outcomes = store.append_batch(&batch).await.unwrap();
+    let first = outcomes[0].as_ref().unwrap();
+    assert!(first.opened && !first.duplicate);
+    assert_eq!(first.message.seq, 1);
+    assert_eq!(first.follow_ups.len(), 1);
+    assert_eq!(first.follow_ups[0].seq, 2);
+    assert_eq!(first.follow_ups[0].author, AuthorKind::System);
+    assert_eq!(first.conversation.status, ConversationStatus::Queued);
+    let second = outcomes[1].as_ref().unwrap();
+    assert_eq!((second.message.seq, second.opened), (3, false));
+    let resend = outcomes[2].as_ref().unwrap();
+    assert!(resend.duplicate);
+    assert_eq!(resend.message.seq, 1);
+    let conversation = first.conversation.id;
+
+    let conflict = store
+        .append_batch(&[append(Author::Visitor(v), open.clone(), "c1", "changed")])
+        .await
+        .unwrap();
+    assert_eq!(
+        conflict[0].as_ref().err(),
+        Some(&AppendRejection::ClientIdConflict)
+    );
+
+    // Paging by seq.
+    let page = store.messages_after(conversation, 0, 2).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
+    let rest = store.messages_after(conversation, 2, 100).await.unwrap();
+    assert_eq!(rest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![3]);
+    assert_eq!(
+        store
+            .conversation(conversation)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_seq,
+        3
+    );
+
+    // After closing, the next message opens a new conversation.
+    assert!(
+        store
+            .close_conversation(conversation, 20)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .close_conversation(conversation, 21)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let reopened = store
+        .append_batch(&[append(Author::Visitor(v), open, "c3", "back again")])
+        .await
+        .unwrap();
+    let reopened = reopened[0].as_ref().unwrap();
+    assert!(reopened.opened);
+    assert_ne!(reopened.conversation.id, conversation);
+    assert_eq!(reopened.message.seq, 1);
+}
+
+async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let s = site(store.as_ref(), "k").await;
+    let other_site = site(store.as_ref(), "k2").await;
+    let v = visitor(store.as_ref(), s).await;
+    let stranger = visitor(store.as_ref(), s).await;
+    let a = agent(store.as_ref(), "a@example.test", 3, &[s]).await;
+    let opened = store
+        .append_batch(&[append(
+            Author::Visitor(v),
+            Target::VisitorOpen { site_id: s },
+            "o",
+            "hi",
+        )])
+        .await
+        .unwrap();
+    let conversation = opened[0].as_ref().unwrap().conversation.id;
+    let cases = [
+        (
+            append(
+                Author::Visitor(stranger),
+                Target::Conversation(conversation),
+                "x1",
+                "hi",
+            ),
+            AppendRejection::NotFound,
+        ),
+        (
+            append(
+                Author::Agent(a),
+                Target::Conversation(conversation),
+                "x2",
+                "not mine yet",
+            ),
+            AppendRejection::Forbidden,
+        ),
+        (
+            append(
+                Author::Visitor(v),
+                Target::Conversation(ConversationId::from_uuid(Uuid::now_v7())),
+                "x3",
+                "hi",
+            ),
+            AppendRejection::NotFound,
+        ),
+        (
+            append(
+                Author::Visitor(v),
+                Target::VisitorOpen {
+                    site_id: other_site,
+                },
+                "x4",
+                "hi",
+            ),
+            AppendRejection::Forbidden,
+        ),
+    ];
+    for (item, rejection) in cases {
+        let outcome = store.append_batch(&[item]).await.unwrap();
+        assert_eq!(outcome[0].as_ref().err(), Some(&rejection));
+    }
+    store.close_conversation(conversation, 5).await.unwrap();
+    let closed = store
+        .append_batch(&[append(
+            Author::Visitor(v),
+            Target::Conversation(conversation),
+            "x5",
+            "hi",
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        closed[0].as_ref().err(),
+        Some(&AppendRejection::ConversationClosed)
+    );
+    // Nothing refused was stored.
+    assert_eq!(
+        store
+            .messages_after(conversation, 0, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+async fn assignment_respects_online_membership_and_caps(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let s = site(store.as_ref(), "k").await;
+    let other = site(store.as_ref(), "k2").await;
+    let member = agent(store.as_ref(), "member@example.test", 1, &[s]).await;
+    let outsider = agent(store.as_ref(), "outsider@example.test", 5, &[other]).await;
+    assert!(
+        store.routing_snapshot(s).await.unwrap().is_none(),
+        "nothing waits yet"
+    );
+
+    let mut chats = Vec::new();
+    for i in 0..3 {
+        let v = visitor(store.as_ref(), s).await;
+        let out = store
+            .append_batch(&[append(
+                Author::Visitor(v),
+                Target::VisitorOpen { site_id: s },
+                &format!("c{i}"),
+                "hello",
+            )])
+            .await
+            .unwrap();
+        chats.push(out[0].as_ref().unwrap().conversation.id);
+    }
+    let queue = store.queue(s).await.unwrap();
+    assert_eq!(
+        queue.iter().map(|e| e.position).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        queue.iter().map(|e| e.conversation_id).collect::<Vec<_>>(),
+        chats
+    );
+
+    // Offline agents get nothing; outsiders get nothing.
+    assert!(
+        store
+            .try_assign(chats[0], member, 50)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.set_agent_online(outsider, true, 50).await.unwrap();
+    assert!(
+        store
+            .try_assign(chats[0], outsider, 50)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
+    assert_eq!(snapshot.conversation.id, chats[0], "oldest first");
+    assert!(snapshot.candidates.is_empty());
+
+    store.set_agent_online(member, true, 60).await.unwrap();
+    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
+    assert_eq!(snapshot.candidates.len(), 1);
+    assert_eq!(snapshot.candidates[0].open_chats, 0);
+    let assigned = store
+        .try_assign(chats[0], member, 70)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(assigned.status, ConversationStatus::Assigned);
+    assert_eq!(assigned.agent.map(|a| a.id), Some(member));
+    // Already assigned; and the cap of 1 is full.
+    assert!(
+        store
+            .try_assign(chats[0], member, 71)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .try_assign(chats[1], member, 72)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.queue(s).await.unwrap().len(), 2);
+
+    // A close frees the slot.
+    store.close_conversation(chats[0], 80).await.unwrap();
+    assert!(
+        store
+            .try_assign(chats[1], member, 81)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store.reset_presence().await.unwrap();
+    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
+    assert_eq!(snapshot.conversation.id, chats[2]);
+    assert!(
+        snapshot.candidates.is_empty(),
+        "reset marks everyone offline"
+    );
+}
