@@ -15,6 +15,7 @@ both_backends!(
     a_resend_is_idempotent_and_a_changed_body_is_refused,
     resume_yields_exactly_the_missed_messages,
     shutdown_closes_sockets_with_going_away,
+    a_silent_client_is_dropped_after_the_timeout,
 );
 
 /// The visitor sends n messages; the agent receives seq 1..=n+1 (with the automatic
@@ -268,4 +269,26 @@ async fn shutdown_closes_sockets_with_going_away(backend: Backend) {
         .await
         .expect("shutdown finishes")
         .expect("shutdown task");
+}
+
+/// A client that stops answering heartbeats is closed with 4003; others are unaffected.
+async fn a_silent_client_is_dropped_after_the_timeout(backend: Backend) {
+    let app = bellhop_tests::spawn_app_with(backend, |config| {
+        config.ws.heartbeat_interval_ms = 100;
+        config.ws.client_timeout_ms = 600;
+    })
+    .await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut silent = app.connect_visitor(&visitor, Vec::new()).await;
+    let mut lively = app.connect_visitor(&visitor, Vec::new()).await;
+    // `lively` keeps reading, so its client answers pings; `silent` reads nothing for a while.
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    while tokio::time::Instant::now() < deadline {
+        let _ = lively.try_next_frame(Duration::from_millis(50)).await;
+    }
+    assert_eq!(silent.expect_close().await, Some(close_code::TIMED_OUT));
+    lively
+        .send(&visitor_send("alive", "still here", None))
+        .await;
+    lively.expect("ack", is_ack_of("alive")).await;
 }

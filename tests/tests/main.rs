@@ -3,9 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cli;
 mod crash;
 mod delivery;
 mod migrations;
+mod rest;
 mod routing;
 mod security;
 mod store;

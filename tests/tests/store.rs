@@ -16,6 +16,7 @@ both_backends!(
     appends_number_messages_and_are_idempotent,
     appends_refuse_what_the_author_may_not_do,
     assignment_respects_online_membership_and_caps,
+    concurrent_sends_share_transactions,
 );
 
 async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>) {
@@ -411,5 +412,41 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     assert!(
         snapshot.candidates.is_empty(),
         "reset marks everyone offline"
+    );
+}
+
+/// Group commit: many sends at once are committed in fewer transactions than sends, and each
+/// sender still gets its own outcome.
+async fn concurrent_sends_share_transactions(backend: Backend) {
+    let (_db, store) = open(backend).await;
+    let s = site(store.as_ref(), "k").await;
+    let (commits, _task) =
+        bellhop_server::store::commit::GroupCommit::start(store.clone(), 512, Box::new(|_| {}));
+    let mut visitors = Vec::new();
+    for _ in 0..200 {
+        visitors.push(visitor(store.as_ref(), s).await);
+    }
+    let sends: Vec<_> = visitors
+        .iter()
+        .map(|v| {
+            let commits = commits.clone();
+            let item = append(
+                Author::Visitor(*v),
+                Target::VisitorOpen { site_id: s },
+                "one",
+                "hi",
+            );
+            tokio::spawn(async move { commits.append(item).await })
+        })
+        .collect();
+    for send in sends {
+        let appended = send.await.unwrap().unwrap().unwrap();
+        assert_eq!(appended.message.seq, 1);
+    }
+    let (transactions, appends) = commits.stats().totals();
+    assert_eq!(appends, 200);
+    assert!(
+        transactions < appends,
+        "{appends} concurrent sends took {transactions} transactions"
     );
 }

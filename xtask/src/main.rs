@@ -61,6 +61,15 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     check_services();
     cargo(&["fmt", "--all", "--check"])?;
+    // The protocol crate is shared with the Wasm widget and console: it must build for Wasm.
+    ensure_wasm_target()?;
+    cargo(&[
+        "build",
+        "--package",
+        "bellhop-protocol",
+        "--target",
+        WASM_TARGET,
+    ])?;
     cargo(&[
         "clippy",
         "--workspace",
@@ -70,6 +79,31 @@ fn test() -> anyhow::Result<()> {
         "warnings",
     ])?;
     cargo(&["test", "--workspace", "--all-targets"])
+}
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+/// Installs the Wasm target with rustup when it is missing (fresh machines lack it).
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|t| t.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    eprintln!("+ rustup target add {WASM_TARGET}");
+    let status = Command::new("rustup")
+        .args(["target", "add", WASM_TARGET])
+        .status()
+        .context("running rustup")?;
+    if !status.success() {
+        bail!("`rustup target add {WASM_TARGET}` failed ({status})");
+    }
+    Ok(())
 }
 
 /// Says early, and how to fix it, when a service the tests need is down. The tests themselves

@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bellhop_protocol::frames::ServerFrame;
 use bellhop_protocol::{AgentId, ConversationId, VisitorId};
+use bytestring::ByteString;
 use tokio::sync::mpsc;
 
 /// Whom a frame is for: every connection of one visitor, or of one agent.
@@ -28,10 +29,11 @@ pub enum Topic {
     Agent(AgentId),
 }
 
-/// A frame on its way to connections, serialised once for all of them.
+/// A frame on its way to connections, serialised once for all of them (the text is shared,
+/// not copied, per connection).
 #[derive(Debug)]
 pub struct Delivery {
-    pub json: String,
+    pub json: ByteString,
     pub kind: DeliveryKind,
 }
 
@@ -55,7 +57,10 @@ impl Delivery {
             tracing::error!(error = %e, "server frame did not serialise");
             String::from("{}")
         });
-        Arc::new(Self { json, kind })
+        Arc::new(Self {
+            json: json.into(),
+            kind,
+        })
     }
 
     pub fn message(message: &bellhop_protocol::frames::Message) -> Arc<Self> {

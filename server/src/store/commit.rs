@@ -11,6 +11,7 @@
 //! fail its neighbours.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -34,6 +35,24 @@ pub struct CommitFailed;
 #[derive(Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<Pending>,
+    stats: Arc<CommitStats>,
+}
+
+/// Running totals: how many transactions committed how many appends.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    batches: AtomicU64,
+    appends: AtomicU64,
+}
+
+impl CommitStats {
+    /// (transactions, appends) committed so far.
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.appends.load(Ordering::Relaxed),
+        )
+    }
 }
 
 impl GroupCommit {
@@ -46,8 +65,13 @@ impl GroupCommit {
     ) -> (Self, JoinHandle<()>) {
         let max_batch = max_batch.max(1);
         let (queue, rx) = mpsc::channel(max_batch * 4);
-        let task = tokio::spawn(run(store, rx, max_batch, after_commit));
-        (Self { queue }, task)
+        let stats = Arc::new(CommitStats::default());
+        let task = tokio::spawn(run(store, rx, max_batch, after_commit, stats.clone()));
+        (Self { queue, stats }, task)
+    }
+
+    pub fn stats(&self) -> &CommitStats {
+        &self.stats
     }
 
     /// Commits one append and returns its outcome once it is durable.
@@ -66,6 +90,7 @@ async fn run(
     mut rx: mpsc::Receiver<Pending>,
     max_batch: usize,
     after_commit: AfterCommit,
+    stats: Arc<CommitStats>,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     while rx.recv_many(&mut batch, max_batch).await > 0 {
@@ -85,7 +110,11 @@ async fn run(
                 vec![Err(CommitFailed)]
             }
         };
-        metrics_batch(appends.len());
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats
+            .appends
+            .fetch_add(appends.len() as u64, Ordering::Relaxed);
+        tracing::trace!(size = appends.len(), "committed batch");
         for (pending, outcome) in batch.drain(..).zip(outcomes) {
             if let Ok(Ok(appended)) = &outcome
                 && !appended.duplicate
@@ -110,8 +139,4 @@ async fn commit_alone(store: &dyn Store, append: &Append) -> Result<AppendOutcom
 
 fn log_failure(e: &StoreError) {
     tracing::error!(error = ?e, "commit failed");
-}
-
-fn metrics_batch(size: usize) {
-    tracing::trace!(size, "committed batch");
 }

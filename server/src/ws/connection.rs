@@ -39,6 +39,8 @@ use crate::store::{Agent, Append, Appended, Author, ConversationFilter, Target};
 
 /// Messages fetched from the store per round when filling a gap.
 const CATCH_UP_PAGE: u32 = 500;
+/// How long a closing socket waits for the client's close frame.
+const CLOSE_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub enum SocketKind {
     Visitor {
@@ -174,6 +176,16 @@ impl Connection {
         } else {
             let _ = self.session.clone().close(None).await;
         }
+        // Finish the closing handshake: read (and discard) until the client's close arrives,
+        // so the client reads our close frame instead of a reset connection.
+        let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+            while let Some(Ok(message)) = stream.recv().await {
+                if matches!(message, AggregatedMessage::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
         // Sends already taken in are committed even though nobody hears the ack; their
         // clients will resend under the same ids and get the same acks.
         while pending.next().await.is_some() {}
