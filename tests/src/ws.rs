@@ -62,8 +62,11 @@ impl WsClient {
 
     /// The next frame, or how the connection ended.
     pub async fn try_next_frame(&mut self, wait: Duration) -> Option<Result<ServerFrame, Ended>> {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout(wait, self.stream.next()).await.ok()?;
+            let next = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()?;
             return Some(match next {
                 Some(Ok(Message::Text(text))) => Ok(serde_json::from_str(&text)
                     .unwrap_or_else(|e| panic!("server sent an undecodable frame {text}: {e}"))),

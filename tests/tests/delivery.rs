@@ -16,6 +16,7 @@ both_backends!(
     resume_yields_exactly_the_missed_messages,
     shutdown_closes_sockets_with_going_away,
     a_silent_client_is_dropped_after_the_timeout,
+    a_client_that_stops_reading_is_dropped_without_stalling_others,
 );
 
 /// The visitor sends n messages; the agent receives seq 1..=n+1 (with the automatic
@@ -291,4 +292,101 @@ async fn a_silent_client_is_dropped_after_the_timeout(backend: Backend) {
         .send(&visitor_send("alive", "still here", None))
         .await;
     lively.expect("ack", is_ack_of("alive")).await;
+}
+
+/// An agent whose console stops reading (TCP window full) is disconnected instead of holding
+/// anything up: the visitor's sends keep being acknowledged, another chat carries on, and the
+/// agent, once back, resumes with every message exactly once and in order.
+async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend: Backend) {
+    let app = bellhop_tests::spawn_app_with(backend, |config| {
+        config.ws.outbound_queue = 64;
+        config.ws.heartbeat_interval_ms = 300;
+        config.ws.client_timeout_ms = 1500;
+    })
+    .await;
+    let stuck_agent = app.create_agent("Stuck Stan", 3, &[app.demo_site.id]).await;
+    let mut stuck = app.connect_agent(&stuck_agent).await;
+    let flooder = app.new_visitor(&app.demo_site).await;
+    let mut flood = app.connect_visitor(&flooder, Vec::new()).await;
+    flood.send(&visitor_send("f-0", "hello", None)).await;
+    let ServerFrame::Ack {
+        conversation_id, ..
+    } = flood.expect("ack", is_ack_of("f-0")).await
+    else {
+        unreachable!()
+    };
+    // The stuck agent got the chat; from here on nobody reads its socket.
+    let other_site = app
+        .create_site("Elsewhere", &["https://elsewhere.example"])
+        .await;
+    let calm_agent = app.create_agent("Calm Cleo", 3, &[other_site.id]).await;
+    let mut calm = app.connect_agent(&calm_agent).await;
+    let calm_visitor = app.new_visitor(&other_site).await;
+    let mut calm_ws = app.connect_visitor(&calm_visitor, Vec::new()).await;
+
+    // 12 MB: more than the kernel's socket buffers hold for a client that never reads.
+    const FLOOD: usize = 3000;
+    let body = "x".repeat(4000);
+    let mut sent = 0;
+    let mut acked = 0;
+    let mut round_trips = 0;
+    while acked < FLOOD {
+        while sent < FLOOD && sent - acked < 16 {
+            sent += 1;
+            flood
+                .send(&visitor_send(
+                    &format!("f-{sent}"),
+                    &body,
+                    Some(conversation_id),
+                ))
+                .await;
+        }
+        flood
+            .expect("ack", |f| matches!(f, ServerFrame::Ack { .. }))
+            .await;
+        acked += 1;
+        // The echoes of our own messages are not what this test is about.
+        flood.clear_skipped();
+        // Meanwhile the other chat goes on as usual.
+        if acked % 500 == 0 {
+            round_trips += 1;
+            let id = format!("calm-{round_trips}");
+            calm_ws
+                .send(&visitor_send(&id, "all fine here?", None))
+                .await;
+            calm_ws.expect("ack", is_ack_of(&id)).await;
+            calm.expect("the calm chat's message", |f| {
+                matches!(f, ServerFrame::Message { message } if message.client_id.as_ref().map(|c| c.as_str()) == Some(id.as_str()))
+            })
+            .await;
+        }
+    }
+    // The stuck socket was closed by the server: reading it now ends within the timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let mut received = 0usize;
+    let ended = loop {
+        match stuck.try_next_frame(Duration::from_secs(5)).await {
+            Some(Ok(_)) => received += 1,
+            Some(Err(ended)) => break ended,
+            None => panic!("the stuck socket is still open after {received} frames"),
+        }
+    };
+    if let bellhop_tests::ws::Ended::Closed(Some(frame)) = &ended {
+        assert_eq!(u16::from(frame.code), close_code::TOO_SLOW);
+    }
+    assert!(
+        received < FLOOD,
+        "the stuck client was sent everything ({received} frames)"
+    );
+    // Back online, the agent gets the whole conversation once, in order.
+    let mut back = app.connect_agent(&stuck_agent).await;
+    let total = FLOOD as u64 + 2;
+    let mut seqs = Vec::with_capacity(total as usize);
+    while seqs.len() < total as usize {
+        let message = next_message(&mut back).await;
+        assert_eq!(message.conversation_id, conversation_id);
+        seqs.push(message.seq);
+    }
+    assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
+    back.expect_silence(Duration::from_millis(300)).await;
 }

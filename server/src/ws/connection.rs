@@ -26,6 +26,7 @@ use bellhop_protocol::frames::{
 use bellhop_protocol::{
     ClientMessageId, ConversationId, ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code,
 };
+use bytestring::ByteString;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use tokio::time::{Instant, interval_at, sleep};
@@ -68,8 +69,35 @@ enum End {
     Quiet,
 }
 
-/// A sending failure means the socket is gone.
-struct Gone;
+/// Why a frame could not be written.
+enum Gone {
+    /// The socket is closed.
+    Closed,
+    /// The client stopped reading: the write waited longer than the client timeout.
+    Stuck,
+}
+
+impl Gone {
+    fn end(self) -> End {
+        match self {
+            Gone::Closed => End::Quiet,
+            Gone::Stuck => End::Close(close_code::TOO_SLOW, "too slow: reconnect and resume"),
+        }
+    }
+}
+
+/// Bounds a write: a peer that does not read must not hold this socket's loop (and with it its
+/// heartbeat) forever.
+async fn within(
+    limit: std::time::Duration,
+    write: impl Future<Output = Result<(), actix_ws::Closed>>,
+) -> Result<(), Gone> {
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(actix_ws::Closed)) => Err(Gone::Closed),
+        Err(_) => Err(Gone::Stuck),
+    }
+}
 
 pub struct Connection {
     state: web::Data<AppState>,
@@ -111,14 +139,14 @@ impl Connection {
                 biased;
                 _ = shutdown.cancelled() => break End::Close(close_code::GOING_AWAY, "server shutting down"),
                 Some((client_id, result)) = pending.next(), if !pending.is_empty() => {
-                    if self.finish_send(client_id, result).await.is_err() {
-                        break End::Quiet;
+                    if let Err(gone) = self.finish_send(client_id, result).await {
+                        break gone.end();
                     }
                 }
                 delivery = next_delivery(&mut outbox) => match delivery {
                     Some(delivery) => {
-                        if self.deliver(&delivery).await.is_err() {
-                            break End::Quiet;
+                        if let Err(gone) = self.deliver(&delivery).await {
+                            break gone.end();
                         }
                     }
                     None => break End::Close(close_code::TOO_SLOW, "too slow: reconnect and resume"),
@@ -130,17 +158,17 @@ impl Connection {
                             match self.on_text(&text, &mut outbox, &mut pending).await {
                                 Ok(None) => {}
                                 Ok(Some(end)) => break end,
-                                Err(Gone) => break End::Quiet,
+                                Err(gone) => break gone.end(),
                             }
                         }
                         Some(Ok(AggregatedMessage::Binary(_))) => {
-                            if self.error(ErrorCode::BinaryNotSupported, "frames are JSON text", None).await.is_err() {
-                                break End::Quiet;
+                            if let Err(gone) = self.error(ErrorCode::BinaryNotSupported, "frames are JSON text", None).await {
+                                break gone.end();
                             }
                         }
                         Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                            if self.session.pong(&bytes).await.is_err() {
-                                break End::Quiet;
+                            if let Err(gone) = within(ws.client_timeout(), self.session.pong(&bytes)).await {
+                                break gone.end();
                             }
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
@@ -152,8 +180,8 @@ impl Connection {
                     if last_heard.elapsed() > ws.client_timeout() {
                         break End::Close(close_code::TIMED_OUT, "no heartbeat");
                     }
-                    if self.session.ping(b"").await.is_err() {
-                        break End::Quiet;
+                    if let Err(gone) = within(ws.client_timeout(), self.session.ping(b"")).await {
+                        break gone.end();
                     }
                 }
                 _ = &mut hello_deadline, if self.peer.is_none() => {
@@ -164,18 +192,14 @@ impl Connection {
 
         // Unregister before anything else, so the hub stops queueing for us.
         self.registration = None;
-        if let End::Close(code, why) = end {
-            let _ = self
-                .session
-                .clone()
-                .close(Some(CloseReason {
-                    code: CloseCode::Other(code),
-                    description: Some(why.into()),
-                }))
-                .await;
-        } else {
-            let _ = self.session.clone().close(None).await;
-        }
+        let reason = match end {
+            End::Close(code, why) => Some(CloseReason {
+                code: CloseCode::Other(code),
+                description: Some(why.into()),
+            }),
+            End::Quiet => None,
+        };
+        let _ = within(CLOSE_HANDSHAKE, self.session.clone().close(reason)).await;
         // Finish the closing handshake: read (and discard) until the client's close arrives,
         // so the client reads our close frame instead of a reset connection.
         let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
@@ -197,9 +221,14 @@ impl Connection {
     async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Gone> {
         let json = serde_json::to_string(frame).map_err(|e| {
             tracing::error!(error = %e, "server frame did not serialise");
-            Gone
+            Gone::Closed
         })?;
-        self.session.text(json).await.map_err(|_| Gone)
+        self.write(json.into()).await
+    }
+
+    async fn write(&mut self, text: ByteString) -> Result<(), Gone> {
+        let limit = self.state.config.ws.client_timeout();
+        within(limit, self.session.text(text)).await
     }
 
     async fn error(
@@ -219,16 +248,9 @@ impl Connection {
     /// Sends a hub delivery, keeping each conversation in `seq` order.
     async fn deliver(&mut self, delivery: &Delivery) -> Result<(), Gone> {
         match delivery.kind {
-            DeliveryKind::Plain => self
-                .session
-                .text(delivery.json.clone())
-                .await
-                .map_err(|_| Gone),
+            DeliveryKind::Plain => self.write(delivery.json.clone()).await,
             DeliveryKind::CatchUp { conversation_id } => {
-                self.session
-                    .text(delivery.json.clone())
-                    .await
-                    .map_err(|_| Gone)?;
+                self.write(delivery.json.clone()).await?;
                 self.catch_up(conversation_id).await
             }
             DeliveryKind::Message {
@@ -240,10 +262,7 @@ impl Connection {
                     Ok(())
                 } else if seq == last + 1 {
                     self.delivered.insert(conversation_id, seq);
-                    self.session
-                        .text(delivery.json.clone())
-                        .await
-                        .map_err(|_| Gone)
+                    self.write(delivery.json.clone()).await
                 } else {
                     self.catch_up(conversation_id).await
                 }
