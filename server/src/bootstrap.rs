@@ -3,10 +3,10 @@
 
 use bellhop_protocol::SiteId;
 use bellhop_protocol::api::Role;
-use rand::Rng;
 use uuid::Uuid;
 
 use crate::accounts::{AgentSpec, create_agent};
+use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
 use crate::config::Config;
 use crate::store::{NewSite, Store};
@@ -15,11 +15,7 @@ use crate::store::{NewSite, Store};
 pub const DEMO_WIDGET_KEY: &str = "demo";
 
 pub fn random_password() -> String {
-    rand::thread_rng()
-        .sample_iter(&rand::distributions::Alphanumeric)
-        .take(20)
-        .map(char::from)
-        .collect()
+    random_alphanumeric(20)
 }
 
 pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyhow::Result<()> {

@@ -116,9 +116,9 @@ impl Chat {
             return Err(AppendRejection::NotFound.into());
         };
         let own = current.agent.as_ref().map(|a| a.id) == Some(agent.id);
-        let oversees = agent.role >= Role::Supervisor && reaches(agent, &current);
+        let oversees = agent.role >= Role::Supervisor && agent.reaches(current.site_id);
         if !own && !oversees {
-            return Err(if reaches(agent, &current) {
+            return Err(if agent.reaches(current.site_id) {
                 AppendRejection::Forbidden.into()
             } else {
                 AppendRejection::NotFound.into()
@@ -204,11 +204,6 @@ impl Chat {
             }
         }
     }
-}
-
-/// Whether an agent's sites include the conversation's (admins reach every site).
-pub fn reaches(agent: &Agent, conversation: &Conversation) -> bool {
-    agent.role == Role::Admin || agent.sites.contains(&conversation.site_id)
 }
 
 /// After-commit hook: tell both sides, in commit order; a new conversation asks for routing.

@@ -17,6 +17,7 @@ both_backends!(
     shutdown_closes_sockets_with_going_away,
     a_silent_client_is_dropped_after_the_timeout,
     a_client_that_stops_reading_is_dropped_without_stalling_others,
+    typing_reaches_the_other_side_only,
 );
 
 /// The visitor sends n messages; the agent receives seq 1..=n+1 (with the automatic
@@ -389,4 +390,85 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
     }
     assert_eq!(seqs, (1..=total).collect::<Vec<_>>());
     back.expect_silence(Duration::from_millis(300)).await;
+}
+
+/// Typing indicators go to the other side of the conversation and nowhere else.
+async fn typing_reaches_the_other_side_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app
+        .create_agent("Tina Typist", 3, &[app.demo_site.id])
+        .await;
+    let mut agent_ws = app.connect_agent(&agent).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
+    ws.send(&visitor_send("t-1", "hello", None)).await;
+    let ServerFrame::Ack {
+        conversation_id, ..
+    } = ws.expect("ack", is_ack_of("t-1")).await
+    else {
+        unreachable!()
+    };
+    agent_ws
+        .expect("assignment", |f| {
+            matches!(f, ServerFrame::ConversationAssigned { .. })
+        })
+        .await;
+    ws.expect("assignment", |f| {
+        matches!(f, ServerFrame::ConversationAssigned { .. })
+    })
+    .await;
+
+    ws.send(&bellhop_protocol::frames::VisitorFrame::Typing {
+        conversation_id,
+        typing: true,
+    })
+    .await;
+    let typing = agent_ws
+        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
+        .await;
+    assert!(matches!(
+        typing,
+        ServerFrame::Typing { author: AuthorKind::Visitor, typing: true, conversation_id: c } if c == conversation_id
+    ));
+    agent_ws
+        .send(&bellhop_protocol::frames::AgentFrame::Typing {
+            conversation_id,
+            typing: true,
+        })
+        .await;
+    let typing = ws
+        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
+        .await;
+    assert!(matches!(
+        typing,
+        ServerFrame::Typing {
+            author: AuthorKind::Agent,
+            ..
+        }
+    ));
+
+    // A stranger cannot type into it, and is told so.
+    let stranger = app.new_visitor(&app.demo_site).await;
+    let mut stranger_ws = app.connect_visitor(&stranger, Vec::new()).await;
+    stranger_ws
+        .send(&bellhop_protocol::frames::VisitorFrame::Typing {
+            conversation_id,
+            typing: true,
+        })
+        .await;
+    let refused = stranger_ws.next_frame().await;
+    assert!(matches!(
+        refused,
+        ServerFrame::Error {
+            code: bellhop_protocol::ErrorCode::NotFound,
+            ..
+        }
+    ));
+    agent_ws.clear_skipped();
+    while let Some(frame) = agent_ws.try_next_frame(Duration::from_millis(300)).await {
+        assert!(
+            !matches!(frame, Ok(ServerFrame::Typing { .. })),
+            "a stranger's typing reached the agent"
+        );
+    }
 }

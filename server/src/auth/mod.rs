@@ -7,3 +7,14 @@
 pub mod password;
 pub mod session;
 pub mod visitor_token;
+
+use rand::Rng;
+
+/// `len` random ASCII letters and digits from the thread's CSPRNG (passwords, widget keys).
+pub fn random_alphanumeric(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}

@@ -10,7 +10,6 @@ use bellhop_protocol::frames::Conversation;
 use crate::app::AppState;
 use crate::auth::session::{COOKIE_NAME, looks_like_token, token_hash};
 use crate::auth::visitor_token::VisitorClaims;
-use crate::chat::reaches;
 use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::store::Agent;
@@ -88,7 +87,7 @@ impl Caller {
                 claims.visitor_id == conversation.visitor_id
                     && claims.site_id == conversation.site_id
             }
-            Caller::Agent(agent) => reaches(agent, conversation),
+            Caller::Agent(agent) => agent.reaches(conversation.site_id),
         }
     }
 }

@@ -6,6 +6,7 @@ use bellhop_protocol::api::{NewSiteRequest, Role, SiteList, SiteSettings, SiteSe
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::routes::session::AgentSession;
@@ -19,18 +20,9 @@ fn require_admin(agent: &Agent) -> Result<(), HttpError> {
     }
 }
 
-fn reaches_site(agent: &Agent, site: SiteId) -> bool {
-    agent.role == Role::Admin || agent.sites.contains(&site)
-}
-
 /// A fresh public widget key: 24 random characters.
 pub fn new_widget_key() -> String {
-    use rand::Rng;
-    rand::thread_rng()
-        .sample_iter(&rand::distributions::Alphanumeric)
-        .take(24)
-        .map(char::from)
-        .collect()
+    random_alphanumeric(24)
 }
 
 fn validate_origins(origins: &[String]) -> Result<(), HttpError> {
@@ -75,7 +67,7 @@ pub async fn get(
     path: web::Path<SiteId>,
 ) -> Result<HttpResponse, HttpError> {
     let id = path.into_inner();
-    if !reaches_site(&session.agent, id) {
+    if !session.agent.reaches(id) {
         return Err(HttpError::not_found("site"));
     }
     let site = state

@@ -62,6 +62,13 @@ pub struct Agent {
     pub sites: Vec<SiteId>,
 }
 
+impl Agent {
+    /// Whether the agent works on this site (admins reach every site).
+    pub fn reaches(&self, site: SiteId) -> bool {
+        self.role == Role::Admin || self.sites.contains(&site)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct NewAgent {
     pub id: AgentId,

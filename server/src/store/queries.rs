@@ -23,8 +23,12 @@ use super::{
     author_uuid,
 };
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+/// A unique-constraint violation becomes [`StoreError::Duplicate`]; anything else stays itself.
+fn duplicate_or_error(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate,
+        _ => e.into(),
+    }
 }
 
 async fn load_conversation(conn: &mut Conn, id: Uuid) -> StoreResult<Option<Conversation>> {
@@ -293,13 +297,7 @@ impl Store for ThisStore {
         .bind(site.now)
         .execute(&self.write)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_or_error)?;
         Ok(SiteSettings {
             id: site.id,
             name: site.name,
@@ -395,13 +393,7 @@ impl Store for ThisStore {
         .bind(agent.now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Duplicate
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_or_error)?;
         for site in &agent.sites {
             sqlx::query("INSERT INTO agent_sites (agent_id, site_id) VALUES ($1, $2)")
                 .bind(agent.id.as_uuid())

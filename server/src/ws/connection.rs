@@ -604,21 +604,51 @@ impl Connection {
             VisitorFrame::Typing {
                 conversation_id,
                 typing,
-            } => match self.state.store.conversation(conversation_id).await {
-                Ok(Some(c)) if c.visitor_id == visitor => {
-                    self.state.chat.typing(&c, AuthorKind::Visitor, typing);
-                    Ok(())
-                }
-                Ok(_) => {
-                    self.error(ErrorCode::NotFound, "no such conversation of yours", None)
-                        .await
-                }
-                Err(e) => {
-                    tracing::error!(error = ?e, "typing lookup failed");
-                    Ok(())
-                }
-            },
+            } => self.relay_typing(conversation_id, typing).await,
         }
+    }
+
+    /// Passes a typing indicator to the other side, if this peer takes part in the
+    /// conversation.
+    async fn relay_typing(
+        &mut self,
+        conversation_id: ConversationId,
+        typing: bool,
+    ) -> Result<(), Gone> {
+        let conversation = match self.state.store.conversation(conversation_id).await {
+            Ok(found) => found,
+            Err(e) => {
+                // Typing is ephemeral: dropping one is fine.
+                tracing::error!(error = ?e, "typing lookup failed");
+                return Ok(());
+            }
+        };
+        let from = match (&self.peer, &conversation) {
+            (Some(Peer::Visitor { visitor, .. }), Some(c)) if c.visitor_id == *visitor => {
+                AuthorKind::Visitor
+            }
+            (Some(Peer::Agent(agent)), Some(c))
+                if c.agent.as_ref().map(|a| a.id) == Some(agent.id) =>
+            {
+                AuthorKind::Agent
+            }
+            // A visitor learns nothing about other conversations; an agent is told it does
+            // not serve this one.
+            (Some(Peer::Agent(_)), Some(_)) => {
+                return self
+                    .error(ErrorCode::Forbidden, "not a conversation you serve", None)
+                    .await;
+            }
+            _ => {
+                return self
+                    .error(ErrorCode::NotFound, "no such conversation of yours", None)
+                    .await;
+            }
+        };
+        if let Some(conversation) = conversation {
+            self.state.chat.typing(&conversation, from, typing);
+        }
+        Ok(())
     }
 
     async fn agent_frame(
@@ -650,20 +680,7 @@ impl Connection {
             AgentFrame::Typing {
                 conversation_id,
                 typing,
-            } => match self.state.store.conversation(conversation_id).await {
-                Ok(Some(c)) if c.agent.as_ref().map(|a| a.id) == Some(agent.id) => {
-                    self.state.chat.typing(&c, AuthorKind::Agent, typing);
-                    Ok(())
-                }
-                Ok(_) => {
-                    self.error(ErrorCode::Forbidden, "not a conversation you serve", None)
-                        .await
-                }
-                Err(e) => {
-                    tracing::error!(error = ?e, "typing lookup failed");
-                    Ok(())
-                }
-            },
+            } => self.relay_typing(conversation_id, typing).await,
             AgentFrame::Close { conversation_id } => {
                 match self.state.chat.close(&agent, conversation_id).await {
                     Ok(_) => Ok(()),
