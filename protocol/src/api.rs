@@ -1,9 +1,11 @@
 //! REST request and response bodies (`/api/v1/...`). Errors are [`crate::error::ApiError`].
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::frames::{Conversation, Message, Millis};
-use crate::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::frames::{AgentStatus, Conversation, Message, Millis};
+use crate::ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
 
 /// An agent's role. Agents chat; supervisors also read every transcript of their sites;
 /// admins also manage sites and agents, across all sites.
@@ -59,6 +61,92 @@ pub struct AgentProfile {
     /// How many open chats the router gives this agent at most.
     pub max_chats: u32,
     pub sites: Vec<SiteId>,
+    /// The departments whose queues this agent serves.
+    #[serde(default)]
+    pub departments: Vec<DepartmentId>,
+    #[serde(default = "offline")]
+    pub status: AgentStatus,
+}
+
+fn offline() -> AgentStatus {
+    AgentStatus::Offline
+}
+
+/// `PATCH /api/v1/agents/{id}` (admins): absent fields stay as they are.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chats: Option<u32>,
+    /// Replaces the agent's departments (each must belong to one of the agent's sites).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<DepartmentId>>,
+}
+
+/// A department (topic) of a site: its own queue, its own agents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Department {
+    pub id: DepartmentId,
+    pub site_id: SiteId,
+    pub name: String,
+    /// Serves this department's queue when none of its own agents is online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_id: Option<DepartmentId>,
+    /// Its own opening hours; absent: the site's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<BusinessHours>,
+}
+
+/// `POST /api/v1/sites/{id}/departments` (admins).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDepartmentRequest {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_id: Option<DepartmentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<BusinessHours>,
+}
+
+/// `GET /api/v1/sites/{id}/departments`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DepartmentList {
+    pub departments: Vec<Department>,
+}
+
+/// One assignment decision, as `GET /api/v1/conversations/{id}/routing` shows it to admins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingDecision {
+    pub decided_at: Millis,
+    /// The agent chosen; absent when the conversation went (back) to a queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<AgentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<DepartmentId>,
+    /// `sticky`, `least_loaded`, `longest_idle`, `only_candidate`, `fallback_department`,
+    /// `transfer_to_agent`, `transfer_to_department` or `requeued_after_grace`.
+    pub rule: String,
+    pub candidates: Vec<RoutingCandidate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// An agent the router considered, with what it knew about them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutingCandidate {
+    pub agent_id: AgentId,
+    pub open_chats: u32,
+    pub max_chats: u32,
+    pub idle_since: Millis,
+    /// Served this visitor before.
+    pub sticky: bool,
+}
+
+/// `GET /api/v1/conversations/{id}/routing`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoutingAudit {
+    pub conversation_id: ConversationId,
+    pub decisions: Vec<RoutingDecision>,
 }
 
 /// `POST /api/v1/agents` (admins).
@@ -84,6 +172,240 @@ pub struct SiteSettings {
     pub allowed_origins: Vec<String>,
     /// The automatic acknowledgement a visitor gets the moment their first message arrives.
     pub auto_reply: String,
+    /// The queue a conversation joins when the visitor picks no department.
+    pub default_department_id: DepartmentId,
+    #[serde(default)]
+    pub config: SiteConfig,
+}
+
+/// What a site configures beyond the basics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Opening hours; absent means always open. Departments may have their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<BusinessHours>,
+    /// Asked before a chat starts (off by default).
+    pub prechat_form: FormSpec,
+    /// Offered instead of the queue outside business hours or when nobody is online.
+    pub offline_form: FormSpec,
+    /// A chat whose visitor has been silent this long is closed (0: never).
+    pub inactivity_timeout_secs: u64,
+    /// Stored in the chat when it is closed for inactivity.
+    pub inactivity_message: String,
+}
+
+impl Default for SiteConfig {
+    fn default() -> Self {
+        let field = |name: &str, label: &str, kind: FieldKind, required: bool| FormField {
+            name: name.into(),
+            label: label.into(),
+            kind,
+            required,
+        };
+        Self {
+            business_hours: None,
+            prechat_form: FormSpec {
+                enabled: false,
+                fields: vec![
+                    field("name", "Name", FieldKind::Text, false),
+                    field("email", "Email", FieldKind::Email, false),
+                ],
+                consent_text: None,
+            },
+            offline_form: FormSpec {
+                enabled: true,
+                fields: vec![
+                    field("name", "Name", FieldKind::Text, true),
+                    field("email", "Email", FieldKind::Email, true),
+                    field("message", "Message", FieldKind::Textarea, true),
+                ],
+                consent_text: None,
+            },
+            inactivity_timeout_secs: 30 * 60,
+            inactivity_message: "This chat was closed after a period of inactivity. Write again \
+                                 any time to start a new one."
+                .into(),
+        }
+    }
+}
+
+/// A form the widget shows: standard fields `name`, `email`, `phone`, `message`, and any
+/// custom ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSpec {
+    pub enabled: bool,
+    pub fields: Vec<FormField>,
+    /// When set, the visitor must tick a box with this text before submitting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_text: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormField {
+    /// `name`, `email`, `phone` and `message` are stored in their own lead columns; any other
+    /// name is a custom field.
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub kind: FieldKind,
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    #[default]
+    Text,
+    Email,
+    Phone,
+    Textarea,
+}
+
+/// `GET /api/v1/widget/config?key=WIDGET_KEY`: what the widget needs before a chat.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WidgetConfig {
+    pub site_id: SiteId,
+    pub site_name: String,
+    /// Whether a chat can start now (site-wide: the default department).
+    pub availability: Availability,
+    pub departments: Vec<WidgetDepartment>,
+    pub default_department_id: DepartmentId,
+    pub prechat_form: FormSpec,
+    pub offline_form: FormSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WidgetDepartment {
+    pub id: DepartmentId,
+    pub name: String,
+    pub availability: Availability,
+}
+
+/// Whether a visitor can start a chat now; if not, why, and when it opens next.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Availability {
+    pub open: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ClosedReason>,
+    /// The next opening by the business hours, if closed by them and known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_open_at: Option<Millis>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    /// Outside business hours: new chats are refused with `offline`.
+    OutsideHours,
+    /// Open, but no agent is online: the widget should offer the offline form (a chat started
+    /// anyway waits in the queue).
+    NoAgentsOnline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadKind {
+    Prechat,
+    Offline,
+}
+
+impl LeadKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadKind::Prechat => "prechat",
+            LeadKind::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "prechat" => Some(LeadKind::Prechat),
+            "offline" => Some(LeadKind::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// Where the visitor was: the page they landed on (its query carries the UTM parameters), the
+/// page they are on, and where they came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PageContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+}
+
+/// `POST /api/v1/widget/leads` (visitor token): a filled-in pre-chat or offline form.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadSubmission {
+    pub kind: LeadKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<DepartmentId>,
+    /// Field name → value, as the form defines them.
+    pub fields: BTreeMap<String, String>,
+    #[serde(default)]
+    pub consent: bool,
+    #[serde(default)]
+    pub page: PageContext,
+}
+
+/// UTM parameters from the landing page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Utm {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub medium: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub term: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+}
+
+/// A stored lead (`GET /api/v1/leads`, and one CSV row of `GET /api/v1/leads.csv`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub site_id: SiteId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visitor_id: Option<VisitorId>,
+    pub kind: LeadKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<DepartmentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub custom: BTreeMap<String, String>,
+    pub consent: bool,
+    #[serde(default)]
+    pub page: PageContext,
+    #[serde(default)]
+    pub utm: Utm,
+    pub created_at: Millis,
+}
+
+/// `GET /api/v1/leads`
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LeadList {
+    pub leads: Vec<Lead>,
 }
 
 /// `POST /api/v1/sites` (admins).
@@ -105,6 +427,9 @@ pub struct SiteSettingsUpdate {
     pub allowed_origins: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_reply: Option<String>,
+    /// Replaces the whole configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<SiteConfig>,
 }
 
 /// `GET /api/v1/sites`
@@ -152,4 +477,40 @@ pub struct TranscriptPage {
 pub struct Health {
     pub status: String,
     pub version: String,
+}
+
+/// Opening hours of a site or department, in its own time zone. Outside them the widget offers
+/// the offline form instead of the queue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHours {
+    /// An IANA time zone name, e.g. `Europe/Berlin` or `Asia/Vladivostok`.
+    pub time_zone: String,
+    /// Opening intervals in local wall-clock time. A weekday with no interval is closed.
+    pub weekly: Vec<OpeningInterval>,
+    /// Local dates (`YYYY-MM-DD`) closed all day, whatever `weekly` says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed_dates: Vec<String>,
+}
+
+/// One opening interval: from `open` to `close` (`HH:MM`, local time) on `day`. `close` may be
+/// `24:00`; a `close` earlier than `open` runs past midnight into the next day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpeningInterval {
+    pub day: Weekday,
+    pub open: String,
+    pub close: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
 }

@@ -38,6 +38,13 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Something already exists (e.g. an agent with this email).
     Conflict,
+    /// The site (or department) is outside its business hours: no new chat now; offer the
+    /// offline form.
+    Offline,
+    /// A transfer's target agent is offline or away.
+    AgentUnavailable,
+    /// A transfer's target agent has no room under their chat cap.
+    AgentAtCapacity,
     /// The server failed; the cause is in its logs. Retrying later is safe.
     Internal,
 }
@@ -62,6 +69,9 @@ impl ErrorCode {
             ErrorCode::OriginNotAllowed => "origin_not_allowed",
             ErrorCode::InvalidCredentials => "invalid_credentials",
             ErrorCode::Conflict => "conflict",
+            ErrorCode::Offline => "offline",
+            ErrorCode::AgentUnavailable => "agent_unavailable",
+            ErrorCode::AgentAtCapacity => "agent_at_capacity",
             ErrorCode::Internal => "internal",
         }
     }

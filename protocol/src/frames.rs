@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::ids::{AgentId, ConversationId, SiteId, VisitorId};
+use crate::ids::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use crate::text::{ClientMessageId, MessageBody};
 
 /// Milliseconds since the Unix epoch, UTC.
@@ -39,11 +39,14 @@ pub enum VisitorFrame {
         resume: Vec<ResumePoint>,
     },
     /// Send a message. Without `conversation_id` it goes to the visitor's open conversation,
-    /// opening one if there is none.
+    /// opening one if there is none; `department_id` picks the queue of a conversation this
+    /// message opens (default: the site's default department).
     Send {
         client_id: ClientMessageId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<ConversationId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        department_id: Option<DepartmentId>,
         body: MessageBody,
     },
     /// The visitor started or stopped typing (ephemeral).
@@ -83,10 +86,91 @@ pub enum AgentFrame {
     },
     /// Close a conversation assigned to this agent, freeing a slot.
     Close { conversation_id: ConversationId },
+    /// Become available for new chats (`online`) or keep current chats only (`away`).
+    SetStatus { status: AgentStatus },
+    /// Hand a conversation to a colleague or a department; the receiver gets the whole
+    /// history and the note.
+    Transfer {
+        conversation_id: ConversationId,
+        to: TransferTarget,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Mark a conversation urgent (served first) or normal.
+    SetPriority {
+        conversation_id: ConversationId,
+        priority: Priority,
+    },
 }
 
 impl AgentFrame {
-    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing", "close"];
+    pub const TYPES: &'static [&'static str] = &[
+        "hello",
+        "send",
+        "typing",
+        "close",
+        "set_status",
+        "transfer",
+        "set_priority",
+    ];
+}
+
+/// An agent's availability. Away agents keep their chats but get no new ones; offline agents
+/// (no connection) keep theirs for a grace period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Online,
+    Away,
+    Offline,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Online => "online",
+            AgentStatus::Away => "away",
+            AgentStatus::Offline => "offline",
+        }
+    }
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TransferTarget {
+    /// A colleague, who must be online with room under their cap.
+    Agent { agent_id: AgentId },
+    /// A department's queue, served by its agents in priority and arrival order.
+    Department { department_id: DepartmentId },
+}
+
+/// Queue priority: urgent conversations are served before normal ones.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    Urgent,
+}
+
+impl Priority {
+    pub fn as_i64(self) -> i64 {
+        match self {
+            Priority::Normal => 0,
+            Priority::Urgent => 1,
+        }
+    }
+
+    pub fn from_i64(value: i64) -> Self {
+        if value > 0 {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        }
+    }
 }
 
 /// Who wrote a message.
@@ -177,6 +261,11 @@ pub struct Conversation {
     pub id: ConversationId,
     pub site_id: SiteId,
     pub visitor_id: VisitorId,
+    /// The queue it belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department_id: Option<DepartmentId>,
+    #[serde(default)]
+    pub priority: Priority,
     pub status: ConversationStatus,
     /// The agent who serves (or, once closed, served) it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +277,9 @@ pub struct Conversation {
     pub assigned_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<Millis>,
+    /// Closed before any agent answered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missed: bool,
 }
 
 /// Who the server recognised in `hello`.
@@ -239,6 +331,20 @@ pub enum ServerFrame {
     ConversationAssigned { conversation: Conversation },
     /// The conversation was closed.
     ConversationClosed { conversation: Conversation },
+    /// To an agent: a colleague handed this conversation to you (it is now assigned to you;
+    /// its history follows as `message` frames).
+    ConversationTransferred {
+        conversation: Conversation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<AgentRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// To an agent: this conversation is no longer yours (transferred away, or re-queued after
+    /// you were offline longer than the grace period).
+    ConversationReleased { conversation: Conversation },
+    /// To an agent: your availability as the server sees it.
+    AgentStatus { status: AgentStatus },
     /// The visitor's place in the queue (1 = next). `estimated_wait_secs` is absent when there
     /// is no honest estimate.
     QueueStatus {

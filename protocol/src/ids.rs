@@ -68,3 +68,11 @@ id_type!(
     /// One conversation between a visitor and the site's agents.
     ConversationId
 );
+id_type!(
+    /// A department (topic) of a site, with its own queue and agents.
+    DepartmentId
+);
+id_type!(
+    /// A lead captured by a pre-chat or offline form.
+    LeadId
+);

@@ -20,7 +20,7 @@ pub mod ids;
 pub mod text;
 
 pub use error::ErrorCode;
-pub use ids::{AgentId, ConversationId, SiteId, VisitorId};
+pub use ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
 pub use text::{ClientMessageId, MessageBody};
 
 /// The protocol version this crate speaks. Clients send it in their `hello` frame; the server

@@ -40,6 +40,7 @@ proptest! {
         let frame = VisitorFrame::Send {
             client_id: ClientMessageId::parse(client_id).unwrap(),
             conversation_id: Some(ConversationId::from_uuid(uuid::Uuid::from_u128(conversation))),
+            department_id: None,
             body: MessageBody::parse(body).unwrap(),
         };
         let text = serde_json::to_string(&frame).unwrap();

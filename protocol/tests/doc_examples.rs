@@ -1,6 +1,6 @@
 //! Keeps `docs/protocol.md` true: every JSON example in it must decode as the type its code
-//! block names, every frame type must have an example, and every error and close code must be
-//! in the tables.
+//! block names, every frame type and REST body must have an example, and every error and close
+//! code must be in the tables.
 //!
 //! Code blocks are tagged with their info string:
 //!
@@ -20,8 +20,9 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use bellhop_protocol::api::{
-    AgentProfile, ConversationList, Health, LoginRequest, LoginResponse, NewAgentRequest,
-    NewSiteRequest, Role, SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
+    AgentProfile, AgentUpdate, ConversationList, Department, DepartmentList, Health, LoginRequest,
+    LoginResponse, NewAgentRequest, NewDepartmentRequest, NewSiteRequest, Role, RoutingAudit,
+    RoutingDecision, SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
     WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
@@ -42,6 +43,9 @@ const SERVER_TYPES: &[&str] = &[
     "conversation_opened",
     "conversation_assigned",
     "conversation_closed",
+    "conversation_transferred",
+    "conversation_released",
+    "agent_status",
     "queue_status",
     "error",
 ];
@@ -57,6 +61,9 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::ConversationOpened { .. } => "conversation_opened",
         ServerFrame::ConversationAssigned { .. } => "conversation_assigned",
         ServerFrame::ConversationClosed { .. } => "conversation_closed",
+        ServerFrame::ConversationTransferred { .. } => "conversation_transferred",
+        ServerFrame::ConversationReleased { .. } => "conversation_released",
+        ServerFrame::AgentStatus { .. } => "agent_status",
         ServerFrame::QueueStatus { .. } => "queue_status",
         ServerFrame::Error { .. } => "error",
     }
@@ -82,6 +89,9 @@ fn all_error_codes() -> Vec<ErrorCode> {
         ErrorCode::OriginNotAllowed,
         ErrorCode::InvalidCredentials,
         ErrorCode::Conflict,
+        ErrorCode::Offline,
+        ErrorCode::AgentUnavailable,
+        ErrorCode::AgentAtCapacity,
         ErrorCode::Internal,
     ];
     for code in all {
@@ -102,11 +112,40 @@ fn all_error_codes() -> Vec<ErrorCode> {
             | ErrorCode::OriginNotAllowed
             | ErrorCode::InvalidCredentials
             | ErrorCode::Conflict
+            | ErrorCode::Offline
+            | ErrorCode::AgentUnavailable
+            | ErrorCode::AgentAtCapacity
             | ErrorCode::Internal => {}
         }
     }
     all.to_vec()
 }
+
+/// The REST bodies that must each have a ` ```json rest:Name ` example. (`Role` is a bare
+/// string; it is shown inside the `AgentProfile` examples.)
+const REST_TYPES: &[&str] = &[
+    "LoginRequest",
+    "LoginResponse",
+    "AgentProfile",
+    "NewAgentRequest",
+    "AgentUpdate",
+    "SiteSettings",
+    "NewSiteRequest",
+    "SiteSettingsUpdate",
+    "SiteList",
+    "Department",
+    "NewDepartmentRequest",
+    "DepartmentList",
+    "WidgetSessionRequest",
+    "WidgetSessionResponse",
+    "ConversationList",
+    "TranscriptPage",
+    "RoutingAudit",
+    "RoutingDecision",
+    "Health",
+    "ApiError",
+    "Conversation",
+];
 
 /// Every close code the server uses.
 const CLOSE_CODES: &[u16] = &[
@@ -219,14 +258,20 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "LoginResponse" => decode::<LoginResponse>(block).map(drop),
         "AgentProfile" => decode::<AgentProfile>(block).map(drop),
         "NewAgentRequest" => decode::<NewAgentRequest>(block).map(drop),
+        "AgentUpdate" => decode::<AgentUpdate>(block).map(drop),
         "SiteSettings" => decode::<SiteSettings>(block).map(drop),
         "NewSiteRequest" => decode::<NewSiteRequest>(block).map(drop),
         "SiteSettingsUpdate" => decode::<SiteSettingsUpdate>(block).map(drop),
         "SiteList" => decode::<SiteList>(block).map(drop),
+        "Department" => decode::<Department>(block).map(drop),
+        "NewDepartmentRequest" => decode::<NewDepartmentRequest>(block).map(drop),
+        "DepartmentList" => decode::<DepartmentList>(block).map(drop),
         "WidgetSessionRequest" => decode::<WidgetSessionRequest>(block).map(drop),
         "WidgetSessionResponse" => decode::<WidgetSessionResponse>(block).map(drop),
         "ConversationList" => decode::<ConversationList>(block).map(drop),
         "TranscriptPage" => decode::<TranscriptPage>(block).map(drop),
+        "RoutingAudit" => decode::<RoutingAudit>(block).map(drop),
+        "RoutingDecision" => decode::<RoutingDecision>(block).map(drop),
         "Health" => decode::<Health>(block).map(drop),
         "ApiError" => decode::<ApiError>(block).map(drop),
         "Conversation" => decode::<Conversation>(block).map(drop),
@@ -260,7 +305,7 @@ struct Seen {
     server: BTreeSet<&'static str>,
     visitor_welcome: bool,
     agent_welcome: bool,
-    rest: usize,
+    rest: BTreeSet<String>,
 }
 
 fn check_block(block: &Block, seen: &mut Seen) -> Result<(), String> {
@@ -302,8 +347,9 @@ fn check_block(block: &Block, seen: &mut Seen) -> Result<(), String> {
             seen.server.insert(server_type(&frame));
         }
         rest if rest.starts_with("rest:") => {
-            decode_rest(&rest["rest:".len()..], block)?;
-            seen.rest += 1;
+            let name = &rest["rest:".len()..];
+            decode_rest(name, block)?;
+            seen.rest.insert(name.to_owned());
         }
         "" => {
             return Err(
@@ -355,9 +401,12 @@ fn every_json_example_decodes_as_its_type() {
     if !seen.agent_welcome {
         absent.push("server frame `welcome` for an agent".into());
     }
-    if seen.rest == 0 {
-        absent.push("any `rest:` body".into());
-    }
+    absent.extend(
+        REST_TYPES
+            .iter()
+            .filter(|t| !seen.rest.contains(**t))
+            .map(|t| format!("REST body `{t}`")),
+    );
     assert!(
         absent.is_empty(),
         "docs/protocol.md has no example of: {}",

@@ -66,7 +66,7 @@ impl Application {
             "store ready"
         );
         // One node: nobody is connected before we start listening.
-        store.reset_presence().await?;
+        store.reset_presence(crate::clock::now_millis()).await?;
         let secret = match &config.secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => {
@@ -81,6 +81,14 @@ impl Application {
         let router = Router::start(store.clone(), hub.clone());
         let (chat, committer) =
             Chat::start(store.clone(), hub, router.clone(), config.commit.max_batch);
+        let _sweeper = chat.start_grace_sweeper(
+            config.routing.agent_grace(),
+            config.routing.grace_sweep_period(),
+            config.routing.requeue_notice.clone(),
+        );
+        let _inactivity = chat.start_inactivity_sweeper(Duration::from_millis(
+            config.routing.inactivity_sweep_ms.max(10),
+        ));
         // Conversations may have been waiting since before a restart.
         for site in store.sites(None).await? {
             router.kick(site.id);

@@ -1,8 +1,8 @@
 //! First start: with no agent in the database, create a demo site and an admin, and print the
 //! admin's credentials once, so `bellhop serve` is usable with no setup.
 
-use bellhop_protocol::SiteId;
 use bellhop_protocol::api::Role;
+use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
 
 use crate::accounts::{AgentSpec, create_agent};
@@ -35,6 +35,7 @@ pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyho
             store
                 .create_site(NewSite {
                     id: SiteId::from_uuid(Uuid::now_v7()),
+                    default_department_id: DepartmentId::from_uuid(Uuid::now_v7()),
                     name: "Demo site".into(),
                     widget_key: DEMO_WIDGET_KEY.into(),
                     allowed_origins: origins,

@@ -9,22 +9,36 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bellhop_protocol::api::Role;
-use bellhop_protocol::frames::{AuthorKind, Conversation, ConversationStatus, ServerFrame};
-use bellhop_protocol::{AgentId, ConversationId, ErrorCode};
+use bellhop_protocol::api::{Availability, ClosedReason, Department, SiteSettings};
+use bellhop_protocol::frames::{
+    AgentRef, AgentStatus, AuthorKind, Conversation, ConversationStatus, Priority, ServerFrame,
+    TransferTarget,
+};
+use bellhop_protocol::{AgentId, ConversationId, DepartmentId, ErrorCode, SiteId, VisitorId};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::availability::availability;
 use crate::clock::now_millis;
-use crate::hub::{Delivery, Hub, Topic};
+use crate::hours::Schedule;
+use crate::hub::{Delivery, DeliveryKind, Hub, Topic};
 use crate::router::Router;
 use crate::store::commit::{CommitFailed, GroupCommit};
-use crate::store::{Agent, Append, AppendRejection, Appended, Store, StoreError};
+use crate::store::{
+    Agent, Append, AppendRejection, Appended, Store, StoreError, TransferRejection,
+};
 
 /// Why a chat action failed, with the code the client gets.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
     #[error(transparent)]
     Rejected(#[from] AppendRejection),
+    #[error(transparent)]
+    Transfer(#[from] TransferRejection),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("outside business hours: leave a message with the offline form")]
+    Offline,
     #[error("the conversation is already closed")]
     AlreadyClosed,
     #[error("storage failed")]
@@ -40,8 +54,21 @@ impl ChatError {
             ChatError::Rejected(AppendRejection::ConversationClosed) | ChatError::AlreadyClosed => {
                 ErrorCode::ConversationClosed
             }
-            ChatError::Rejected(AppendRejection::NotFound) => ErrorCode::NotFound,
+            ChatError::Rejected(AppendRejection::NotFound | AppendRejection::UnknownDepartment) => {
+                ErrorCode::NotFound
+            }
             ChatError::Rejected(AppendRejection::Forbidden) => ErrorCode::Forbidden,
+            ChatError::Transfer(rejection) => match rejection {
+                TransferRejection::NotFound | TransferRejection::DepartmentNotFound => {
+                    ErrorCode::NotFound
+                }
+                TransferRejection::Closed => ErrorCode::ConversationClosed,
+                TransferRejection::AgentUnavailable => ErrorCode::AgentUnavailable,
+                TransferRejection::AgentFull => ErrorCode::AgentAtCapacity,
+                TransferRejection::SameAgent => ErrorCode::InvalidRequest,
+            },
+            ChatError::Invalid(_) => ErrorCode::InvalidRequest,
+            ChatError::Offline => ErrorCode::Offline,
             ChatError::Store(_) | ChatError::Commit(_) => ErrorCode::Internal,
         }
     }
@@ -100,6 +127,11 @@ impl Chat {
         &self.hub
     }
 
+    /// Something that affects who may serve the site changed (caps, departments): route again.
+    pub fn routing_changed(&self, site: SiteId) {
+        self.router.kick(site);
+    }
+
     /// Stores a message (idempotently) and returns it once it is durable.
     pub async fn send(&self, append: Append) -> Result<Appended, ChatError> {
         Ok(self.commits.append(append).await??)
@@ -112,18 +144,7 @@ impl Chat {
         agent: &Agent,
         conversation: ConversationId,
     ) -> Result<Conversation, ChatError> {
-        let Some(current) = self.store.conversation(conversation).await? else {
-            return Err(AppendRejection::NotFound.into());
-        };
-        let own = current.agent.as_ref().map(|a| a.id) == Some(agent.id);
-        let oversees = agent.role >= Role::Supervisor && agent.reaches(current.site_id);
-        if !own && !oversees {
-            return Err(if agent.reaches(current.site_id) {
-                AppendRejection::Forbidden.into()
-            } else {
-                AppendRejection::NotFound.into()
-            });
-        }
+        let current = self.handled_by(agent, conversation).await?;
         if current.status == ConversationStatus::Closed {
             return Err(ChatError::AlreadyClosed);
         }
@@ -144,6 +165,317 @@ impl Chat {
         }
         self.router.kick(closed.site_id);
         Ok(closed)
+    }
+
+    /// The conversation, if this agent may act on it: their own, or any of their sites' for
+    /// supervisors and admins. Others get `not_found` (another site) or `forbidden`.
+    async fn handled_by(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+    ) -> Result<Conversation, ChatError> {
+        let Some(current) = self.store.conversation(conversation).await? else {
+            return Err(AppendRejection::NotFound.into());
+        };
+        let own = current.agent.as_ref().map(|a| a.id) == Some(agent.id);
+        let oversees = agent.role >= Role::Supervisor && agent.reaches(current.site_id);
+        if own || oversees {
+            Ok(current)
+        } else if agent.reaches(current.site_id) {
+            Err(AppendRejection::Forbidden.into())
+        } else {
+            Err(AppendRejection::NotFound.into())
+        }
+    }
+
+    /// Hands a conversation to a colleague or a department. The new agent gets the whole
+    /// history (and the note); the visitor hears who serves them now; the previous agent is
+    /// told it is no longer theirs.
+    pub async fn transfer(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+        to: TransferTarget,
+        note: Option<String>,
+    ) -> Result<Conversation, ChatError> {
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(ChatError::Invalid(
+                "a transfer note has at most 2000 characters",
+            ));
+        }
+        let note = note.filter(|n| !n.trim().is_empty());
+        self.handled_by(agent, conversation).await?;
+        let transferred = self
+            .store
+            .transfer(conversation, &to, note.as_deref(), now_millis())
+            .await??;
+        let conversation = transferred.conversation;
+        if let Some(from) = transferred.from {
+            self.hub.publish(
+                Topic::Agent(from),
+                Delivery::plain(&ServerFrame::ConversationReleased {
+                    conversation: conversation.clone(),
+                }),
+            );
+        }
+        match to {
+            TransferTarget::Agent { agent_id } => {
+                let from = match transferred.from {
+                    Some(id) => self.store.agent(id).await?.map(|a| AgentRef {
+                        id: a.id,
+                        display_name: a.display_name,
+                    }),
+                    None => None,
+                };
+                self.hub.publish(
+                    Topic::Agent(agent_id),
+                    Delivery::new(
+                        &ServerFrame::ConversationTransferred {
+                            conversation: conversation.clone(),
+                            from,
+                            note,
+                        },
+                        DeliveryKind::CatchUp {
+                            conversation_id: conversation.id,
+                        },
+                    ),
+                );
+                self.hub.publish(
+                    Topic::Visitor(conversation.visitor_id),
+                    Delivery::plain(&ServerFrame::ConversationAssigned {
+                        conversation: conversation.clone(),
+                    }),
+                );
+            }
+            TransferTarget::Department { .. } => {}
+        }
+        // The previous agent's slot is free (and a department transfer waits in a queue).
+        self.router.kick(conversation.site_id);
+        Ok(conversation)
+    }
+
+    /// Marks a conversation urgent or normal; the queue reorders at once.
+    pub async fn set_priority(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+        priority: Priority,
+    ) -> Result<Conversation, ChatError> {
+        let current = self.handled_by_or_site(agent, conversation).await?;
+        let Some(changed) = self.store.set_priority(current.id, priority).await? else {
+            return Err(ChatError::AlreadyClosed);
+        };
+        self.router.kick(changed.site_id);
+        Ok(changed)
+    }
+
+    /// Like [`Chat::handled_by`], but any agent of the site may flag a waiting conversation.
+    async fn handled_by_or_site(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+    ) -> Result<Conversation, ChatError> {
+        match self.store.conversation(conversation).await? {
+            Some(c) if c.status == ConversationStatus::Queued && agent.reaches(c.site_id) => Ok(c),
+            _ => self.handled_by(agent, conversation).await,
+        }
+    }
+
+    /// An agent switches between `online` (new chats welcome) and `away` (current chats only).
+    pub async fn set_status(&self, agent: &Agent, status: AgentStatus) -> Result<(), ChatError> {
+        let away = match status {
+            AgentStatus::Online => false,
+            AgentStatus::Away => true,
+            AgentStatus::Offline => {
+                return Err(ChatError::Invalid(
+                    "offline is not a status to set: close the connection",
+                ));
+            }
+        };
+        self.store.set_agent_away(agent.id, away).await?;
+        self.hub.publish(
+            Topic::Agent(agent.id),
+            Delivery::plain(&ServerFrame::AgentStatus { status }),
+        );
+        if !away {
+            for site in &agent.sites {
+                self.router.kick(*site);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `period`, puts the chats of agents offline longer than `grace` back at the front
+    /// of their queues and tells their visitors. Ends with the chat service.
+    pub fn start_grace_sweeper(
+        self: &Arc<Self>,
+        grace: std::time::Duration,
+        period: std::time::Duration,
+        notice: String,
+    ) -> JoinHandle<()> {
+        let chat = Arc::downgrade(self);
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(chat) = chat.upgrade() else {
+                    return;
+                };
+                let now = now_millis();
+                match chat
+                    .store
+                    .requeue_abandoned(now.saturating_sub(grace_ms), now, &notice)
+                    .await
+                {
+                    Ok(requeued) => {
+                        for r in requeued {
+                            tracing::info!(conversation = %r.conversation.id, agent = %r.previous_agent, "re-queued after the grace period");
+                            chat.hub.publish(
+                                Topic::Visitor(r.conversation.visitor_id),
+                                Delivery::message(&r.notice),
+                            );
+                            chat.hub.publish(
+                                Topic::Agent(r.previous_agent),
+                                Delivery::plain(&ServerFrame::ConversationReleased {
+                                    conversation: r.conversation.clone(),
+                                }),
+                            );
+                            chat.router.kick(r.conversation.site_id);
+                        }
+                    }
+                    Err(e) => tracing::error!(error = ?e, "grace sweep failed"),
+                }
+            }
+        })
+    }
+
+    /// Whether a new chat can start in this department now (its hours, else the site's; and
+    /// whether any agent of it, or of its fallback, is online).
+    pub async fn availability(
+        &self,
+        site: &SiteSettings,
+        department: &Department,
+    ) -> Result<Availability, ChatError> {
+        let hours = department
+            .hours
+            .as_ref()
+            .or(site.config.business_hours.as_ref())
+            .and_then(|hours| match Schedule::parse(hours) {
+                Ok(schedule) => Some(schedule),
+                Err(e) => {
+                    tracing::error!(error = %e, site = %site.id, "stored business hours do not parse; treating as always open");
+                    None
+                }
+            });
+        let nobody = VisitorId::from_uuid(uuid::Uuid::nil());
+        let mut anyone_online = !self
+            .store
+            .candidates(department.id, nobody)
+            .await?
+            .is_empty();
+        if !anyone_online && let Some(fallback) = department.fallback_id {
+            anyone_online = !self.store.candidates(fallback, nobody).await?.is_empty();
+        }
+        Ok(availability(
+            hours.as_ref(),
+            anyone_online,
+            chrono::Utc::now(),
+        ))
+    }
+
+    /// Refuses a visitor's first message outside business hours (the widget then offers the
+    /// offline form). A visitor with an open chat can always write into it.
+    pub async fn check_can_open(
+        &self,
+        visitor: VisitorId,
+        site: SiteId,
+        department: Option<DepartmentId>,
+    ) -> Result<(), ChatError> {
+        let open = self
+            .store
+            .conversations(&crate::store::ConversationFilter {
+                visitor: Some(visitor),
+                open_only: true,
+                limit: 1,
+                ..Default::default()
+            })
+            .await?;
+        if !open.is_empty() {
+            return Ok(());
+        }
+        let Some(site) = self.store.site(site).await? else {
+            return Err(AppendRejection::NotFound.into());
+        };
+        let department = department.unwrap_or(site.default_department_id);
+        let Some(department) = self.store.department(department).await? else {
+            // The append refuses it with `not_found`.
+            return Ok(());
+        };
+        let now = self.availability(&site, &department).await?;
+        if now.reason == Some(ClosedReason::OutsideHours) {
+            return Err(ChatError::Offline);
+        }
+        Ok(())
+    }
+
+    /// Every `period`, closes chats whose visitor has been silent longer than their site's
+    /// inactivity timeout, telling both sides. Ends with the chat service.
+    pub fn start_inactivity_sweeper(
+        self: &Arc<Self>,
+        period: std::time::Duration,
+    ) -> JoinHandle<()> {
+        let chat = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(chat) = chat.upgrade() else {
+                    return;
+                };
+                if let Err(e) = chat.close_inactive().await {
+                    tracing::error!(error = ?e, "inactivity sweep failed");
+                }
+            }
+        })
+    }
+
+    async fn close_inactive(&self) -> Result<(), StoreError> {
+        let now = now_millis();
+        for site in self.store.sites(None).await? {
+            let timeout = site.config.inactivity_timeout_secs;
+            if timeout == 0 {
+                continue;
+            }
+            let cutoff =
+                now.saturating_sub(i64::try_from(timeout.saturating_mul(1000)).unwrap_or(i64::MAX));
+            let closed = self
+                .store
+                .close_inactive(site.id, cutoff, now, &site.config.inactivity_message)
+                .await?;
+            for c in &closed {
+                let conversation = &c.conversation;
+                tracing::info!(conversation = %conversation.id, missed = conversation.missed, "closed for inactivity");
+                let notice = Delivery::message(&c.notice);
+                let frame = Delivery::plain(&ServerFrame::ConversationClosed {
+                    conversation: conversation.clone(),
+                });
+                if let Some(agent) = &conversation.agent {
+                    self.hub.publish(Topic::Agent(agent.id), notice.clone());
+                    self.hub.publish(Topic::Agent(agent.id), frame.clone());
+                }
+                self.hub
+                    .publish(Topic::Visitor(conversation.visitor_id), notice);
+                self.hub
+                    .publish(Topic::Visitor(conversation.visitor_id), frame);
+            }
+            if !closed.is_empty() {
+                self.router.kick(site.id);
+            }
+        }
+        Ok(())
     }
 
     /// Relays a typing indicator to the other side of the conversation (never stored).
@@ -172,11 +504,7 @@ impl Chat {
         let count = presence.entry(agent.id).or_insert(0);
         *count += 1;
         if *count == 1 {
-            if let Err(e) = self
-                .store
-                .set_agent_online(agent.id, true, now_millis())
-                .await
-            {
+            if let Err(e) = self.store.agent_connected(agent.id, now_millis()).await {
                 tracing::error!(error = ?e, agent = %agent.id, "could not mark agent online");
             }
             for site in &agent.sites {
@@ -185,8 +513,8 @@ impl Chat {
         }
     }
 
-    /// An agent connection ended; the last one makes the agent unavailable for new chats
-    /// (their open chats stay theirs).
+    /// An agent connection ended; the last one makes the agent offline: no new chats, and
+    /// their open chats stay theirs for the grace period (see [`Chat::start_grace_sweeper`]).
     pub async fn agent_disconnected(&self, agent: AgentId) {
         let mut presence = self.presence.lock().await;
         let Some(count) = presence.get_mut(&agent) else {
@@ -195,11 +523,7 @@ impl Chat {
         *count = count.saturating_sub(1);
         if *count == 0 {
             presence.remove(&agent);
-            if let Err(e) = self
-                .store
-                .set_agent_online(agent, false, now_millis())
-                .await
-            {
+            if let Err(e) = self.store.agent_disconnected(agent, now_millis()).await {
                 tracing::error!(error = ?e, %agent, "could not mark agent offline");
             }
         }

@@ -64,6 +64,24 @@ pub struct RoutingConfig {
     pub default_agent_cap: u32,
     /// The automatic acknowledgement for new sites.
     pub default_auto_reply: String,
+    /// How long an agent whose connections all dropped keeps their chats.
+    pub agent_grace_ms: u64,
+    /// What a visitor is told when their chat goes back to the queue after that.
+    pub requeue_notice: String,
+    /// How often to look for chats past their site's inactivity timeout.
+    pub inactivity_sweep_ms: u64,
+}
+
+impl RoutingConfig {
+    pub fn agent_grace(&self) -> Duration {
+        Duration::from_millis(self.agent_grace_ms)
+    }
+
+    /// How often to look for agents past their grace period: a fraction of it, within 50 ms
+    /// to 1 s.
+    pub fn grace_sweep_period(&self) -> Duration {
+        Duration::from_millis((self.agent_grace_ms / 4).clamp(50, 1000))
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -119,6 +137,11 @@ impl Default for RoutingConfig {
             default_agent_cap: 3,
             default_auto_reply:
                 "Thanks for your message! We got it and an agent will be with you shortly.".into(),
+            agent_grace_ms: 60_000,
+            inactivity_sweep_ms: 5_000,
+            requeue_notice: "Your agent got disconnected. You are back at the front of the \
+                             queue; the next available agent will continue this conversation."
+                .into(),
         }
     }
 }

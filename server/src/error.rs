@@ -93,7 +93,12 @@ impl From<ChatError> for HttpError {
         let status = match e.code() {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::ConversationClosed | ErrorCode::ClientIdConflict => StatusCode::CONFLICT,
+            ErrorCode::ConversationClosed
+            | ErrorCode::ClientIdConflict
+            | ErrorCode::AgentUnavailable
+            | ErrorCode::AgentAtCapacity
+            | ErrorCode::Offline => StatusCode::CONFLICT,
+            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
             _ => {
                 tracing::error!(error = ?e, "chat action failed");
                 StatusCode::INTERNAL_SERVER_ERROR

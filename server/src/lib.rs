@@ -10,13 +10,16 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod availability;
 pub mod bootstrap;
 pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod hours;
 pub mod hub;
+pub mod leads;
 pub mod router;
 pub mod routes;
 pub mod store;

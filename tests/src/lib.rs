@@ -9,6 +9,7 @@
 
 pub mod child;
 pub mod db;
+pub mod fixtures;
 pub mod ws;
 
 use std::time::Duration;
@@ -167,6 +168,8 @@ impl Client {
                 widget_key: String::new(),
                 allowed_origins: Vec::new(),
                 auto_reply: String::new(),
+                default_department_id: bellhop_protocol::DepartmentId::from_uuid(uuid::Uuid::nil()),
+                config: Default::default(),
             },
         };
         client.admin_token = client.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.token;
@@ -366,6 +369,7 @@ pub fn visitor_send(
     VisitorFrame::Send {
         client_id: bellhop_protocol::ClientMessageId::parse(client_id.into()).unwrap(),
         conversation_id,
+        department_id: None,
         body: bellhop_protocol::MessageBody::parse(body.into()).unwrap(),
     }
 }
@@ -396,5 +400,86 @@ pub async fn next_message(ws: &mut WsClient) -> bellhop_protocol::frames::Messag
     {
         ServerFrame::Message { message } => message,
         _ => unreachable!(),
+    }
+}
+
+/// Waits for a `conversation_assigned` frame and returns the conversation.
+pub async fn next_assignment(ws: &mut WsClient) -> bellhop_protocol::frames::Conversation {
+    match ws
+        .expect("an assignment", |f| {
+            matches!(f, ServerFrame::ConversationAssigned { .. })
+        })
+        .await
+    {
+        ServerFrame::ConversationAssigned { conversation } => conversation,
+        _ => unreachable!(),
+    }
+}
+
+/// Waits for a `queue_status` frame; returns (position, estimate).
+pub async fn next_queue_status(ws: &mut WsClient) -> (u32, Option<u64>) {
+    match ws
+        .expect("a queue status", |f| {
+            matches!(f, ServerFrame::QueueStatus { .. })
+        })
+        .await
+    {
+        ServerFrame::QueueStatus {
+            position,
+            estimated_wait_secs,
+            ..
+        } => (position, estimated_wait_secs),
+        _ => unreachable!(),
+    }
+}
+
+impl Client {
+    /// A visitor of `site` sends their first message; returns their socket and the new
+    /// conversation's id.
+    pub async fn open_chat(
+        &self,
+        site: &SiteSettings,
+        department: Option<bellhop_protocol::DepartmentId>,
+        text: &str,
+    ) -> (TestVisitor, WsClient, bellhop_protocol::ConversationId) {
+        let visitor = self.new_visitor(site).await;
+        let ws = self.connect_visitor(&visitor, Vec::new()).await;
+        let (ws, id) = self.reopen_chat(&visitor, ws, department, text).await;
+        (visitor, ws, id)
+    }
+
+    /// An already connected visitor sends a message that opens (or continues) their chat.
+    pub async fn reopen_chat(
+        &self,
+        _visitor: &TestVisitor,
+        mut ws: WsClient,
+        department: Option<bellhop_protocol::DepartmentId>,
+        text: &str,
+    ) -> (WsClient, bellhop_protocol::ConversationId) {
+        let client_id = uuid::Uuid::new_v4().simple().to_string();
+        ws.send(&VisitorFrame::Send {
+            client_id: bellhop_protocol::ClientMessageId::parse(client_id.clone()).unwrap(),
+            conversation_id: None,
+            department_id: department,
+            body: bellhop_protocol::MessageBody::parse(text.into()).unwrap(),
+        })
+        .await;
+        match ws.expect("ack", is_ack_of(&client_id)).await {
+            ServerFrame::Ack {
+                conversation_id, ..
+            } => (ws, conversation_id),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sends an admin PATCH and checks it succeeded.
+    pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
+        self.http
+            .patch(format!("{}{path}", self.address))
+            .bearer_auth(&self.admin_token)
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH request")
     }
 }

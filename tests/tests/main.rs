@@ -6,7 +6,9 @@
 mod cli;
 mod crash;
 mod delivery;
+mod invariants;
 mod migrations;
+mod queueing;
 mod rest;
 mod routing;
 mod security;

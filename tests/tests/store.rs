@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use bellhop_protocol::api::{Role, SiteSettingsUpdate};
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
-use bellhop_protocol::{AgentId, ClientMessageId, ConversationId, MessageBody, SiteId, VisitorId};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
+};
 use bellhop_server::store::{
-    Append, AppendRejection, Author, NewAgent, NewSite, Store, StoreError, Target,
+    Append, AppendRejection, Assignment, Author, NewAgent, NewSite, Store, StoreError, Target,
 };
 use bellhop_tests::{Backend, TestDb, both_backends};
 use uuid::Uuid;
@@ -31,6 +33,7 @@ async fn site(store: &dyn Store, key: &str) -> SiteId {
     store
         .create_site(NewSite {
             id: SiteId::from_uuid(Uuid::now_v7()),
+            default_department_id: DepartmentId::from_uuid(Uuid::now_v7()),
             name: format!("site {key}"),
             widget_key: key.into(),
             allowed_origins: vec!["https://shop.example".into()],
@@ -86,6 +89,7 @@ async fn sites_agents_and_sessions(backend: Backend) {
     let duplicate_key = store
         .create_site(NewSite {
             id: SiteId::from_uuid(Uuid::now_v7()),
+            default_department_id: DepartmentId::from_uuid(Uuid::now_v7()),
             name: "again".into(),
             widget_key: "key-1".into(),
             allowed_origins: vec![],
@@ -158,7 +162,10 @@ async fn appends_number_messages_and_are_idempotent(backend: Backend) {
     let (_db, store) = open(backend).await;
     let s = site(store.as_ref(), "k").await;
     let v = visitor(store.as_ref(), s).await;
-    let open = Target::VisitorOpen { site_id: s };
+    let open = Target::VisitorOpen {
+        site_id: s,
+        department_id: None,
+    };
     let batch = vec![
         append(Author::Visitor(v), open.clone(), "c1", "first"),
         append(Author::Visitor(v), open.clone(), "c2", "second"),
@@ -238,7 +245,10 @@ async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
     let opened = store
         .append_batch(&[append(
             Author::Visitor(v),
-            Target::VisitorOpen { site_id: s },
+            Target::VisitorOpen {
+                site_id: s,
+                department_id: None,
+            },
             "o",
             "hi",
         )])
@@ -278,6 +288,7 @@ async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
                 Author::Visitor(v),
                 Target::VisitorOpen {
                     site_id: other_site,
+                    department_id: None,
                 },
                 "x4",
                 "hi",
@@ -318,26 +329,38 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     let (_db, store) = open(backend).await;
     let s = site(store.as_ref(), "k").await;
     let other = site(store.as_ref(), "k2").await;
+    let department = store.site(s).await.unwrap().unwrap().default_department_id;
+    let other_department = store
+        .site(other)
+        .await
+        .unwrap()
+        .unwrap()
+        .default_department_id;
     let member = agent(store.as_ref(), "member@example.test", 1, &[s]).await;
     let outsider = agent(store.as_ref(), "outsider@example.test", 5, &[other]).await;
     assert!(
-        store.routing_snapshot(s).await.unwrap().is_none(),
+        store.queue_heads(s).await.unwrap().is_empty(),
         "nothing waits yet"
     );
 
     let mut chats = Vec::new();
+    let mut visitors = Vec::new();
     for i in 0..3 {
         let v = visitor(store.as_ref(), s).await;
         let out = store
             .append_batch(&[append(
                 Author::Visitor(v),
-                Target::VisitorOpen { site_id: s },
+                Target::VisitorOpen {
+                    site_id: s,
+                    department_id: None,
+                },
                 &format!("c{i}"),
                 "hello",
             )])
             .await
             .unwrap();
         chats.push(out[0].as_ref().unwrap().conversation.id);
+        visitors.push(v);
     }
     let queue = store.queue(s).await.unwrap();
     assert_eq!(
@@ -348,71 +371,125 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         queue.iter().map(|e| e.conversation_id).collect::<Vec<_>>(),
         chats
     );
+    let assign = |conversation, agent, via| Assignment {
+        conversation,
+        agent,
+        via_department: via,
+        rule: "test",
+        candidates: Vec::new(),
+    };
 
     // Offline agents get nothing; outsiders get nothing.
+    let attempt = assign(chats[0], member, department);
+    assert!(store.try_assign(&attempt, 50).await.unwrap().is_none());
+    store.agent_connected(outsider, 50).await.unwrap();
     assert!(
         store
-            .try_assign(chats[0], member, 50)
+            .try_assign(&assign(chats[0], outsider, department), 50)
             .await
             .unwrap()
             .is_none()
     );
-    store.set_agent_online(outsider, true, 50).await.unwrap();
     assert!(
         store
-            .try_assign(chats[0], outsider, 50)
+            .try_assign(&assign(chats[0], outsider, other_department), 50)
             .await
             .unwrap()
-            .is_none()
+            .is_none(),
+        "another site's department is not a fallback"
     );
-    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
-    assert_eq!(snapshot.conversation.id, chats[0], "oldest first");
-    assert!(snapshot.candidates.is_empty());
+    let heads = store.queue_heads(s).await.unwrap();
+    assert_eq!(
+        heads.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![chats[0]],
+        "oldest first"
+    );
+    assert!(
+        store
+            .candidates(department, visitors[0])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    store.set_agent_online(member, true, 60).await.unwrap();
-    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
-    assert_eq!(snapshot.candidates.len(), 1);
-    assert_eq!(snapshot.candidates[0].open_chats, 0);
-    let assigned = store
-        .try_assign(chats[0], member, 70)
-        .await
-        .unwrap()
-        .unwrap();
+    store.agent_connected(member, 60).await.unwrap();
+    let candidates = store.candidates(department, visitors[0]).await.unwrap();
+    assert_eq!(candidates.len(), 1);
+    assert_eq!((candidates[0].open_chats, candidates[0].sticky), (0, false));
+    // Away agents take no new chats.
+    store.set_agent_away(member, true).await.unwrap();
+    assert!(
+        store
+            .candidates(department, visitors[0])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.try_assign(&attempt, 61).await.unwrap().is_none());
+    store.set_agent_away(member, false).await.unwrap();
+
+    let assigned = store.try_assign(&attempt, 70).await.unwrap().unwrap();
     assert_eq!(assigned.status, ConversationStatus::Assigned);
     assert_eq!(assigned.agent.map(|a| a.id), Some(member));
     // Already assigned; and the cap of 1 is full.
+    assert!(store.try_assign(&attempt, 71).await.unwrap().is_none());
     assert!(
         store
-            .try_assign(chats[0], member, 71)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .try_assign(chats[1], member, 72)
+            .try_assign(&assign(chats[1], member, department), 72)
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(store.queue(s).await.unwrap().len(), 2);
+    let audit = store.routing_decisions(chats[0]).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].agent_id, audit[0].rule.as_str()),
+        (Some(member), "test")
+    );
 
-    // A close frees the slot.
+    // A close frees the slot; the visitor's next chat is sticky to this agent.
     store.close_conversation(chats[0], 80).await.unwrap();
+    assert!(store.candidates(department, visitors[0]).await.unwrap()[0].sticky);
+    assert!(!store.candidates(department, visitors[1]).await.unwrap()[0].sticky);
     assert!(
         store
-            .try_assign(chats[1], member, 81)
+            .try_assign(&assign(chats[1], member, department), 81)
             .await
             .unwrap()
             .is_some()
     );
-    store.reset_presence().await.unwrap();
-    let snapshot = store.routing_snapshot(s).await.unwrap().unwrap();
-    assert_eq!(snapshot.conversation.id, chats[2]);
-    assert!(
-        snapshot.candidates.is_empty(),
-        "reset marks everyone offline"
+    assert_eq!(
+        store.recent_assignments(department, 10).await.unwrap(),
+        vec![81, 70]
     );
+
+    // A restart starts every agent's grace period; past it, their chats go back to the front.
+    store.reset_presence(100).await.unwrap();
+    assert!(
+        store
+            .candidates(department, visitors[2])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .requeue_abandoned(99, 150, "back in the queue")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let requeued = store
+        .requeue_abandoned(100, 160, "back in the queue")
+        .await
+        .unwrap();
+    assert_eq!(requeued.len(), 1);
+    assert_eq!(requeued[0].conversation.id, chats[1]);
+    assert_eq!(requeued[0].previous_agent, member);
+    assert_eq!(requeued[0].notice.body, "back in the queue");
+    let heads = store.queue_heads(s).await.unwrap();
+    assert_eq!(heads[0].id, chats[1], "a re-queued chat goes to the front");
 }
 
 /// Group commit: many sends at once are committed in fewer transactions than sends, and each
@@ -432,7 +509,10 @@ async fn concurrent_sends_share_transactions(backend: Backend) {
             let commits = commits.clone();
             let item = append(
                 Author::Visitor(*v),
-                Target::VisitorOpen { site_id: s },
+                Target::VisitorOpen {
+                    site_id: s,
+                    department_id: None,
+                },
                 "one",
                 "hi",
             );

@@ -2,8 +2,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use bellhop_protocol::AgentId;
 use bellhop_protocol::ErrorCode;
-use bellhop_protocol::api::{NewAgentRequest, Role};
+use bellhop_protocol::api::{AgentUpdate, NewAgentRequest, Role};
 
 use crate::app::AppState;
 use crate::error::HttpError;
@@ -68,4 +69,56 @@ pub async fn create(
         }
     })?;
     Ok(HttpResponse::Created().json(profile(&agent)))
+}
+
+/// Changes an agent's chat cap or departments; routing runs again for their sites, since a
+/// higher cap or a new department may let a waiting chat through.
+pub async fn update(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<AgentId>,
+    body: web::Json<AgentUpdate>,
+) -> Result<HttpResponse, HttpError> {
+    if session.agent.role != Role::Admin {
+        return Err(HttpError::forbidden("only admins change agents"));
+    }
+    let update = body.into_inner();
+    let agent = state
+        .store
+        .agent(path.into_inner())
+        .await?
+        .ok_or_else(|| HttpError::not_found("agent"))?;
+    if update.max_chats.is_some_and(|cap| cap > 100) {
+        return Err(HttpError::invalid("max_chats must be at most 100"));
+    }
+    if let Some(departments) = &update.departments {
+        for department in departments {
+            let site = state
+                .store
+                .department(*department)
+                .await?
+                .map(|d| d.site_id);
+            if !site.is_some_and(|s| agent.sites.contains(&s)) {
+                return Err(HttpError::invalid(format!(
+                    "department {department} is not on one of the agent's sites"
+                )));
+            }
+        }
+        state
+            .store
+            .set_agent_departments(agent.id, departments)
+            .await?;
+    }
+    if let Some(max_chats) = update.max_chats {
+        state.store.set_agent_cap(agent.id, max_chats).await?;
+    }
+    for site in &agent.sites {
+        state.chat.routing_changed(*site);
+    }
+    let agent = state
+        .store
+        .agent(agent.id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("agent"))?;
+    Ok(HttpResponse::Ok().json(profile(&agent)))
 }

@@ -22,6 +22,8 @@ pub fn profile(agent: &Agent) -> AgentProfile {
         role: agent.role,
         max_chats: agent.max_chats,
         sites: agent.sites.clone(),
+        departments: agent.departments.clone(),
+        status: agent.status(),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpResponse, web};
 use bellhop_protocol::ConversationId;
-use bellhop_protocol::api::{ConversationList, Role, TranscriptPage};
+use bellhop_protocol::api::{ConversationList, Role, RoutingAudit, TranscriptPage};
 use bellhop_protocol::frames::Conversation;
 use serde::Deserialize;
 
@@ -114,4 +114,26 @@ pub async fn close(
 ) -> Result<HttpResponse, HttpError> {
     let closed = state.chat.close(&session.agent, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(closed))
+}
+
+/// The routing audit: every assignment and hand-off of the conversation, with the candidates
+/// considered. Supervisors and admins of the conversation's site.
+pub async fn routing(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<ConversationId>,
+) -> Result<HttpResponse, HttpError> {
+    let agent = session.agent;
+    let is_supervisor = agent.role >= Role::Supervisor;
+    let conversation = readable(&state, &Caller::Agent(agent), path.into_inner()).await?;
+    if !is_supervisor {
+        return Err(HttpError::forbidden(
+            "only supervisors and admins read the routing audit",
+        ));
+    }
+    let decisions = state.store.routing_decisions(conversation.id).await?;
+    Ok(HttpResponse::Ok().json(RoutingAudit {
+        conversation_id: conversation.id,
+        decisions,
+    }))
 }

@@ -11,6 +11,7 @@ pub mod agents;
 pub mod auth;
 pub mod conversations;
 pub mod health;
+pub mod leads;
 pub mod session;
 pub mod sites;
 pub mod widget;
@@ -40,6 +41,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/widget/session",
                 web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
             )
+            .route("/widget/config", web::get().to(widget::config))
+            .route(
+                "/widget/config",
+                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
+            )
+            .route("/widget/leads", web::post().to(widget::submit_lead))
+            .route(
+                "/widget/leads",
+                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
+            )
+            .route("/leads", web::get().to(leads::list))
+            .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))
             .route("/conversations/{id}", web::get().to(conversations::get))
             .route(
@@ -54,8 +67,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/sites", web::post().to(sites::create))
             .route("/sites/{id}", web::get().to(sites::get))
             .route("/sites/{id}", web::patch().to(sites::update))
+            .route("/sites/{id}/departments", web::get().to(sites::departments))
+            .route(
+                "/sites/{id}/departments",
+                web::post().to(sites::create_department),
+            )
             .route("/agents", web::get().to(agents::list))
             .route("/agents", web::post().to(agents::create))
+            .route("/agents/{id}", web::patch().to(agents::update))
+            .route(
+                "/conversations/{id}/routing",
+                web::get().to(conversations::routing),
+            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(crate::error::HttpError::not_found("endpoint"))
             })),

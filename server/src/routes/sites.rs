@@ -1,16 +1,20 @@
 //! Site settings: members read them, admins create and change them.
 
 use actix_web::{HttpResponse, web};
-use bellhop_protocol::SiteId;
-use bellhop_protocol::api::{NewSiteRequest, Role, SiteList, SiteSettings, SiteSettingsUpdate};
+use bellhop_protocol::api::{
+    DepartmentList, NewDepartmentRequest, NewSiteRequest, Role, SiteConfig, SiteList, SiteSettings,
+    SiteSettingsUpdate,
+};
+use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
 use crate::error::HttpError;
+use crate::hours::Schedule;
 use crate::routes::session::AgentSession;
-use crate::store::{Agent, NewSite};
+use crate::store::{Agent, NewDepartment, NewSite, StoreError};
 
 fn require_admin(agent: &Agent) -> Result<(), HttpError> {
     if agent.role == Role::Admin {
@@ -98,6 +102,7 @@ pub async fn create(
         .store
         .create_site(NewSite {
             id: SiteId::from_uuid(Uuid::now_v7()),
+            default_department_id: DepartmentId::from_uuid(Uuid::now_v7()),
             name: body.name,
             widget_key: new_widget_key(),
             allowed_origins: body.allowed_origins,
@@ -128,12 +133,122 @@ pub async fn update(
     if let Some(text) = &update.auto_reply {
         validate_text("auto_reply", text, 1000)?;
     }
+    if let Some(config) = &update.config {
+        validate_config(config)?;
+    }
     let site = state
         .store
         .update_site(path.into_inner(), update)
         .await?
         .ok_or_else(|| HttpError::not_found("site"))?;
     Ok(HttpResponse::Ok().json(site))
+}
+
+pub async fn departments(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<SiteId>,
+) -> Result<HttpResponse, HttpError> {
+    let site = path.into_inner();
+    if !session.agent.reaches(site) {
+        return Err(HttpError::not_found("site"));
+    }
+    let departments = state.store.departments(site).await?;
+    Ok(HttpResponse::Ok().json(DepartmentList { departments }))
+}
+
+pub async fn create_department(
+    state: web::Data<AppState>,
+    session: AgentSession,
+    path: web::Path<SiteId>,
+    body: web::Json<NewDepartmentRequest>,
+) -> Result<HttpResponse, HttpError> {
+    require_admin(&session.agent)?;
+    let site = path.into_inner();
+    let body = body.into_inner();
+    let name = body.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(HttpError::invalid("name must not be empty"));
+    }
+    validate_text("name", &name, 100)?;
+    if let Some(hours) = &body.hours {
+        Schedule::parse(hours).map_err(|e| HttpError::invalid(format!("hours: {e}")))?;
+    }
+    if state.store.site(site).await?.is_none() {
+        return Err(HttpError::not_found("site"));
+    }
+    if let Some(fallback) = body.fallback_id {
+        let same_site = state.store.department(fallback).await?.map(|d| d.site_id);
+        if same_site != Some(site) {
+            return Err(HttpError::invalid(
+                "the fallback must be a department of the same site",
+            ));
+        }
+    }
+    let department = state
+        .store
+        .create_department(NewDepartment {
+            id: DepartmentId::from_uuid(Uuid::now_v7()),
+            site_id: site,
+            name,
+            fallback_id: body.fallback_id,
+            hours: body.hours,
+            now: now_millis(),
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate => HttpError::new(
+                actix_web::http::StatusCode::CONFLICT,
+                bellhop_protocol::ErrorCode::Conflict,
+                "the site has a department of that name",
+            ),
+            other => other.into(),
+        })?;
+    Ok(HttpResponse::Created().json(department))
+}
+
+/// Checks a site configuration before it is stored.
+fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
+    if let Some(hours) = &config.business_hours {
+        Schedule::parse(hours).map_err(|e| HttpError::invalid(format!("business_hours: {e}")))?;
+    }
+    for (which, form) in [
+        ("prechat_form", &config.prechat_form),
+        ("offline_form", &config.offline_form),
+    ] {
+        if form.fields.len() > 20 {
+            return Err(HttpError::invalid(format!(
+                "{which} has more than 20 fields"
+            )));
+        }
+        let mut names = std::collections::HashSet::new();
+        for field in &form.fields {
+            let ok = !field.name.is_empty()
+                && field.name.len() <= 40
+                && field
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !ok {
+                return Err(HttpError::invalid(format!(
+                    "{which}: {:?} is not a field name (letters, digits, _)",
+                    field.name
+                )));
+            }
+            if !names.insert(field.name.as_str()) {
+                return Err(HttpError::invalid(format!(
+                    "{which}: field {:?} appears twice",
+                    field.name
+                )));
+            }
+            validate_text("a field label", &field.label, 200)?;
+        }
+        if let Some(text) = &form.consent_text {
+            validate_text("consent_text", text, 1000)?;
+        }
+    }
+    validate_text("inactivity_message", &config.inactivity_message, 1000)?;
+    Ok(())
 }
 
 #[cfg(test)]

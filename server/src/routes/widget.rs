@@ -6,7 +6,10 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use bellhop_protocol::api::{SiteSettings, WidgetSessionRequest, WidgetSessionResponse};
+use bellhop_protocol::api::{
+    LeadSubmission, SiteSettings, WidgetConfig, WidgetDepartment, WidgetSessionRequest,
+    WidgetSessionResponse,
+};
 use bellhop_protocol::{ErrorCode, VisitorId};
 use uuid::Uuid;
 
@@ -14,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::visitor_token::VisitorClaims;
 use crate::clock::now_millis;
 use crate::error::HttpError;
+use crate::routes::session::Caller;
 
 /// Normalises an origin for comparison: lower case, no trailing slash.
 fn normalise(origin: &str) -> String {
@@ -101,11 +105,11 @@ pub async fn preflight(req: HttpRequest) -> HttpResponse {
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("POST"),
+            HeaderValue::from_static("GET, POST"),
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("content-type"),
+            HeaderValue::from_static("authorization, content-type"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -135,6 +139,8 @@ mod tests {
             widget_key: "k".into(),
             allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
             auto_reply: String::new(),
+            default_department_id: bellhop_protocol::DepartmentId::from_uuid(Uuid::nil()),
+            config: Default::default(),
         }
     }
 
@@ -148,4 +154,85 @@ mod tests {
         assert!(!origin_allowed(&s, "null"));
         assert!(origin_allowed(&site(&["*"]), "https://anywhere.test"));
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfigQuery {
+    key: String,
+}
+
+/// `GET /api/v1/widget/config?key=WIDGET_KEY`: departments, forms and whether a chat can start
+/// now (else the widget offers the offline form).
+pub async fn config(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ConfigQuery>,
+) -> Result<HttpResponse, HttpError> {
+    let site = state
+        .store
+        .site_by_widget_key(&query.key)
+        .await?
+        .ok_or_else(|| HttpError::not_found("widget key"))?;
+    let origin = check_origin(&req, &site)?;
+    let mut departments = Vec::new();
+    let mut availability = None;
+    for department in state.store.departments(site.id).await? {
+        let now = state.chat.availability(&site, &department).await?;
+        if department.id == site.default_department_id {
+            availability = Some(now.clone());
+        }
+        departments.push(WidgetDepartment {
+            id: department.id,
+            name: department.name,
+            availability: now,
+        });
+    }
+    let availability = availability.ok_or_else(HttpError::internal)?;
+    let mut response = HttpResponse::Ok().json(WidgetConfig {
+        site_id: site.id,
+        site_name: site.name,
+        availability,
+        departments,
+        default_department_id: site.default_department_id,
+        prechat_form: site.config.prechat_form,
+        offline_form: site.config.offline_form,
+    });
+    allow_cors(&mut response, &origin);
+    Ok(response)
+}
+
+/// `POST /api/v1/widget/leads` with the visitor token: stores a filled-in pre-chat or offline
+/// form as a lead, with the page context and the landing page's UTM parameters.
+pub async fn submit_lead(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<LeadSubmission>,
+) -> Result<HttpResponse, HttpError> {
+    let Caller::Visitor(visitor) = caller else {
+        return Err(HttpError::forbidden("leads come from visitors"));
+    };
+    let site = state
+        .store
+        .site(visitor.site_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    let origin = check_origin(&req, &site)?;
+    let submission = body.into_inner();
+    if let Some(department) = submission.department_id {
+        let on_site = state.store.department(department).await?.map(|d| d.site_id);
+        if on_site != Some(site.id) {
+            return Err(HttpError::invalid("no such department on this site"));
+        }
+    }
+    let lead = crate::leads::from_submission(&site, visitor.visitor_id, submission, now_millis())
+        .map_err(HttpError::invalid)?;
+    let lead = state
+        .store
+        .create_lead(crate::store::NewLead { lead })
+        .await?;
+    tracing::info!(lead = %lead.id, site = %site.id, kind = lead.kind.as_str(), "lead captured");
+    let mut response = HttpResponse::Created().json(lead);
+    allow_cors(&mut response, &origin);
+    Ok(response)
 }

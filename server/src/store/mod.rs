@@ -15,9 +15,16 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bellhop_protocol::api::{Role, SiteSettings, SiteSettingsUpdate};
-use bellhop_protocol::frames::{AuthorKind, Conversation, Message, Millis};
-use bellhop_protocol::{AgentId, ClientMessageId, ConversationId, MessageBody, SiteId, VisitorId};
+use bellhop_protocol::api::{
+    BusinessHours, Department, Lead, LeadKind, Role, RoutingDecision, SiteSettings,
+    SiteSettingsUpdate,
+};
+use bellhop_protocol::frames::{
+    AgentStatus, AuthorKind, Conversation, Message, Millis, Priority, TransferTarget,
+};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -60,9 +67,22 @@ pub struct Agent {
     pub role: Role,
     pub max_chats: u32,
     pub sites: Vec<SiteId>,
+    pub departments: Vec<DepartmentId>,
+    /// Connected (on some node).
+    pub online: bool,
+    /// Keeps current chats, takes no new ones.
+    pub away: bool,
 }
 
 impl Agent {
+    pub fn status(&self) -> AgentStatus {
+        match (self.online, self.away) {
+            (false, _) => AgentStatus::Offline,
+            (true, true) => AgentStatus::Away,
+            (true, false) => AgentStatus::Online,
+        }
+    }
+
     /// Whether the agent works on this site (admins reach every site).
     pub fn reaches(&self, site: SiteId) -> bool {
         self.role == Role::Admin || self.sites.contains(&site)
@@ -84,6 +104,8 @@ pub struct NewAgent {
 #[derive(Clone, Debug)]
 pub struct NewSite {
     pub id: SiteId,
+    /// The site's first department ("General"), its default queue.
+    pub default_department_id: DepartmentId,
     pub name: String,
     pub widget_key: String,
     pub allowed_origins: Vec<String>,
@@ -103,9 +125,13 @@ pub enum Author {
 pub enum Target {
     /// An existing conversation the author takes part in.
     Conversation(ConversationId),
-    /// The visitor's open conversation on the site; one is opened (queued, with the site's
-    /// automatic acknowledgement appended after the message) if there is none.
-    VisitorOpen { site_id: SiteId },
+    /// The visitor's open conversation on the site; one is opened (queued in `department_id`,
+    /// or the site's default department, with the site's automatic acknowledgement appended
+    /// after the message) if there is none.
+    VisitorOpen {
+        site_id: SiteId,
+        department_id: Option<DepartmentId>,
+    },
 }
 
 /// One message to append. `client_id` makes a resend idempotent: the same author with the
@@ -143,6 +169,8 @@ pub enum AppendRejection {
     ConversationClosed,
     #[error("no such conversation")]
     NotFound,
+    #[error("no such department on this site")]
+    UnknownDepartment,
     #[error("the author does not take part in this conversation")]
     Forbidden,
 }
@@ -157,21 +185,96 @@ pub struct Candidate {
     pub max_chats: u32,
     /// When the agent was last given a conversation (or came online), for longest-idle order.
     pub idle_since: Millis,
+    /// This agent served the visitor's previous conversation.
+    pub sticky: bool,
 }
 
-/// A queued conversation and the agents who could take it.
+/// What the router decided, for [`Store::try_assign`] to apply and record.
 #[derive(Clone, Debug)]
-pub struct RoutingSnapshot {
-    pub conversation: Conversation,
+pub struct Assignment {
+    pub conversation: ConversationId,
+    pub agent: AgentId,
+    /// The department whose agents were considered: the conversation's own, or its fallback.
+    pub via_department: DepartmentId,
+    pub rule: &'static str,
     pub candidates: Vec<Candidate>,
 }
 
-/// A waiting conversation and its place in its site's queue (1 = next).
+/// A waiting conversation and its place in its department's queue (1 = next).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueueEntry {
     pub conversation_id: ConversationId,
     pub visitor_id: VisitorId,
+    pub department_id: DepartmentId,
     pub position: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewDepartment {
+    pub id: DepartmentId,
+    pub site_id: SiteId,
+    pub name: String,
+    pub fallback_id: Option<DepartmentId>,
+    pub hours: Option<BusinessHours>,
+    pub now: Millis,
+}
+
+/// A lead to store.
+#[derive(Clone, Debug)]
+pub struct NewLead {
+    pub lead: Lead,
+}
+
+/// Which leads to list.
+#[derive(Clone, Debug, Default)]
+pub struct LeadFilter {
+    /// Only these sites (`None`: any).
+    pub sites: Option<Vec<SiteId>>,
+    pub kind: Option<LeadKind>,
+    /// Created at or after.
+    pub from: Option<Millis>,
+    /// Created before.
+    pub to: Option<Millis>,
+}
+
+/// A chat closed for inactivity, with the message stored for the visitor.
+#[derive(Clone, Debug)]
+pub struct ClosedInactive {
+    pub conversation: Conversation,
+    pub notice: Message,
+}
+
+/// A conversation put back in the queue because its agent stayed away past the grace period,
+/// with the notice stored for the visitor.
+#[derive(Clone, Debug)]
+pub struct Requeued {
+    pub conversation: Conversation,
+    pub previous_agent: AgentId,
+    pub notice: Message,
+}
+
+/// A transfer that happened.
+#[derive(Clone, Debug)]
+pub struct Transferred {
+    pub conversation: Conversation,
+    pub from: Option<AgentId>,
+}
+
+/// Why a transfer was refused; nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransferRejection {
+    #[error("no such conversation")]
+    NotFound,
+    #[error("the conversation is closed")]
+    Closed,
+    #[error("that agent is not online and available")]
+    AgentUnavailable,
+    #[error("that agent has no room under their chat cap")]
+    AgentFull,
+    #[error("no such department on this site")]
+    DepartmentNotFound,
+    #[error("the conversation is already with that agent")]
+    SameAgent,
 }
 
 /// Filters for listing conversations.
@@ -229,10 +332,37 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
 
     // --- presence ---
-    /// Marks an agent online (accepting chats) or offline.
-    async fn set_agent_online(&self, agent: AgentId, online: bool, now: Millis) -> StoreResult<()>;
-    /// Marks every agent offline (at start-up of a single node: nobody is connected yet).
-    async fn reset_presence(&self) -> StoreResult<()>;
+    /// The agent's first connection: online, grace period over.
+    async fn agent_connected(&self, agent: AgentId, now: Millis) -> StoreResult<()>;
+    /// The agent's last connection ended: offline; their chats stay theirs until the grace
+    /// period after `now` runs out.
+    async fn agent_disconnected(&self, agent: AgentId, now: Millis) -> StoreResult<()>;
+    async fn set_agent_away(&self, agent: AgentId, away: bool) -> StoreResult<()>;
+    /// Marks every agent offline, starting their grace period now (at start-up of a single
+    /// node: nobody is connected yet, and agents who were get the grace period to return).
+    async fn reset_presence(&self, now: Millis) -> StoreResult<()>;
+    /// Puts every chat of agents offline since before `cutoff` back at the front of its queue,
+    /// storing `notice` for each visitor.
+    async fn requeue_abandoned(
+        &self,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<Requeued>>;
+
+    // --- agents' settings ---
+    async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()>;
+    /// Replaces the agent's departments.
+    async fn set_agent_departments(
+        &self,
+        agent: AgentId,
+        departments: &[DepartmentId],
+    ) -> StoreResult<()>;
+
+    // --- departments ---
+    async fn create_department(&self, department: NewDepartment) -> StoreResult<Department>;
+    async fn department(&self, id: DepartmentId) -> StoreResult<Option<Department>>;
+    async fn departments(&self, site: SiteId) -> StoreResult<Vec<Department>>;
 
     // --- visitors ---
     async fn ensure_visitor(&self, id: VisitorId, site: SiteId, now: Millis) -> StoreResult<()>;
@@ -261,20 +391,66 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Conversation>>;
 
     // --- routing ---
-    /// The site's oldest queued conversation and the online agents of the site with their
-    /// loads, or `None` when nothing waits.
-    async fn routing_snapshot(&self, site: SiteId) -> StoreResult<Option<RoutingSnapshot>>;
-    /// Assigns a queued conversation to an agent if, at commit time, it is still queued, the
-    /// agent is still online and a member of the site, and under their cap. Returns the
-    /// assigned conversation, or `None` when any condition no longer held.
+    /// For each department of the site with a waiting conversation, the one to serve next:
+    /// urgent before normal, re-queued before new, then arrival order.
+    async fn queue_heads(&self, site: SiteId) -> StoreResult<Vec<Conversation>>;
+    /// The department's agents who take new chats now (online, not away), with their loads,
+    /// and whether each served this visitor's previous conversation.
+    async fn candidates(
+        &self,
+        department: DepartmentId,
+        visitor: VisitorId,
+    ) -> StoreResult<Vec<Candidate>>;
+    /// Applies an assignment if, at commit time, the conversation is still queued, the agent
+    /// still online, not away, a member of `via_department` (the conversation's department or
+    /// its fallback) and under their cap; records the decision. Returns the assigned
+    /// conversation, or `None` when any condition no longer held.
     async fn try_assign(
         &self,
-        conversation: ConversationId,
-        agent: AgentId,
+        assignment: &Assignment,
         now: Millis,
     ) -> StoreResult<Option<Conversation>>;
-    /// Every queued conversation of the site, in queue order.
+    /// Every queued conversation of the site, in queue order, numbered per department.
     async fn queue(&self, site: SiteId) -> StoreResult<Vec<QueueEntry>>;
+    /// When the department's most recent automatic assignments happened (newest first).
+    async fn recent_assignments(
+        &self,
+        department: DepartmentId,
+        limit: u32,
+    ) -> StoreResult<Vec<Millis>>;
+    /// The routing audit of a conversation, oldest first.
+    async fn routing_decisions(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<RoutingDecision>>;
+    /// Moves an open conversation to a colleague (if online, available and under their cap)
+    /// or to a department's queue (front of it), recording who and why.
+    async fn transfer(
+        &self,
+        conversation: ConversationId,
+        to: &TransferTarget,
+        note: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Result<Transferred, TransferRejection>>;
+    async fn set_priority(
+        &self,
+        conversation: ConversationId,
+        priority: Priority,
+    ) -> StoreResult<Option<Conversation>>;
+
+    // --- leads and inactivity ---
+    async fn create_lead(&self, lead: NewLead) -> StoreResult<Lead>;
+    /// Leads, newest first.
+    async fn leads(&self, filter: &LeadFilter) -> StoreResult<Vec<Lead>>;
+    /// Closes the site's open chats whose visitor has been silent since before `cutoff`,
+    /// storing `notice` in each; a chat no agent answered counts as missed.
+    async fn close_inactive(
+        &self,
+        site: SiteId,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<ClosedInactive>>;
 }
 
 /// What a message row needs besides its conversation, shared by both stores' row mapping.

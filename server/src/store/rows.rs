@@ -1,9 +1,16 @@
 //! Row types shared by both stores (their column types decode the same on SQLite and
 //! PostgreSQL) and their conversion into protocol types.
 
-use bellhop_protocol::api::{Role, SiteSettings};
-use bellhop_protocol::frames::{AgentRef, AuthorKind, Conversation, ConversationStatus, Message};
-use bellhop_protocol::{AgentId, ClientMessageId, ConversationId, SiteId, VisitorId};
+use bellhop_protocol::api::{
+    Department, Lead, LeadKind, PageContext, Role, RoutingCandidate, RoutingDecision, SiteSettings,
+    Utm,
+};
+use bellhop_protocol::frames::{
+    AgentRef, AuthorKind, Conversation, ConversationStatus, Message, Priority,
+};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId,
+};
 use uuid::Uuid;
 
 use super::{Agent, Candidate, StoreError, StoreResult};
@@ -14,6 +21,8 @@ pub(crate) struct ConversationRow {
     id: Uuid,
     site_id: Uuid,
     visitor_id: Uuid,
+    department_id: Option<Uuid>,
+    priority: i64,
     status: String,
     agent_id: Option<Uuid>,
     agent_name: Option<String>,
@@ -21,12 +30,14 @@ pub(crate) struct ConversationRow {
     created_at: i64,
     assigned_at: Option<i64>,
     closed_at: Option<i64>,
+    missed: bool,
 }
 
 /// `SELECT {CONVERSATION_COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id`
-pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, c.status, \
+pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, \
+     c.department_id, c.priority, c.status, \
      c.agent_id, a.display_name AS agent_name, c.last_seq, c.created_at, c.assigned_at, \
-     c.closed_at FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
+     c.closed_at, c.missed FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
 
 impl TryFrom<ConversationRow> for Conversation {
     type Error = StoreError;
@@ -38,6 +49,8 @@ impl TryFrom<ConversationRow> for Conversation {
             id: ConversationId::from_uuid(row.id),
             site_id: SiteId::from_uuid(row.site_id),
             visitor_id: VisitorId::from_uuid(row.visitor_id),
+            department_id: row.department_id.map(DepartmentId::from_uuid),
+            priority: Priority::from_i64(row.priority),
             status,
             agent: row.agent_id.map(|id| AgentRef {
                 id: AgentId::from_uuid(id),
@@ -47,6 +60,7 @@ impl TryFrom<ConversationRow> for Conversation {
             created_at: row.created_at,
             assigned_at: row.assigned_at,
             closed_at: row.closed_at,
+            missed: row.missed,
         })
     }
 }
@@ -96,10 +110,12 @@ pub(crate) struct SiteRow {
     widget_key: String,
     allowed_origins: String,
     auto_reply: String,
+    default_department_id: Option<Uuid>,
+    config: String,
 }
 
-pub(crate) const SITE_SELECT: &str =
-    "SELECT id, name, widget_key, allowed_origins, auto_reply FROM sites";
+pub(crate) const SITE_SELECT: &str = "SELECT id, name, widget_key, allowed_origins, auto_reply, \
+     default_department_id, config FROM sites";
 
 impl TryFrom<SiteRow> for SiteSettings {
     type Error = StoreError;
@@ -113,6 +129,12 @@ impl TryFrom<SiteRow> for SiteSettings {
             widget_key: row.widget_key,
             allowed_origins,
             auto_reply: row.auto_reply,
+            default_department_id: row
+                .default_department_id
+                .map(DepartmentId::from_uuid)
+                .ok_or_else(|| StoreError::Corrupt("site without a default department".into()))?,
+            config: serde_json::from_str(&row.config)
+                .map_err(|e| StoreError::Corrupt(format!("site config: {e}")))?,
         })
     }
 }
@@ -129,13 +151,15 @@ pub(crate) struct AgentRow {
     password_hash: String,
     role: String,
     max_chats: i64,
+    online: bool,
+    away: bool,
 }
 
-pub(crate) const AGENT_SELECT: &str =
-    "SELECT id, email, display_name, password_hash, role, max_chats FROM agents";
+pub(crate) const AGENT_SELECT: &str = "SELECT id, email, display_name, password_hash, role, \
+     max_chats, online, away FROM agents";
 
 impl AgentRow {
-    pub(crate) fn into_agent(self, sites: Vec<Uuid>) -> StoreResult<Agent> {
+    pub(crate) fn into_agent(self, sites: Vec<Uuid>, departments: Vec<Uuid>) -> StoreResult<Agent> {
         let role = Role::parse(&self.role)
             .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", self.role)))?;
         Ok(Agent {
@@ -146,6 +170,12 @@ impl AgentRow {
             role,
             max_chats: count(self.max_chats)?,
             sites: sites.into_iter().map(SiteId::from_uuid).collect(),
+            departments: departments
+                .into_iter()
+                .map(DepartmentId::from_uuid)
+                .collect(),
+            online: self.online,
+            away: self.away,
         })
     }
 }
@@ -156,6 +186,7 @@ pub(crate) struct CandidateRow {
     open_chats: i64,
     max_chats: i64,
     idle_since: i64,
+    sticky: bool,
 }
 
 impl TryFrom<CandidateRow> for Candidate {
@@ -167,8 +198,146 @@ impl TryFrom<CandidateRow> for Candidate {
             open_chats: count(row.open_chats)?,
             max_chats: count(row.max_chats)?,
             idle_since: row.idle_since,
+            sticky: row.sticky,
         })
     }
+}
+
+impl From<&Candidate> for RoutingCandidate {
+    fn from(c: &Candidate) -> Self {
+        RoutingCandidate {
+            agent_id: c.agent_id,
+            open_chats: c.open_chats,
+            max_chats: c.max_chats,
+            idle_since: c.idle_since,
+            sticky: c.sticky,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DepartmentRow {
+    id: Uuid,
+    site_id: Uuid,
+    name: String,
+    fallback_id: Option<Uuid>,
+    hours: Option<String>,
+}
+
+pub(crate) const DEPARTMENT_SELECT: &str =
+    "SELECT id, site_id, name, fallback_id, hours FROM departments";
+
+impl TryFrom<DepartmentRow> for Department {
+    type Error = StoreError;
+
+    fn try_from(row: DepartmentRow) -> StoreResult<Self> {
+        Ok(Department {
+            id: DepartmentId::from_uuid(row.id),
+            site_id: SiteId::from_uuid(row.site_id),
+            name: row.name,
+            fallback_id: row.fallback_id.map(DepartmentId::from_uuid),
+            hours: row
+                .hours
+                .map(|h| serde_json::from_str(&h))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("department hours: {e}")))?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LeadRow {
+    id: Uuid,
+    site_id: Uuid,
+    visitor_id: Option<Uuid>,
+    kind: String,
+    department_id: Option<Uuid>,
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    message: Option<String>,
+    custom: String,
+    consent: bool,
+    landing_page: Option<String>,
+    current_page: Option<String>,
+    referrer: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_term: Option<String>,
+    utm_content: Option<String>,
+    created_at: i64,
+}
+
+pub(crate) const LEAD_SELECT: &str = "SELECT id, site_id, visitor_id, kind, department_id, name, \
+     email, phone, message, custom, consent, landing_page, current_page, referrer, utm_source, \
+     utm_medium, utm_campaign, utm_term, utm_content, created_at FROM leads";
+
+impl TryFrom<LeadRow> for Lead {
+    type Error = StoreError;
+
+    fn try_from(row: LeadRow) -> StoreResult<Self> {
+        Ok(Lead {
+            id: LeadId::from_uuid(row.id),
+            site_id: SiteId::from_uuid(row.site_id),
+            visitor_id: row.visitor_id.map(VisitorId::from_uuid),
+            kind: LeadKind::parse(&row.kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("lead kind {:?}", row.kind)))?,
+            department_id: row.department_id.map(DepartmentId::from_uuid),
+            name: row.name,
+            email: row.email,
+            phone: row.phone,
+            message: row.message,
+            custom: serde_json::from_str(&row.custom)
+                .map_err(|e| StoreError::Corrupt(format!("lead custom fields: {e}")))?,
+            consent: row.consent,
+            page: PageContext {
+                landing_page: row.landing_page,
+                current_page: row.current_page,
+                referrer: row.referrer,
+            },
+            utm: Utm {
+                source: row.utm_source,
+                medium: row.utm_medium,
+                campaign: row.utm_campaign,
+                term: row.utm_term,
+                content: row.utm_content,
+            },
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct DecisionRow {
+    decided_at: i64,
+    agent_id: Option<Uuid>,
+    department_id: Option<Uuid>,
+    rule: String,
+    candidates: String,
+    note: Option<String>,
+}
+
+impl TryFrom<DecisionRow> for RoutingDecision {
+    type Error = StoreError;
+
+    fn try_from(row: DecisionRow) -> StoreResult<Self> {
+        Ok(RoutingDecision {
+            decided_at: row.decided_at,
+            agent_id: row.agent_id.map(AgentId::from_uuid),
+            department_id: row.department_id.map(DepartmentId::from_uuid),
+            rule: row.rule,
+            candidates: serde_json::from_str(&row.candidates)
+                .map_err(|e| StoreError::Corrupt(format!("routing candidates: {e}")))?,
+            note: row.note,
+        })
+    }
+}
+
+/// The candidates as the audit stores them.
+pub(crate) fn candidates_json(candidates: &[Candidate]) -> String {
+    let list: Vec<RoutingCandidate> = candidates.iter().map(RoutingCandidate::from).collect();
+    serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
 }
 
 fn seq(value: i64) -> StoreResult<u64> {

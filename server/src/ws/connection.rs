@@ -359,6 +359,15 @@ impl Connection {
         }
     }
 
+    /// Turns a refused action into an `error` frame; success is told by the frames the action
+    /// publishes.
+    async fn report(&mut self, result: Result<(), ChatError>) -> Result<(), Gone> {
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => self.error(e.code(), e.public_message(), None).await,
+        }
+    }
+
     async fn hello_required(&mut self) -> Result<Option<End>, Gone> {
         self.error(ErrorCode::HelloRequired, "send hello first", None)
             .await
@@ -477,6 +486,7 @@ impl Connection {
         *outbox = Some(rx);
         self.state.chat.agent_connected(&agent).await;
         let me = agent.id;
+        let away = agent.away;
         let identity = Identity::Agent {
             agent_id: agent.id,
             display_name: agent.display_name.clone(),
@@ -498,6 +508,13 @@ impl Connection {
         .await?;
         let serves = |c: &Conversation| c.agent.as_ref().map(|a| a.id) == Some(me);
         self.replay(resume, &open, serves).await?;
+        // Away survives reconnects: say so, so the console shows the right switch.
+        if away {
+            self.send_frame(&ServerFrame::AgentStatus {
+                status: bellhop_protocol::frames::AgentStatus::Away,
+            })
+            .await?;
+        }
         Ok(None)
     }
 
@@ -560,10 +577,20 @@ impl Connection {
             }
         };
         for entry in queue.into_iter().filter(|e| e.visitor_id == visitor) {
+            let recent = self
+                .state
+                .store
+                .recent_assignments(entry.department_id, 20)
+                .await
+                .unwrap_or_default();
             self.send_frame(&ServerFrame::QueueStatus {
                 conversation_id: entry.conversation_id,
                 position: entry.position,
-                estimated_wait_secs: None,
+                estimated_wait_secs: crate::router::estimate_wait(
+                    entry.position,
+                    &recent,
+                    now_millis(),
+                ),
             })
             .await?;
         }
@@ -582,11 +609,27 @@ impl Connection {
             VisitorFrame::Send {
                 client_id,
                 conversation_id,
+                department_id,
                 body,
             } => {
                 let target = match conversation_id {
                     Some(id) => Target::Conversation(id),
-                    None => Target::VisitorOpen { site_id: site },
+                    None => {
+                        if let Err(e) = self
+                            .state
+                            .chat
+                            .check_can_open(visitor, site, department_id)
+                            .await
+                        {
+                            return self
+                                .error(e.code(), e.public_message(), Some(client_id))
+                                .await;
+                        }
+                        Target::VisitorOpen {
+                            site_id: site,
+                            department_id,
+                        }
+                    }
                 };
                 pending.push_back(submit(
                     self.state.chat.clone(),
@@ -682,10 +725,35 @@ impl Connection {
                 typing,
             } => self.relay_typing(conversation_id, typing).await,
             AgentFrame::Close { conversation_id } => {
-                match self.state.chat.close(&agent, conversation_id).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => self.error(e.code(), e.public_message(), None).await,
-                }
+                let result = self.state.chat.close(&agent, conversation_id).await;
+                self.report(result.map(drop)).await
+            }
+            AgentFrame::SetStatus { status } => {
+                let result = self.state.chat.set_status(&agent, status).await;
+                self.report(result).await
+            }
+            AgentFrame::Transfer {
+                conversation_id,
+                to,
+                note,
+            } => {
+                let result = self
+                    .state
+                    .chat
+                    .transfer(&agent, conversation_id, to, note)
+                    .await;
+                self.report(result.map(drop)).await
+            }
+            AgentFrame::SetPriority {
+                conversation_id,
+                priority,
+            } => {
+                let result = self
+                    .state
+                    .chat
+                    .set_priority(&agent, conversation_id, priority)
+                    .await;
+                self.report(result.map(drop)).await
             }
         }
     }
