@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod delivery;
 mod invariants;
+mod leads;
 mod migrations;
 mod queueing;
 mod rest;
