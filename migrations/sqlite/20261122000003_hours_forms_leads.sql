@@ -10,7 +10,12 @@ ALTER TABLE departments ADD COLUMN hours TEXT;
 ALTER TABLE conversations ADD COLUMN last_visitor_at INTEGER;
 ALTER TABLE conversations ADD COLUMN agent_replied INTEGER NOT NULL DEFAULT 0 CHECK (agent_replied IN (0, 1));
 ALTER TABLE conversations ADD COLUMN missed INTEGER NOT NULL DEFAULT 0 CHECK (missed IN (0, 1));
-UPDATE conversations SET last_visitor_at = created_at;
+UPDATE conversations SET
+    last_visitor_at = COALESCE((SELECT MAX(m.created_at) FROM messages m
+                                WHERE m.conversation_id = conversations.id
+                                AND m.author_kind = 'visitor'), created_at),
+    agent_replied = EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conversations.id
+                            AND m.author_kind = 'agent');
 CREATE INDEX conversations_open_activity ON conversations (last_visitor_at) WHERE status <> 'closed';
 
 CREATE TABLE leads (

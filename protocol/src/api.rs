@@ -193,6 +193,13 @@ pub struct SiteConfig {
     pub inactivity_timeout_secs: u64,
     /// Stored in the chat when it is closed for inactivity.
     pub inactivity_message: String,
+    /// Key for identity verification: the site signs its logged-in user's id and attributes
+    /// with it (see [`VisitorIdentity`]). Only admins see it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_secret: Option<String>,
+    /// A verified attribute that makes a visitor's chats urgent when it is `true`, e.g. `vip`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub urgent_attribute: Option<String>,
 }
 
 impl Default for SiteConfig {
@@ -222,6 +229,8 @@ impl Default for SiteConfig {
                 ],
                 consent_text: None,
             },
+            identity_secret: None,
+            urgent_attribute: None,
             inactivity_timeout_secs: 30 * 60,
             inactivity_message: "This chat was closed after a period of inactivity. Write again \
                                  any time to start a new one."
@@ -446,6 +455,34 @@ pub struct WidgetSessionRequest {
     /// A token this browser already holds; if it is valid for this site it is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The site's logged-in user, signed by the site's server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<VisitorIdentity>,
+}
+
+/// Identity verification: the site's server computes `signature` as the lowercase hex
+/// HMAC-SHA256, keyed with the site's `identity_secret`, of `user_id`, a newline, and the
+/// attributes as compact JSON with keys in sorted order (`{}` when there are none). A visitor
+/// cannot claim another user id or attributes (such as `"vip": true`) without the key. The same
+/// user id is the same visitor on every device.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VisitorIdentity {
+    pub user_id: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub signature: String,
+}
+
+impl VisitorIdentity {
+    /// The exact bytes the signature covers.
+    pub fn signed_payload(
+        user_id: &str,
+        attributes: &BTreeMap<String, serde_json::Value>,
+    ) -> String {
+        let attributes = serde_json::to_string(attributes).unwrap_or_else(|_| "{}".into());
+        format!("{user_id}\n{attributes}")
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

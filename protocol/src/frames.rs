@@ -54,10 +54,12 @@ pub enum VisitorFrame {
         conversation_id: ConversationId,
         typing: bool,
     },
+    /// The visitor ends the chat. One no agent answered counts as missed.
+    Close { conversation_id: ConversationId },
 }
 
 impl VisitorFrame {
-    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing"];
+    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing", "close"];
 }
 
 /// Frames the agent console sends.
@@ -451,13 +453,13 @@ mod tests {
         assert_eq!(no_type.err().map(|e| e.code), Some(ErrorCode::BadFrame));
         let unknown = decode::<VisitorFrame>(r#"{"type":"launch_rockets"}"#);
         assert_eq!(unknown.err().map(|e| e.code), Some(ErrorCode::UnknownFrame));
-        // `close` is an agent frame, not a visitor one.
-        let close = r#"{"type":"close","conversation_id":"00000000-0000-0000-0000-000000000000"}"#;
+        // `set_status` is an agent frame, not a visitor one.
+        let status = r#"{"type":"set_status","status":"away"}"#;
         assert_eq!(
-            decode::<VisitorFrame>(close).err().map(|e| e.code),
+            decode::<VisitorFrame>(status).err().map(|e| e.code),
             Some(ErrorCode::UnknownFrame)
         );
-        assert!(decode::<AgentFrame>(close).is_ok());
+        assert!(decode::<AgentFrame>(status).is_ok());
     }
 
     #[test]

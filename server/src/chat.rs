@@ -148,23 +148,7 @@ impl Chat {
         if current.status == ConversationStatus::Closed {
             return Err(ChatError::AlreadyClosed);
         }
-        let Some(closed) = self
-            .store
-            .close_conversation(conversation, now_millis())
-            .await?
-        else {
-            return Err(ChatError::AlreadyClosed);
-        };
-        let delivery = Delivery::plain(&ServerFrame::ConversationClosed {
-            conversation: closed.clone(),
-        });
-        self.hub
-            .publish(Topic::Visitor(closed.visitor_id), delivery.clone());
-        if let Some(served_by) = &closed.agent {
-            self.hub.publish(Topic::Agent(served_by.id), delivery);
-        }
-        self.router.kick(closed.site_id);
-        Ok(closed)
+        self.close_now(conversation).await
     }
 
     /// The conversation, if this agent may act on it: their own, or any of their sites' for
@@ -385,14 +369,16 @@ impl Chat {
         ))
     }
 
-    /// Refuses a visitor's first message outside business hours (the widget then offers the
-    /// offline form). A visitor with an open chat can always write into it.
-    pub async fn check_can_open(
+    /// Decides on a visitor's message that may open a chat: refused outside business hours
+    /// (the widget then offers the offline form); otherwise the priority the chat would get
+    /// (urgent for a visitor whose verified attributes carry the site's urgent flag). A visitor
+    /// with an open chat can always write into it.
+    pub async fn prepare_open(
         &self,
         visitor: VisitorId,
         site: SiteId,
         department: Option<DepartmentId>,
-    ) -> Result<(), ChatError> {
+    ) -> Result<Priority, ChatError> {
         let open = self
             .store
             .conversations(&crate::store::ConversationFilter {
@@ -403,21 +389,37 @@ impl Chat {
             })
             .await?;
         if !open.is_empty() {
-            return Ok(());
+            return Ok(Priority::Normal);
         }
         let Some(site) = self.store.site(site).await? else {
             return Err(AppendRejection::NotFound.into());
         };
         let department = department.unwrap_or(site.default_department_id);
-        let Some(department) = self.store.department(department).await? else {
+        let Some(department) = self
+            .store
+            .department(department)
+            .await?
+            .filter(|d| d.site_id == site.id)
+        else {
             // The append refuses it with `not_found`.
-            return Ok(());
+            return Ok(Priority::Normal);
         };
         let now = self.availability(&site, &department).await?;
         if now.reason == Some(ClosedReason::OutsideHours) {
             return Err(ChatError::Offline);
         }
-        Ok(())
+        let Some(flag) = &site.config.urgent_attribute else {
+            return Ok(Priority::Normal);
+        };
+        let attributes = self.store.visitor_attributes(visitor).await?;
+        let urgent = attributes
+            .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
+            .is_some_and(|a| a.get(flag) == Some(&serde_json::Value::Bool(true)));
+        Ok(if urgent {
+            Priority::Urgent
+        } else {
+            Priority::Normal
+        })
     }
 
     /// Every `period`, closes chats whose visitor has been silent longer than their site's
@@ -476,6 +478,45 @@ impl Chat {
             }
         }
         Ok(())
+    }
+
+    /// A visitor ends their own chat.
+    pub async fn close_by_visitor(
+        &self,
+        visitor: VisitorId,
+        conversation: ConversationId,
+    ) -> Result<Conversation, ChatError> {
+        match self.store.conversation(conversation).await? {
+            Some(c) if c.visitor_id == visitor => {}
+            _ => return Err(AppendRejection::NotFound.into()),
+        }
+        self.close_now(conversation).await
+    }
+
+    /// Closes an open conversation (the caller checked who may) and tells both sides.
+    async fn close_now(&self, conversation: ConversationId) -> Result<Conversation, ChatError> {
+        let Some(closed) = self
+            .store
+            .close_conversation(conversation, now_millis())
+            .await?
+        else {
+            return Err(ChatError::AlreadyClosed);
+        };
+        self.publish_closed(&closed);
+        Ok(closed)
+    }
+
+    /// Tells both sides a conversation closed, and lets its queue move.
+    fn publish_closed(&self, closed: &Conversation) {
+        let delivery = Delivery::plain(&ServerFrame::ConversationClosed {
+            conversation: closed.clone(),
+        });
+        self.hub
+            .publish(Topic::Visitor(closed.visitor_id), delivery.clone());
+        if let Some(served_by) = &closed.agent {
+            self.hub.publish(Topic::Agent(served_by.id), delivery);
+        }
+        self.router.kick(closed.site_id);
     }
 
     /// Relays a typing indicator to the other side of the conversation (never stored).

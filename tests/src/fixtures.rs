@@ -79,6 +79,7 @@ pub async fn open_conversation(
             Target::VisitorOpen {
                 site_id: site,
                 department_id: department,
+                priority: bellhop_protocol::frames::Priority::Normal,
             },
             "hello",
             "hello",

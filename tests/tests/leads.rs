@@ -155,9 +155,49 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
             .json(&body)
             .send()
     };
-    // Consent is required by this form.
+    // Consent is required by this form; the refusal is readable by the widget (CORS).
     let response = post(submit(false)).await.unwrap();
     assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"]
+            .to_str()
+            .unwrap(),
+        visitor.origin
+    );
+    let error: bellhop_protocol::error::ApiError = response.json().await.unwrap();
+    assert_eq!(error.code, ErrorCode::InvalidRequest);
+    assert_eq!(error.message, "consent is required");
+    let preflight = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/v1/widget/leads", app.address),
+        )
+        .header("Origin", &visitor.origin)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    // Anything else under the widget's paths is not found, not an empty success.
+    let stray = app
+        .http
+        .get(format!("{}/api/v1/widget/leads", app.address))
+        .header("Origin", &visitor.origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stray.status(), 404);
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
     let response = post(submit(true)).await.unwrap();
     assert_eq!(response.status(), 201);
 
@@ -262,6 +302,35 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
             matches!(f, ServerFrame::ConversationClosed { .. })
         })
         .await;
+    // A visitor who leaves (ends the chat) before anyone answered: missed.
+    agent_ws
+        .send(&bellhop_protocol::frames::AgentFrame::SetStatus {
+            status: bellhop_protocol::frames::AgentStatus::Away,
+        })
+        .await;
+    agent_ws
+        .expect("away", |f| matches!(f, ServerFrame::AgentStatus { .. }))
+        .await;
+    let (_, mut leaver, left) = app.open_chat(&app.demo_site, None, "never mind").await;
+    leaver
+        .send(&bellhop_protocol::frames::VisitorFrame::Close {
+            conversation_id: left,
+        })
+        .await;
+    let closed = leaver
+        .expect("close", |f| {
+            matches!(f, ServerFrame::ConversationClosed { .. })
+        })
+        .await;
+    assert!(
+        matches!(&closed, ServerFrame::ConversationClosed { conversation } if conversation.missed && conversation.id == left)
+    );
+    agent_ws
+        .send(&bellhop_protocol::frames::AgentFrame::SetStatus {
+            status: bellhop_protocol::frames::AgentStatus::Online,
+        })
+        .await;
+
     // A visitor who keeps talking is not closed.
     let (_, mut talker, chat) = app.open_chat(&app.demo_site, None, "let me think").await;
     for i in 0..6 {

@@ -21,6 +21,7 @@ both_backends!(
     an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue,
     an_agent_back_within_the_grace_period_loses_nothing,
     a_transfer_carries_the_history_and_respects_caps,
+    a_verified_vip_is_served_before_earlier_visitors,
 );
 
 async fn audit(app: &Client, conversation: ConversationId) -> RoutingAudit {
@@ -515,4 +516,95 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .map(|d| d.rule)
         .collect();
     assert_eq!(rules, vec!["only_candidate", "transfer_to_agent"]);
+}
+
+/// A visitor whose identity the site signed with `"vip": true` is served first; a visitor who
+/// merely claims it is refused.
+async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
+    use bellhop_protocol::api::{
+        SiteConfig, SiteSettingsUpdate, VisitorIdentity, WidgetSessionResponse,
+    };
+    use std::collections::BTreeMap;
+
+    let app = spawn_app(backend).await;
+    // A guessable key is refused.
+    let weak = app
+        .patch(
+            &format!("/api/v1/sites/{}", app.demo_site.id),
+            &SiteSettingsUpdate {
+                config: Some(SiteConfig {
+                    identity_secret: Some("short".into()),
+                    ..SiteConfig::default()
+                }),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(weak.status(), 400);
+    let response = app
+        .patch(
+            &format!("/api/v1/sites/{}", app.demo_site.id),
+            &SiteSettingsUpdate {
+                config: Some(SiteConfig {
+                    identity_secret: Some("site-secret-0123456789".into()),
+                    urgent_attribute: Some("vip".into()),
+                    ..SiteConfig::default()
+                }),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let agent = app.create_agent("Only One", 1, &[app.demo_site.id]).await;
+    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, _busy_ws, busy) = app.open_chat(&app.demo_site, None, "first").await;
+    assert_eq!(next_assignment(&mut agent_ws).await.id, busy);
+    let (_, mut normal, normal_chat) = app
+        .open_chat(&app.demo_site, None, "I was here first")
+        .await;
+    assert_eq!(next_queue_status(&mut normal).await.0, 1);
+
+    let origin = app.demo_site.allowed_origins[0].clone();
+    let session = |vip_claimed: bool, vip_signed: bool| {
+        let signed: BTreeMap<String, serde_json::Value> =
+            [("vip".to_owned(), serde_json::Value::Bool(vip_signed))].into();
+        let signature =
+            bellhop_server::auth::identity::sign("site-secret-0123456789", "customer-7", &signed);
+        let attributes = [("vip".to_owned(), serde_json::Value::Bool(vip_claimed))].into();
+        app.http
+            .post(format!("{}/api/v1/widget/session", app.address))
+            .header("Origin", &origin)
+            .json(&serde_json::json!({
+                "widget_key": "demo",
+                "identity": VisitorIdentity { user_id: "customer-7".into(), attributes, signature },
+            }))
+            .send()
+    };
+    // Claiming VIP without the site's signature is refused.
+    assert_eq!(session(true, false).await.unwrap().status(), 403);
+    let response = session(true, true).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let vip: WidgetSessionResponse = response.json().await.unwrap();
+    // The same user on another device is the same visitor.
+    let again: WidgetSessionResponse = session(true, true).await.unwrap().json().await.unwrap();
+    assert_eq!(again.visitor_id, vip.visitor_id);
+
+    let visitor = bellhop_tests::TestVisitor {
+        visitor_id: vip.visitor_id,
+        site_id: vip.site_id,
+        token: vip.token,
+        origin,
+        widget_key: "demo".into(),
+    };
+    let ws = app.connect_visitor(&visitor, Vec::new()).await;
+    let (mut ws, vip_chat) = app.reopen_chat(&visitor, ws, None, "I am a VIP").await;
+    assert_eq!(next_queue_status(&mut ws).await.0, 1);
+    assert_eq!(next_queue_status(&mut normal).await.0, 2);
+
+    close(&mut agent_ws, busy).await;
+    let assigned = next_assignment(&mut agent_ws).await;
+    assert_eq!(assigned.id, vip_chat);
+    assert_eq!(assigned.priority, Priority::Urgent);
+    close(&mut agent_ws, vip_chat).await;
+    assert_eq!(next_assignment(&mut agent_ws).await.id, normal_chat);
 }

@@ -165,6 +165,7 @@ async fn appends_number_messages_and_are_idempotent(backend: Backend) {
     let open = Target::VisitorOpen {
         site_id: s,
         department_id: None,
+        priority: bellhop_protocol::frames::Priority::Normal,
     };
     let batch = vec![
         append(Author::Visitor(v), open.clone(), "c1", "first"),
@@ -248,6 +249,7 @@ async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
             Target::VisitorOpen {
                 site_id: s,
                 department_id: None,
+                priority: bellhop_protocol::frames::Priority::Normal,
             },
             "o",
             "hi",
@@ -289,6 +291,7 @@ async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
                 Target::VisitorOpen {
                     site_id: other_site,
                     department_id: None,
+                    priority: bellhop_protocol::frames::Priority::Normal,
                 },
                 "x4",
                 "hi",
@@ -353,6 +356,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
                 Target::VisitorOpen {
                     site_id: s,
                     department_id: None,
+                    priority: bellhop_protocol::frames::Priority::Normal,
                 },
                 &format!("c{i}"),
                 "hello",
@@ -512,6 +516,7 @@ async fn concurrent_sends_share_transactions(backend: Backend) {
                 Target::VisitorOpen {
                     site_id: s,
                     department_id: None,
+                    priority: bellhop_protocol::frames::Priority::Normal,
                 },
                 "one",
                 "hi",

@@ -4,6 +4,7 @@
 //! - [`session`] — agent login sessions: random bearer tokens, stored only as SHA-256 hashes.
 //! - [`visitor_token`] — HMAC-signed tokens naming one visitor of one site.
 
+pub mod identity;
 pub mod password;
 pub mod session;
 pub mod visitor_token;

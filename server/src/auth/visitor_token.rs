@@ -48,6 +48,11 @@ impl TokenSigner {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
     }
 
+    /// The key, for deriving other values bound to this server (verified visitors' ids).
+    pub fn key(&self) -> &[u8] {
+        &self.key
+    }
+
     pub fn sign(&self, claims: &VisitorClaims) -> String {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
         let signed = format!("{PREFIX}{payload}");

@@ -31,26 +31,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/", web::get().to(index))
+    // The widget's endpoints are called cross-origin from customers' pages: every answer,
+    // errors included, carries CORS headers so the widget can read it.
+    .service(
+        web::scope("/api/v1/widget")
+            .wrap(actix_web::middleware::from_fn(widget::cors))
+            .route("/session", web::post().to(widget::session))
+            .route("/config", web::get().to(widget::config))
+            .route("/leads", web::post().to(widget::submit_lead))
+            .default_service(web::to(widget::preflight_or_not_found)),
+    )
     .service(
         web::scope("/api/v1")
             .route("/auth/login", web::post().to(auth::login))
             .route("/auth/logout", web::post().to(auth::logout))
             .route("/me", web::get().to(auth::me))
-            .route("/widget/session", web::post().to(widget::session))
-            .route(
-                "/widget/session",
-                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
-            )
-            .route("/widget/config", web::get().to(widget::config))
-            .route(
-                "/widget/config",
-                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
-            )
-            .route("/widget/leads", web::post().to(widget::submit_lead))
-            .route(
-                "/widget/leads",
-                web::method(actix_web::http::Method::OPTIONS).to(widget::preflight),
-            )
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))

@@ -61,7 +61,13 @@ pub async fn list(
 ) -> Result<HttpResponse, HttpError> {
     let agent = &session.agent;
     let only = (agent.role != Role::Admin).then_some(agent.sites.as_slice());
-    let sites = state.store.sites(only).await?;
+    let sites = state
+        .store
+        .sites(only)
+        .await?
+        .into_iter()
+        .map(|site| visible_to(agent, site))
+        .collect();
     Ok(HttpResponse::Ok().json(SiteList { sites }))
 }
 
@@ -79,7 +85,15 @@ pub async fn get(
         .site(id)
         .await?
         .ok_or_else(|| HttpError::not_found("site"))?;
-    Ok(HttpResponse::Ok().json(site))
+    Ok(HttpResponse::Ok().json(visible_to(&session.agent, site)))
+}
+
+/// Only admins see the identity secret.
+fn visible_to(agent: &Agent, mut site: SiteSettings) -> SiteSettings {
+    if agent.role != Role::Admin {
+        site.config.identity_secret = None;
+    }
+    site
 }
 
 pub async fn create(
@@ -248,6 +262,19 @@ fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
         }
     }
     validate_text("inactivity_message", &config.inactivity_message, 1000)?;
+    if let Some(secret) = &config.identity_secret
+        && secret.chars().count() < 16
+    {
+        return Err(HttpError::invalid(
+            "identity_secret must be at least 16 characters (a guessable key lets anyone pose \
+             as any user)",
+        ));
+    }
+    if config.inactivity_timeout_secs > 0 && config.inactivity_message.trim().is_empty() {
+        return Err(HttpError::invalid(
+            "inactivity_message must not be empty while inactivity_timeout_secs is set",
+        ));
+    }
     Ok(())
 }
 

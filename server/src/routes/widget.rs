@@ -3,12 +3,15 @@
 //! site's allow-list, here and at the WebSocket upgrade, so another site cannot act for the
 //! visitor (cross-site WebSocket hijacking).
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
 use bellhop_protocol::api::{
-    LeadSubmission, SiteSettings, WidgetConfig, WidgetDepartment, WidgetSessionRequest,
-    WidgetSessionResponse,
+    LeadSubmission, SiteSettings, VisitorIdentity, WidgetConfig, WidgetDepartment,
+    WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::{ErrorCode, VisitorId};
 use uuid::Uuid;
@@ -62,7 +65,10 @@ pub async fn session(
         .site_by_widget_key(&body.widget_key)
         .await?
         .ok_or_else(|| HttpError::not_found("widget key"))?;
-    let origin = check_origin(&req, &site)?;
+    check_origin(&req, &site)?;
+    if let Some(identity) = &body.identity {
+        return verified_session(&state, &site, identity).await;
+    }
     // Keep the browser's visitor if its token is valid for this site; else a new visitor.
     let kept = body
         .token
@@ -84,24 +90,81 @@ pub async fn session(
         .store
         .ensure_visitor(visitor_id, site.id, now_millis())
         .await?;
-    let mut response = HttpResponse::Ok().json(WidgetSessionResponse {
+    Ok(HttpResponse::Ok().json(WidgetSessionResponse {
         visitor_id,
         site_id: site.id,
         token,
+    }))
+}
+
+/// A session for the site's logged-in user: the signature must match the site's identity
+/// secret; the visitor is the same on every device and carries the verified attributes.
+async fn verified_session(
+    state: &AppState,
+    site: &SiteSettings,
+    identity: &VisitorIdentity,
+) -> Result<HttpResponse, HttpError> {
+    let Some(secret) = site.config.identity_secret.as_deref() else {
+        return Err(HttpError::invalid(
+            "identity verification is not enabled for this site",
+        ));
+    };
+    crate::auth::identity::verify(secret, identity).map_err(|e| match e {
+        crate::auth::identity::IdentityError::BadSignature => HttpError::forbidden(e.to_string()),
+        other => HttpError::invalid(other.to_string()),
+    })?;
+    let visitor_id =
+        crate::auth::identity::visitor_for(state.signer.key(), site.id, &identity.user_id);
+    let now = now_millis();
+    state.store.ensure_visitor(visitor_id, site.id, now).await?;
+    let attributes = serde_json::to_string(&identity.attributes).unwrap_or_else(|_| "{}".into());
+    state
+        .store
+        .set_visitor_identity(visitor_id, &identity.user_id, &attributes)
+        .await?;
+    let token = state.signer.sign(&VisitorClaims {
+        site_id: site.id,
+        visitor_id,
+        issued_at: now,
     });
-    allow_cors(&mut response, &origin);
+    Ok(HttpResponse::Ok().json(WidgetSessionResponse {
+        visitor_id,
+        site_id: site.id,
+        token,
+    }))
+}
+
+/// Middleware for the widget's endpoints: echoes the page's origin so the browser lets the
+/// widget read every answer, errors included. Access itself is decided by each handler
+/// against the site's allow-list; these answers carry no cookies or credentials.
+pub async fn cors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let mut response = next.call(req).await?;
+    if let Some(origin) = origin {
+        let headers = response.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
     Ok(response)
 }
 
-/// CORS preflight: the actual request is origin-checked against the site it names.
-pub async fn preflight(req: HttpRequest) -> HttpResponse {
+/// Anything else under `/api/v1/widget`: a CORS preflight (`OPTIONS`), or `not_found`.
+pub async fn preflight_or_not_found(req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    if req.method() == actix_web::http::Method::OPTIONS {
+        Ok(preflight(req))
+    } else {
+        Err(HttpError::not_found("endpoint"))
+    }
+}
+
+/// CORS preflight (`OPTIONS`) for the widget's endpoints; the actual request is
+/// origin-checked against the site it names.
+fn preflight(req: HttpRequest) -> HttpResponse {
     let mut response = HttpResponse::NoContent().finish();
-    if let Some(origin) = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    {
-        allow_cors(&mut response, origin);
+    if req.headers().contains_key(header::ORIGIN) {
         let headers = response.headers_mut();
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -117,14 +180,6 @@ pub async fn preflight(req: HttpRequest) -> HttpResponse {
         );
     }
     response
-}
-
-fn allow_cors(response: &mut HttpResponse, origin: &str) {
-    if let Ok(value) = HeaderValue::from_str(origin) {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-    }
 }
 
 #[cfg(test)]
@@ -173,7 +228,7 @@ pub async fn config(
         .site_by_widget_key(&query.key)
         .await?
         .ok_or_else(|| HttpError::not_found("widget key"))?;
-    let origin = check_origin(&req, &site)?;
+    check_origin(&req, &site)?;
     let mut departments = Vec::new();
     let mut availability = None;
     for department in state.store.departments(site.id).await? {
@@ -188,7 +243,7 @@ pub async fn config(
         });
     }
     let availability = availability.ok_or_else(HttpError::internal)?;
-    let mut response = HttpResponse::Ok().json(WidgetConfig {
+    Ok(HttpResponse::Ok().json(WidgetConfig {
         site_id: site.id,
         site_name: site.name,
         availability,
@@ -196,9 +251,7 @@ pub async fn config(
         default_department_id: site.default_department_id,
         prechat_form: site.config.prechat_form,
         offline_form: site.config.offline_form,
-    });
-    allow_cors(&mut response, &origin);
-    Ok(response)
+    }))
 }
 
 /// `POST /api/v1/widget/leads` with the visitor token: stores a filled-in pre-chat or offline
@@ -217,12 +270,12 @@ pub async fn submit_lead(
         .site(visitor.site_id)
         .await?
         .ok_or_else(|| HttpError::not_found("site"))?;
-    let origin = check_origin(&req, &site)?;
+    check_origin(&req, &site)?;
     let submission = body.into_inner();
     if let Some(department) = submission.department_id {
         let on_site = state.store.department(department).await?.map(|d| d.site_id);
         if on_site != Some(site.id) {
-            return Err(HttpError::invalid("no such department on this site"));
+            return Err(HttpError::not_found("department on this site"));
         }
     }
     let lead = crate::leads::from_submission(&site, visitor.visitor_id, submission, now_millis())
@@ -232,7 +285,5 @@ pub async fn submit_lead(
         .create_lead(crate::store::NewLead { lead })
         .await?;
     tracing::info!(lead = %lead.id, site = %site.id, kind = lead.kind.as_str(), "lead captured");
-    let mut response = HttpResponse::Created().json(lead);
-    allow_cors(&mut response, &origin);
-    Ok(response)
+    Ok(HttpResponse::Created().json(lead))
 }

@@ -131,6 +131,8 @@ pub enum Target {
     VisitorOpen {
         site_id: SiteId,
         department_id: Option<DepartmentId>,
+        /// The priority of a conversation this message opens.
+        priority: Priority,
     },
 }
 
@@ -366,6 +368,15 @@ pub trait Store: Send + Sync + 'static {
 
     // --- visitors ---
     async fn ensure_visitor(&self, id: VisitorId, site: SiteId, now: Millis) -> StoreResult<()>;
+    /// Records a verified identity: the site's user id and attributes (JSON object).
+    async fn set_visitor_identity(
+        &self,
+        id: VisitorId,
+        user_id: &str,
+        attributes: &str,
+    ) -> StoreResult<()>;
+    /// The verified attributes of a visitor (JSON object text; `{}` when none).
+    async fn visitor_attributes(&self, id: VisitorId) -> StoreResult<Option<String>>;
 
     // --- messages ---
     /// Appends every item in one transaction (each isolated in a savepoint, so one rejection

@@ -152,6 +152,7 @@ async fn open_conversation_for(
     visitor: VisitorId,
     site: SiteId,
     department: Option<DepartmentId>,
+    priority: Priority,
     now: Millis,
 ) -> StoreResult<Option<(Uuid, SiteId, bool)>> {
     let existing: Option<(Uuid, Uuid)> = sqlx::query_as(
@@ -188,7 +189,7 @@ async fn open_conversation_for(
     // loser uses the winner's conversation.
     let inserted = sqlx::query(
         "INSERT INTO conversations (id, site_id, visitor_id, department_id, status, created_at, \
-         queued_at) VALUES ($1, $2, $3, $4, 'queued', $5, $5) \
+         queued_at, priority) VALUES ($1, $2, $3, $4, 'queued', $5, $5, $6) \
          ON CONFLICT (visitor_id) WHERE status <> 'closed' DO NOTHING",
     )
     .bind(id)
@@ -196,6 +197,7 @@ async fn open_conversation_for(
     .bind(visitor.as_uuid())
     .bind(department)
     .bind(now)
+    .bind(priority.as_i64())
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -268,11 +270,19 @@ async fn append_one(conn: &mut Conn, item: &Append) -> StoreResult<AppendOutcome
             Target::VisitorOpen {
                 site_id,
                 department_id,
+                priority,
             },
             Author::Visitor(visitor),
         ) => {
-            let Some((id, site, opened)) =
-                open_conversation_for(conn, visitor, *site_id, *department_id, item.now).await?
+            let Some((id, site, opened)) = open_conversation_for(
+                conn,
+                visitor,
+                *site_id,
+                *department_id,
+                *priority,
+                item.now,
+            )
+            .await?
             else {
                 return Ok(Err(AppendRejection::UnknownDepartment));
             };
@@ -806,6 +816,30 @@ impl Store for ThisStore {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+
+    async fn set_visitor_identity(
+        &self,
+        id: VisitorId,
+        user_id: &str,
+        attributes: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE visitors SET user_id = $2, attributes = $3 WHERE id = $1")
+            .bind(id.as_uuid())
+            .bind(user_id)
+            .bind(attributes)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn visitor_attributes(&self, id: VisitorId) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT attributes FROM visitors WHERE id = $1")
+                .bind(id.as_uuid())
+                .fetch_optional(&self.read)
+                .await?,
+        )
     }
 
     async fn append_batch(&self, batch: &[Append]) -> StoreResult<Vec<AppendOutcome>> {

@@ -615,19 +615,23 @@ impl Connection {
                 let target = match conversation_id {
                     Some(id) => Target::Conversation(id),
                     None => {
-                        if let Err(e) = self
+                        let priority = match self
                             .state
                             .chat
-                            .check_can_open(visitor, site, department_id)
+                            .prepare_open(visitor, site, department_id)
                             .await
                         {
-                            return self
-                                .error(e.code(), e.public_message(), Some(client_id))
-                                .await;
-                        }
+                            Ok(priority) => priority,
+                            Err(e) => {
+                                // Answered in turn with the acks of earlier sends.
+                                pending.push_back(Box::pin(async move { (client_id, Err(e)) }));
+                                return Ok(());
+                            }
+                        };
                         Target::VisitorOpen {
                             site_id: site,
                             department_id,
+                            priority,
                         }
                     }
                 };
@@ -648,6 +652,14 @@ impl Connection {
                 conversation_id,
                 typing,
             } => self.relay_typing(conversation_id, typing).await,
+            VisitorFrame::Close { conversation_id } => {
+                let result = self
+                    .state
+                    .chat
+                    .close_by_visitor(visitor, conversation_id)
+                    .await;
+                self.report(result.map(drop)).await
+            }
         }
     }
 
