@@ -1,6 +1,7 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
 //! - `run [ARGS...]` — build and run the server (`bellhop serve ARGS...`) on embedded SQLite.
+//! - `bench [ARGS...]` — the load generator against a release build (docs/benchmarks.md).
 //! - `test` — everything CI checks: formatting, clippy, and every test (unit, store suite and
 //!   black-box tests against SQLite and PostgreSQL).
 //!
@@ -15,8 +16,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
+        Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask run [SERVE ARGS...] | cargo xtask test");
+            eprintln!(
+                "usage: cargo xtask run [SERVE ARGS...] | cargo xtask test | cargo xtask bench [ARGS...]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -53,6 +57,30 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
         "bellhop",
         "--",
         "serve",
+    ];
+    args.extend(extra.iter().map(String::as_str));
+    cargo(&args)
+}
+
+/// The load generator against a release build of the server; prints figures beside their
+/// baseline (see docs/benchmarks.md).
+fn bench(extra: &[String]) -> anyhow::Result<()> {
+    cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "bellhop-server",
+        "--bin",
+        "bellhop",
+    ])?;
+    let mut args = vec![
+        "run",
+        "--release",
+        "--package",
+        "bellhop-loadgen",
+        "--",
+        "--server",
+        "target/release/bellhop",
     ];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)

@@ -1,0 +1,371 @@
+//! Bellhop's load generator. It starts the real `bellhop` binary on a fresh SQLite database,
+//! connects visitors and agents over real WebSockets on loopback, and measures:
+//!
+//! - messages committed per second (acks received by the senders), and
+//! - visitor → agent latency (send until the agent's socket delivers it), p50 / p99 / max,
+//!
+//! for each scenario in the same run, so every figure stands beside its baseline: group commit
+//! (the default) against one transaction per message (`commit.max_batch = 1`).
+//!
+//! Run it with `cargo xtask bench` (release build). Arguments:
+//! `--server PATH --visitors N --messages M --window W`.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bellhop_protocol::api::{LoginResponse, SiteList, WidgetSessionResponse};
+use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame, VisitorFrame};
+use bellhop_protocol::{ClientMessageId, ConversationId, MessageBody, PROTOCOL_VERSION};
+use futures_util::{SinkExt, StreamExt};
+use hdrhistogram::Histogram;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+
+const ADMIN_PASSWORD: &str = "loadgen-admin-password";
+const AGENTS: usize = 4;
+
+struct Options {
+    server: String,
+    visitors: usize,
+    messages: usize,
+    window: usize,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut options = Options {
+        server: "target/release/bellhop".into(),
+        visitors: 200,
+        messages: 50,
+        window: 8,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--server" => options.server = value,
+            "--visitors" => options.visitors = value.parse()?,
+            "--messages" => options.messages = value.parse()?,
+            "--window" => options.window = value.parse()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(options)
+}
+
+struct Outcome {
+    committed_per_sec: f64,
+    delivered_per_sec: f64,
+    latency: Histogram<u64>,
+    sent: u64,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let options = options()?;
+    let scenarios = [
+        ("group commit (default, max_batch 512)", 512),
+        ("baseline: one commit per message (max_batch 1)", 1),
+    ];
+    println!(
+        "{} visitors x {} messages, {} in flight each, {AGENTS} agents; SQLite, synchronous=FULL\n",
+        options.visitors, options.messages, options.window
+    );
+    println!(
+        "| scenario | committed msg/s | delivered msg/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|"
+    );
+    for (name, batch) in scenarios {
+        let outcome = run(&options, batch).await?;
+        let ms = |q: f64| outcome.latency.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            outcome.committed_per_sec,
+            outcome.delivered_per_sec,
+            ms(0.5),
+            ms(0.99),
+            outcome.latency.max() as f64 / 1000.0,
+        );
+        if outcome.latency.len() != outcome.sent {
+            println!(
+                "(only {} of {} messages reached an agent)",
+                outcome.latency.len(),
+                outcome.sent
+            );
+        }
+    }
+    Ok(())
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(url: &str, origin: Option<&str>) -> anyhow::Result<Ws> {
+    let mut request = url.into_client_request()?;
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("Origin", HeaderValue::from_str(origin)?);
+    }
+    Ok(tokio_tungstenite::connect_async(request).await?.0)
+}
+
+async fn send(ws: &mut Ws, frame: &impl serde::Serialize) -> anyhow::Result<()> {
+    ws.send(Message::text(serde_json::to_string(frame)?))
+        .await?;
+    Ok(())
+}
+
+async fn next_frame(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
+            .await
+            .context("no frame in 30 s")?
+            .context("socket closed")??;
+        if let Message::Text(text) = message {
+            return Ok(serde_json::from_str(&text)?);
+        }
+    }
+}
+
+fn visitor_send(id: &str, conversation: Option<ConversationId>) -> anyhow::Result<VisitorFrame> {
+    Ok(VisitorFrame::Send {
+        client_id: ClientMessageId::parse(id.into())?,
+        conversation_id: conversation,
+        department_id: None,
+        body: MessageBody::parse(format!("load test message {id}"))?,
+    })
+}
+
+/// One scenario: a fresh server process and database, everyone connected and assigned, then the
+/// measured burst.
+async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
+    let dir = tempfile::tempdir()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut server = tokio::process::Command::new(&options.server)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--database-url")
+        .arg(format!(
+            "sqlite://{}",
+            dir.path().join("bench.db").display()
+        ))
+        .env("BELLHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("BELLHOP_COMMIT__MAX_BATCH", max_batch.to_string())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", options.server))?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if http
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !ready {
+        bail!("the server did not become ready");
+    }
+    let login = |email: String, password: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let response: LoginResponse = http
+                .post(format!("{base}/api/v1/auth/login"))
+                .json(&serde_json::json!({ "email": email, "password": password }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            anyhow::Ok(response.token)
+        }
+    };
+    let admin = login("admin@bellhop.local".into(), ADMIN_PASSWORD.into()).await?;
+    let sites: SiteList = http
+        .get(format!("{base}/api/v1/sites"))
+        .bearer_auth(&admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let site = sites.sites.first().context("no demo site")?.clone();
+    let origin = site.allowed_origins.first().context("no origin")?.clone();
+    let cap = options.visitors.div_ceil(AGENTS) + 1;
+
+    // Agents: each socket records when visitors' messages arrive.
+    let sent_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
+    let received = Arc::new(AtomicU64::new(0));
+    let assigned = Arc::new(AtomicU64::new(0));
+    let mut agent_tasks = Vec::new();
+    for i in 0..AGENTS {
+        let email = format!("agent{i}@loadgen.test");
+        http.post(format!("{base}/api/v1/agents"))
+            .bearer_auth(&admin)
+            .json(&serde_json::json!({
+                "email": email, "display_name": format!("Agent {i}"),
+                "password": "agent-password", "role": "agent",
+                "max_chats": cap, "sites": [site.id],
+            }))
+            .send()
+            .await?
+            .error_for_status()?;
+        let token = login(email, "agent-password".into()).await?;
+        let mut ws = connect(&format!("ws://127.0.0.1:{port}/ws/v1/agent"), None).await?;
+        send(
+            &mut ws,
+            &AgentFrame::Hello {
+                v: PROTOCOL_VERSION,
+                token: Some(token),
+                resume: Vec::new(),
+            },
+        )
+        .await?;
+        let (sent_at, latency, received, assigned) = (
+            sent_at.clone(),
+            latency.clone(),
+            received.clone(),
+            assigned.clone(),
+        );
+        agent_tasks.push(tokio::spawn(async move {
+            while let Ok(frame) = next_frame(&mut ws).await {
+                match frame {
+                    ServerFrame::Message { message } if message.author == AuthorKind::Visitor => {
+                        let now = Instant::now();
+                        let started = message
+                            .client_id
+                            .and_then(|id| sent_at.lock().ok()?.remove(id.as_str()));
+                        if let Some(started) = started {
+                            let micros = now.duration_since(started).as_micros();
+                            if let Ok(mut histogram) = latency.lock() {
+                                let _ = histogram.record(u64::try_from(micros).unwrap_or(u64::MAX));
+                            }
+                            received.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    ServerFrame::ConversationAssigned { .. } => {
+                        assigned.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+            }
+        }));
+    }
+
+    // Visitors: open a conversation each, and wait until every one is assigned.
+    let mut visitors = Vec::with_capacity(options.visitors);
+    for v in 0..options.visitors {
+        let session: WidgetSessionResponse = http
+            .post(format!("{base}/api/v1/widget/session"))
+            .header("Origin", &origin)
+            .json(&serde_json::json!({ "widget_key": site.widget_key }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let mut ws = connect(
+            &format!(
+                "ws://127.0.0.1:{port}/ws/v1/visitor?key={}",
+                site.widget_key
+            ),
+            Some(&origin),
+        )
+        .await?;
+        send(
+            &mut ws,
+            &VisitorFrame::Hello {
+                v: PROTOCOL_VERSION,
+                token: session.token,
+                resume: Vec::new(),
+            },
+        )
+        .await?;
+        send(&mut ws, &visitor_send(&format!("open-{v}"), None)?).await?;
+        let conversation = loop {
+            if let ServerFrame::Ack {
+                conversation_id, ..
+            } = next_frame(&mut ws).await?
+            {
+                break conversation_id;
+            }
+        };
+        visitors.push((ws, conversation));
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while assigned.load(Ordering::Relaxed) < options.visitors as u64 {
+        if Instant::now() > deadline {
+            bail!("not every conversation was assigned");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // The measured burst.
+    let started = Instant::now();
+    let committed = Arc::new(AtomicU64::new(0));
+    let mut senders = Vec::new();
+    for (v, (mut ws, conversation)) in visitors.into_iter().enumerate() {
+        let (sent_at, committed) = (sent_at.clone(), committed.clone());
+        let (messages, window) = (options.messages, options.window);
+        senders.push(tokio::spawn(async move {
+            let (mut next, mut in_flight) = (0, 0);
+            while next < messages || in_flight > 0 {
+                while next < messages && in_flight < window {
+                    let id = format!("v{v}-{next}");
+                    if let Ok(mut map) = sent_at.lock() {
+                        map.insert(id.clone(), Instant::now());
+                    }
+                    send(&mut ws, &visitor_send(&id, Some(conversation))?).await?;
+                    next += 1;
+                    in_flight += 1;
+                }
+                if let ServerFrame::Ack { .. } = next_frame(&mut ws).await? {
+                    in_flight -= 1;
+                    committed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            anyhow::Ok(ws)
+        }));
+    }
+    let mut sockets = Vec::new();
+    for sender in senders {
+        sockets.push(sender.await??);
+    }
+    let commit_time = started.elapsed();
+    let sent = (options.visitors * options.messages) as u64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while received.load(Ordering::Relaxed) < sent && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let delivery_time = started.elapsed();
+    let _ = server.kill().await;
+    drop(sockets);
+    for task in agent_tasks {
+        task.abort();
+    }
+    let latency = latency
+        .lock()
+        .map_err(|_| anyhow::anyhow!("histogram lock poisoned"))?
+        .clone();
+    Ok(Outcome {
+        committed_per_sec: committed.load(Ordering::Relaxed) as f64 / commit_time.as_secs_f64(),
+        delivered_per_sec: received.load(Ordering::Relaxed) as f64 / delivery_time.as_secs_f64(),
+        latency,
+        sent,
+    })
+}
