@@ -144,10 +144,8 @@ impl Chat {
         agent: &Agent,
         conversation: ConversationId,
     ) -> Result<Conversation, ChatError> {
-        let current = self.handled_by(agent, conversation).await?;
-        if current.status == ConversationStatus::Closed {
-            return Err(ChatError::AlreadyClosed);
-        }
+        // The store's close is conditional: an already closed chat answers `AlreadyClosed`.
+        self.handled_by(agent, conversation).await?;
         self.close_now(conversation).await
     }
 
@@ -458,23 +456,9 @@ impl Chat {
                 .close_inactive(site.id, cutoff, now, &site.config.inactivity_message)
                 .await?;
             for c in &closed {
-                let conversation = &c.conversation;
-                tracing::info!(conversation = %conversation.id, missed = conversation.missed, "closed for inactivity");
-                let notice = Delivery::message(&c.notice);
-                let frame = Delivery::plain(&ServerFrame::ConversationClosed {
-                    conversation: conversation.clone(),
-                });
-                if let Some(agent) = &conversation.agent {
-                    self.hub.publish(Topic::Agent(agent.id), notice.clone());
-                    self.hub.publish(Topic::Agent(agent.id), frame.clone());
-                }
-                self.hub
-                    .publish(Topic::Visitor(conversation.visitor_id), notice);
-                self.hub
-                    .publish(Topic::Visitor(conversation.visitor_id), frame);
-            }
-            if !closed.is_empty() {
-                self.router.kick(site.id);
+                tracing::info!(conversation = %c.conversation.id, missed = c.conversation.missed, "closed for inactivity");
+                to_parties(&self.hub, &c.conversation, Delivery::message(&c.notice));
+                self.publish_closed(&c.conversation);
             }
         }
         Ok(())
@@ -511,11 +495,7 @@ impl Chat {
         let delivery = Delivery::plain(&ServerFrame::ConversationClosed {
             conversation: closed.clone(),
         });
-        self.hub
-            .publish(Topic::Visitor(closed.visitor_id), delivery.clone());
-        if let Some(served_by) = &closed.agent {
-            self.hub.publish(Topic::Agent(served_by.id), delivery);
-        }
+        to_parties(&self.hub, closed, delivery);
         self.router.kick(closed.site_id);
     }
 
@@ -571,11 +551,18 @@ impl Chat {
     }
 }
 
+/// Sends a frame to the conversation's visitor and, if one serves it, its agent.
+fn to_parties(hub: &Hub, conversation: &Conversation, delivery: Arc<Delivery>) {
+    if let Some(agent) = &conversation.agent {
+        hub.publish(Topic::Agent(agent.id), delivery.clone());
+    }
+    hub.publish(Topic::Visitor(conversation.visitor_id), delivery);
+}
+
 /// After-commit hook: tell both sides, in commit order; a new conversation asks for routing.
 fn publish(hub: &Hub, router: &Router, appended: &Appended) {
     let conversation = &appended.conversation;
     let visitor = Topic::Visitor(conversation.visitor_id);
-    let agent = conversation.agent.as_ref().map(|a| Topic::Agent(a.id));
     if appended.opened {
         hub.publish(
             visitor,
@@ -585,11 +572,7 @@ fn publish(hub: &Hub, router: &Router, appended: &Appended) {
         );
     }
     for message in std::iter::once(&appended.message).chain(&appended.follow_ups) {
-        let delivery = Delivery::message(message);
-        if let Some(agent) = agent {
-            hub.publish(agent, delivery.clone());
-        }
-        hub.publish(visitor, delivery);
+        to_parties(hub, conversation, Delivery::message(message));
     }
     if appended.opened {
         router.kick(conversation.site_id);

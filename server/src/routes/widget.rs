@@ -280,10 +280,7 @@ pub async fn submit_lead(
     }
     let lead = crate::leads::from_submission(&site, visitor.visitor_id, submission, now_millis())
         .map_err(HttpError::invalid)?;
-    let lead = state
-        .store
-        .create_lead(crate::store::NewLead { lead })
-        .await?;
+    let lead = state.store.create_lead(lead).await?;
     tracing::info!(lead = %lead.id, site = %site.id, kind = lead.kind.as_str(), "lead captured");
     Ok(HttpResponse::Created().json(lead))
 }

@@ -221,12 +221,6 @@ pub struct NewDepartment {
     pub now: Millis,
 }
 
-/// A lead to store.
-#[derive(Clone, Debug)]
-pub struct NewLead {
-    pub lead: Lead,
-}
-
 /// Which leads to list.
 #[derive(Clone, Debug, Default)]
 pub struct LeadFilter {
@@ -450,7 +444,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<Conversation>>;
 
     // --- leads and inactivity ---
-    async fn create_lead(&self, lead: NewLead) -> StoreResult<Lead>;
+    async fn create_lead(&self, lead: Lead) -> StoreResult<Lead>;
     /// Leads, newest first.
     async fn leads(&self, filter: &LeadFilter) -> StoreResult<Vec<Lead>>;
     /// Closes the site's open chats whose visitor has been silent since before `cutoff`,

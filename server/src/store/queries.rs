@@ -24,7 +24,7 @@ use super::rows::{
 };
 use super::{
     Agent, Append, AppendOutcome, AppendRejection, Appended, Assignment, Author, Candidate,
-    ClosedInactive, ConversationFilter, LeadFilter, NewAgent, NewDepartment, NewLead, NewSite, QueueEntry, Requeued, Store, StoreError,
+    ClosedInactive, ConversationFilter, LeadFilter, NewAgent, NewDepartment, NewSite, QueueEntry, Requeued, Store, StoreError,
     StoreResult, Target, TransferRejection, Transferred, author_kind, author_uuid,
 };
 
@@ -1225,8 +1225,7 @@ impl Store for ThisStore {
         Ok(conversation)
     }
 
-    async fn create_lead(&self, new: NewLead) -> StoreResult<Lead> {
-        let lead = new.lead;
+    async fn create_lead(&self, lead: Lead) -> StoreResult<Lead> {
         sqlx::query(
             "INSERT INTO leads (id, site_id, visitor_id, kind, department_id, name, email, phone, \
              message, custom, consent, landing_page, current_page, referrer, utm_source, \
