@@ -22,6 +22,8 @@ both_backends!(
     an_agent_back_within_the_grace_period_loses_nothing,
     a_transfer_carries_the_history_and_respects_caps,
     a_verified_vip_is_served_before_earlier_visitors,
+    raising_a_cap_lets_a_waiting_chat_through,
+    a_transfer_to_a_department_goes_to_its_agents,
 );
 
 async fn audit(app: &Client, conversation: ConversationId) -> RoutingAudit {
@@ -607,4 +609,78 @@ async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
     assert_eq!(assigned.priority, Priority::Urgent);
     close(&mut agent_ws, vip_chat).await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, normal_chat);
+}
+
+/// An admin raising a full agent's cap serves the waiting chat at once.
+async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.create_agent("Capped", 1, &[app.demo_site.id]).await;
+    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, _first, first) = app.open_chat(&app.demo_site, None, "first").await;
+    assert_eq!(next_assignment(&mut agent_ws).await.id, first);
+    let (_, mut waiting, second) = app.open_chat(&app.demo_site, None, "second").await;
+    assert_eq!(next_queue_status(&mut waiting).await.0, 1);
+    let response = app
+        .patch(
+            &format!("/api/v1/agents/{}", agent.id()),
+            &AgentUpdate {
+                max_chats: Some(2),
+                departments: None,
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(next_assignment(&mut waiting).await.id, second);
+    assert_eq!(next_assignment(&mut agent_ws).await.id, second);
+}
+
+/// A transfer to a department frees the agent and puts the chat in that department's queue,
+/// where its own agent takes it with the whole history; the note stays in the audit.
+async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let billing = department(&app, "Billing", None).await;
+    let generalist = app
+        .create_agent("General Gina", 3, &[app.demo_site.id])
+        .await;
+    let mut generalist_ws = app.connect_agent(&generalist).await;
+    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "refund please").await;
+    next_assignment(&mut generalist_ws).await;
+    next_assignment(&mut visitor).await;
+
+    let specialist = app
+        .create_agent("Billing Bob", 3, &[app.demo_site.id])
+        .await;
+    only_in(&app, &specialist, &[&billing]).await;
+    let mut specialist_ws = app.connect_agent(&specialist).await;
+    generalist_ws
+        .send(&AgentFrame::Transfer {
+            conversation_id: chat,
+            to: TransferTarget::Department {
+                department_id: billing.id,
+            },
+            note: Some("Refund for order 1001".into()),
+        })
+        .await;
+    generalist_ws
+        .expect("release", |f| {
+            matches!(f, ServerFrame::ConversationReleased { .. })
+        })
+        .await;
+    let assigned = next_assignment(&mut specialist_ws).await;
+    assert_eq!(
+        (assigned.id, assigned.department_id),
+        (chat, Some(billing.id))
+    );
+    assert_eq!(next_message(&mut specialist_ws).await.body, "refund please");
+    assert_eq!(
+        next_assignment(&mut visitor).await.agent.map(|a| a.id),
+        Some(specialist.id())
+    );
+    let decisions = audit(&app, chat).await.decisions;
+    let rules: Vec<&str> = decisions.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(
+        rules,
+        vec!["only_candidate", "transfer_to_department", "only_candidate"]
+    );
+    assert_eq!(decisions[1].note.as_deref(), Some("Refund for order 1001"));
 }
