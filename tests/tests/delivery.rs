@@ -304,7 +304,6 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
         // A client that reads nothing answers no ping either. The heartbeat timeout is kept far
         // beyond the flood's length so that the full queue, not the missing pongs, is what ends
         // the socket, however slowly a loaded machine commits (a silent client has its own test).
-        config.ws.heartbeat_interval_ms = 300;
         config.ws.client_timeout_ms = 60_000;
     })
     .await;
@@ -365,8 +364,8 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
             .await;
         }
     }
-    // The stuck socket was closed by the server: reading it now ends within the timeout.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The hub has given up on the stuck socket: reading it now yields what was already written
+    // or queued, then the too-slow close.
     let mut received = 0usize;
     let ended = loop {
         match stuck.try_next_frame(Duration::from_secs(5)).await {
