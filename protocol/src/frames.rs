@@ -310,6 +310,11 @@ pub enum ServerFrame {
         conversations: Vec<Conversation>,
         /// Seconds between server pings; answer pings (browsers do) or send any frame.
         heartbeat_secs: u64,
+        /// Resume points of this `hello` whose `last_seq` was beyond the conversation's last
+        /// message, each with that last `seq`: the server resumed from there, and the client
+        /// should drop whatever it holds above it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        clamped: Vec<ResumePoint>,
     },
     /// The message with `client_id` is committed with this `seq`.
     Ack {

@@ -1,10 +1,14 @@
 //! Building and running the server: storage, hub, router and chat service wired together
 //! behind actix-web, plus graceful shutdown.
 //!
-//! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket is
-//! told with close code 1001 (so clients reconnect, elsewhere if need be) and its in-flight
-//! sends are committed; the HTTP server stops; the group committer drains its queue; then the
-//! process exits.
+//! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket
+//! stops reading, lets the sends it took in commit, delivers their acks and closes with 1001
+//! (so clients reconnect, elsewhere if need be); the group committer takes no more appends and
+//! drains its queue; only then does the HTTP server stop listening, so `/readyz` answers 503
+//! (rather than refusing connections) for the whole drain; then the process exits.
+//!
+//! Accepted connections have Nagle's algorithm off: a small frame (an ack) must not wait for
+//! the client's next segment or its delayed-ACK timer.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -110,6 +114,7 @@ impl Application {
                 .configure(ws::configure)
                 .configure(routes::configure)
         })
+        .on_connect(no_delay)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(shutdown_timeout)
@@ -161,15 +166,24 @@ impl Application {
         {
             tracing::warn!("some sockets did not close in time");
         }
-        handle.stop(true).await;
-        let _ = serving.await;
-        // The committer ends once every handle to it is gone and its queue is drained.
-        drop(state);
+        state.chat.close_commits();
         if tokio::time::timeout(grace, committer).await.is_err() {
             tracing::warn!("commits still running at shutdown");
         }
+        handle.stop(true).await;
+        let _ = serving.await;
+        drop(state);
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Turns Nagle's algorithm off on an accepted connection.
+fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
+    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(e) = tcp.set_nodelay(true)
+    {
+        tracing::warn!(error = %e, "could not set TCP_NODELAY");
     }
 }
 

@@ -14,7 +14,10 @@ use bellhop_protocol::frames::{
     AgentRef, AgentStatus, AuthorKind, Conversation, ConversationStatus, Priority, ServerFrame,
     TransferTarget,
 };
-use bellhop_protocol::{AgentId, ConversationId, DepartmentId, ErrorCode, SiteId, VisitorId};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, ErrorCode, MessageBody, SiteId,
+    VisitorId,
+};
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
@@ -25,7 +28,7 @@ use crate::hub::{Delivery, DeliveryKind, Hub, Topic};
 use crate::router::Router;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Store, StoreError, TransferRejection,
+    Agent, Append, AppendRejection, Appended, Author, Store, StoreError, Target, TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -84,6 +87,11 @@ impl ChatError {
     }
 }
 
+/// A send checked by the chat service and turned into its store write; committing it is
+/// [`Chat::commit`]. Sockets prepare sends in the order they arrive and commit them pipelined.
+#[derive(Debug)]
+pub struct PreparedSend(Append);
+
 pub struct Chat {
     store: Arc<dyn Store>,
     hub: Hub,
@@ -132,9 +140,61 @@ impl Chat {
         self.router.kick(site);
     }
 
-    /// Stores a message (idempotently) and returns it once it is durable.
-    pub async fn send(&self, append: Append) -> Result<Appended, ChatError> {
-        Ok(self.commits.append(append).await??)
+    /// Turns a visitor's `send` into its store write: into the named conversation, or into
+    /// the visitor's open one, opening it (with the priority it earns) if there is none —
+    /// refused outside business hours.
+    pub async fn visitor_send(
+        &self,
+        visitor: VisitorId,
+        site: SiteId,
+        client_id: ClientMessageId,
+        conversation: Option<ConversationId>,
+        department: Option<DepartmentId>,
+        body: MessageBody,
+    ) -> Result<PreparedSend, ChatError> {
+        let target = match conversation {
+            Some(id) => Target::Conversation(id),
+            None => Target::VisitorOpen {
+                site_id: site,
+                department_id: department,
+                priority: self.prepare_open(visitor, site, department).await?,
+            },
+        };
+        Ok(PreparedSend(Append {
+            author: Author::Visitor(visitor),
+            target,
+            client_id,
+            body,
+            now: now_millis(),
+        }))
+    }
+
+    /// Turns an agent's `send` into its store write; the store checks at commit time that the
+    /// agent serves the conversation.
+    pub fn agent_send(
+        &self,
+        agent: &Agent,
+        client_id: ClientMessageId,
+        conversation: ConversationId,
+        body: MessageBody,
+    ) -> PreparedSend {
+        PreparedSend(Append {
+            author: Author::Agent(agent.id),
+            target: Target::Conversation(conversation),
+            client_id,
+            body,
+            now: now_millis(),
+        })
+    }
+
+    /// Shutdown: no more commits are taken; those queued finish.
+    pub fn close_commits(&self) {
+        self.commits.close();
+    }
+
+    /// Stores a prepared send (idempotently) and returns it once it is durable.
+    pub async fn commit(&self, send: PreparedSend) -> Result<Appended, ChatError> {
+        Ok(self.commits.append(send.0).await??)
     }
 
     /// Closes a conversation on an agent's behalf. Agents close their own chats; supervisors
@@ -371,7 +431,7 @@ impl Chat {
     /// (the widget then offers the offline form); otherwise the priority the chat would get
     /// (urgent for a visitor whose verified attributes carry the site's urgent flag). A visitor
     /// with an open chat can always write into it.
-    pub async fn prepare_open(
+    async fn prepare_open(
         &self,
         visitor: VisitorId,
         site: SiteId,

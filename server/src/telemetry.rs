@@ -1,5 +1,8 @@
 //! Structured logs via `tracing`: human-readable or JSON lines on stderr, filtered by
-//! `RUST_LOG` (default `info`).
+//! `RUST_LOG` (default `info`). Colours only when stderr is a terminal, so piped and collected
+//! logs stay plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -10,7 +13,8 @@ pub fn init(format: LogFormat) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

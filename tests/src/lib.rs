@@ -145,6 +145,11 @@ pub struct TestVisitor {
 }
 
 impl TestApp {
+    /// Starts a graceful shutdown without waiting for it (see [`TestApp::stop`]).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
     /// Gracefully stops the server and waits until it has.
     pub async fn stop(&mut self) {
         self.stopper.stop();

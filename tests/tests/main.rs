@@ -13,4 +13,6 @@ mod queueing;
 mod rest;
 mod routing;
 mod security;
+mod shutdown;
+mod sockets;
 mod store;

@@ -7,6 +7,8 @@
 //! one commit; under heavy load the batch grows and throughput with it. Durability is never
 //! weakened: every answer follows a durable commit.
 //!
+//! At shutdown [`GroupCommit::close`] stops taking appends and lets the task drain its queue.
+//!
 //! If a whole batch fails, each of its appends is retried alone, so one bad append cannot
 //! fail its neighbours.
 
@@ -15,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::{Append, AppendOutcome, Appended, Store, StoreError};
 
@@ -36,6 +39,7 @@ pub struct CommitFailed;
 pub struct GroupCommit {
     queue: mpsc::Sender<Pending>,
     stats: Arc<CommitStats>,
+    closing: CancellationToken,
 }
 
 /// Running totals: how many transactions committed how many appends.
@@ -66,8 +70,29 @@ impl GroupCommit {
         let max_batch = max_batch.max(1);
         let (queue, rx) = mpsc::channel(max_batch * 4);
         let stats = Arc::new(CommitStats::default());
-        let task = tokio::spawn(run(store, rx, max_batch, after_commit, stats.clone()));
-        (Self { queue, stats }, task)
+        let closing = CancellationToken::new();
+        let task = tokio::spawn(run(
+            store,
+            rx,
+            max_batch,
+            after_commit,
+            stats.clone(),
+            closing.clone(),
+        ));
+        (
+            Self {
+                queue,
+                stats,
+                closing,
+            },
+            task,
+        )
+    }
+
+    /// Takes no more appends (they fail with [`CommitFailed`]); the task commits what is queued
+    /// and ends.
+    pub fn close(&self) {
+        self.closing.cancel();
     }
 
     pub fn stats(&self) -> &CommitStats {
@@ -91,9 +116,21 @@ async fn run(
     max_batch: usize,
     after_commit: AfterCommit,
     stats: Arc<CommitStats>,
+    closing: CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(max_batch);
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
+    loop {
+        tokio::select! {
+            received = rx.recv_many(&mut batch, max_batch) => {
+                if received == 0 {
+                    return;
+                }
+            }
+            () = closing.cancelled(), if !rx.is_closed() => {
+                rx.close();
+                continue;
+            }
+        }
         let appends: Vec<Append> = batch.iter().map(|p| p.append.clone()).collect();
         let outcomes = match store.append_batch(&appends).await {
             Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),

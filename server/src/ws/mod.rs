@@ -1,9 +1,22 @@
 //! WebSocket endpoints: `/ws/v1/visitor?key=WIDGET_KEY` for the widget and `/ws/v1/agent` for the
 //! console. The upgrade checks what can be checked before the socket exists (the visitor's
 //! origin against the site's allow-list; a cookie-carrying agent's origin against this server);
-//! then [`connection`] runs one loop per socket.
+//! then one task runs the socket.
+//!
+//! The socket layer, split by job: [`transport`] (bounded writes, pings, the close handshake),
+//! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
+//! (the authenticated connection's `select!` loop, pipelined sends, shutdown drain),
+//! [`delivery`] (what each connection has been sent: pure, unit-tested), and the frame handlers
+//! [`visitor`] and [`agent`]. Store writes are built by the chat service, not here.
 
-mod connection;
+mod agent;
+mod delivery;
+mod hello;
+mod live;
+mod transport;
+mod visitor;
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -16,7 +29,9 @@ use crate::auth::session::COOKIE_NAME;
 use crate::error::HttpError;
 use crate::routes::session::agent_for_token;
 use crate::routes::widget::check_origin;
-use connection::{Connection, SocketKind};
+use hello::SocketKind;
+use tracing::Instrument;
+use transport::Transport;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/v1/visitor", web::get().to(visitor))
@@ -112,9 +127,31 @@ fn upgrade(
         .aggregate_continuations()
         .max_continuation_size(max);
     let running = state.sockets.token();
-    rt::spawn(async move {
-        let _running = running;
-        Connection::new(state, session, kind).run(stream).await;
-    });
+    let span = socket_span(&kind);
+    let transport = Transport::new(session, stream, state.config.ws.client_timeout());
+    rt::spawn(
+        async move {
+            let _running = running;
+            hello::run(state, transport, kind).await;
+        }
+        .instrument(span),
+    );
     Ok(response)
+}
+
+/// Every log line of a socket carries its connection id, its role and its site or agent.
+fn socket_span(kind: &SocketKind) -> tracing::Span {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let connection = NEXT.fetch_add(1, Ordering::Relaxed);
+    match kind {
+        SocketKind::Visitor { site } => {
+            tracing::info_span!("socket", connection, role = "visitor", %site)
+        }
+        SocketKind::Agent { .. } => tracing::info_span!(
+            "socket",
+            connection,
+            role = "agent",
+            agent = tracing::field::Empty
+        ),
+    }
 }

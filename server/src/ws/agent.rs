@@ -1,0 +1,83 @@
+//! Frames the agent console sends after `hello`.
+
+use bellhop_protocol::frames::{AgentFrame, AuthorKind};
+use bellhop_protocol::{ConversationId, ErrorCode};
+
+use super::live::Live;
+use super::transport::Gone;
+use crate::store::Agent;
+
+pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) -> Result<(), Gone> {
+    let chat = live.state.chat.clone();
+    match frame {
+        AgentFrame::Hello { .. } => Ok(()),
+        AgentFrame::Send {
+            client_id,
+            conversation_id,
+            body,
+        } => {
+            let prepared = chat.agent_send(agent, client_id.clone(), conversation_id, body);
+            live.submit(client_id, Ok(prepared));
+            Ok(())
+        }
+        AgentFrame::Typing {
+            conversation_id,
+            typing,
+        } => relay_typing(live, agent, conversation_id, typing).await,
+        AgentFrame::Close { conversation_id } => {
+            let result = chat.close(agent, conversation_id).await;
+            live.report(result).await
+        }
+        AgentFrame::SetStatus { status } => {
+            let result = chat.set_status(agent, status).await;
+            live.report(result).await
+        }
+        AgentFrame::Transfer {
+            conversation_id,
+            to,
+            note,
+        } => {
+            let result = chat.transfer(agent, conversation_id, to, note).await;
+            live.report(result).await
+        }
+        AgentFrame::SetPriority {
+            conversation_id,
+            priority,
+        } => {
+            let result = chat.set_priority(agent, conversation_id, priority).await;
+            live.report(result).await
+        }
+    }
+}
+
+/// Passes the agent's typing to the visitor of a conversation the agent serves.
+async fn relay_typing(
+    live: &mut Live,
+    agent: &Agent,
+    conversation_id: ConversationId,
+    typing: bool,
+) -> Result<(), Gone> {
+    match live.state.store.conversation(conversation_id).await {
+        Ok(Some(conversation)) if conversation.agent.as_ref().map(|a| a.id) == Some(agent.id) => {
+            live.state
+                .chat
+                .typing(&conversation, AuthorKind::Agent, typing);
+            Ok(())
+        }
+        // Another agent's conversation: the agent is told it does not serve it.
+        Ok(Some(_)) => {
+            live.transport
+                .error(ErrorCode::Forbidden, "not a conversation you serve", None)
+                .await
+        }
+        Ok(None) => {
+            live.transport
+                .error(ErrorCode::NotFound, "no such conversation of yours", None)
+                .await
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "typing lookup failed");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,376 @@
+//! A connection before and during `hello`: the only frame it accepts is `hello`, within the
+//! hello timeout. A good `hello` registers the connection with the hub, answers `welcome`,
+//! replays what the client missed and hands over a [`Live`] connection.
+//!
+//! Registration comes before any store read: anything committed from then on reaches the
+//! connection's outbox, anything before is in the store, and seq tracking drops the overlap.
+//! A store failure during `hello` is `error internal` and close `1011`, so the client retries;
+//! it is never answered with a `welcome` that lists nothing.
+
+use actix_web::web;
+use bellhop_protocol::frames::{
+    AgentFrame, Conversation, ConversationStatus, Identity, ResumePoint, ServerFrame, VisitorFrame,
+    decode,
+};
+use bellhop_protocol::{ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code};
+use tokio::time::{Instant, sleep};
+
+use super::delivery::{clamp, merge_resume_points};
+use super::live::{CatchUpFailed, Live, Peer};
+use super::transport::{End, Gone, Incoming, Transport};
+use crate::app::AppState;
+use crate::clock::now_millis;
+use crate::hub::Topic;
+use crate::routes::session::agent_for_token;
+use crate::store::{Agent, ConversationFilter, StoreError};
+
+/// Close code for a server-side failure: the client should retry.
+const INTERNAL_ERROR: u16 = 1011;
+
+/// Which endpoint the socket came in on, with what its upgrade established.
+pub(crate) enum SocketKind {
+    Visitor {
+        site: SiteId,
+    },
+    /// `cookie_agent` is set when the upgrade carried a valid session cookie.
+    Agent {
+        cookie_agent: Option<Agent>,
+    },
+}
+
+/// Why a `hello` did not lead to a live connection.
+enum Refusal {
+    /// Said and done: close this way.
+    End(End),
+    /// Reading what the client needs failed (logged with its cause): tell it to retry.
+    Internal,
+}
+
+impl From<Gone> for Refusal {
+    fn from(gone: Gone) -> Self {
+        Refusal::End(gone.into())
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = ?e, "store failed during hello");
+        Refusal::Internal
+    }
+}
+
+impl From<CatchUpFailed> for Refusal {
+    fn from(failed: CatchUpFailed) -> Self {
+        match failed {
+            CatchUpFailed::Gone(gone) => gone.into(),
+            CatchUpFailed::Store(e) => e.into(),
+        }
+    }
+}
+
+/// Runs a new socket: waits for `hello`, then the live connection.
+pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, kind: SocketKind) {
+    let deadline = sleep(state.config.ws.hello_timeout());
+    tokio::pin!(deadline);
+    let shutdown = state.shutdown.clone();
+    let end = loop {
+        let incoming = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break End::Close(close_code::GOING_AWAY, "server shutting down"),
+            _ = &mut deadline => break End::Close(close_code::UNAUTHORIZED, "no hello in time"),
+            incoming = transport.recv() => incoming,
+        };
+        let text = match incoming {
+            Incoming::Text(text) => text,
+            Incoming::Binary => {
+                match transport
+                    .error(ErrorCode::BinaryNotSupported, "frames are JSON text", None)
+                    .await
+                {
+                    Ok(()) => continue,
+                    Err(gone) => break gone.into(),
+                }
+            }
+            Incoming::Heard => continue,
+            Incoming::End(end) => break end,
+        };
+        let hello = match &kind {
+            SocketKind::Visitor { site } => accept_visitor(&state, transport, *site, &text).await,
+            SocketKind::Agent { cookie_agent } => {
+                accept_agent(&state, transport, cookie_agent.clone(), &text).await
+            }
+        };
+        match hello {
+            Accepted::Live(live) => return live.run(Instant::now()).await,
+            Accepted::NotYet(back) => transport = back,
+            Accepted::Refused(back, Refusal::End(end)) => {
+                transport = back;
+                break end;
+            }
+            Accepted::Refused(mut back, Refusal::Internal) => {
+                let _ = back
+                    .error(
+                        ErrorCode::Internal,
+                        "the server could not load your conversations; retry",
+                        None,
+                    )
+                    .await;
+                transport = back;
+                break End::Close(INTERNAL_ERROR, "internal error: retry");
+            }
+        }
+    };
+    transport.close(end).await;
+}
+
+/// What one frame before `hello` led to.
+enum Accepted {
+    Live(Box<Live>),
+    /// Not a hello (answered with an error): keep waiting.
+    NotYet(Transport),
+    Refused(Transport, Refusal),
+}
+
+/// Checks the protocol version.
+async fn check_version(transport: &mut Transport, v: u32) -> Result<(), Refusal> {
+    if v == PROTOCOL_VERSION {
+        return Ok(());
+    }
+    transport
+        .error(
+            ErrorCode::UnsupportedVersion,
+            format!("this server speaks protocol version {PROTOCOL_VERSION}"),
+            None,
+        )
+        .await?;
+    Err(Refusal::End(End::Close(
+        close_code::UNSUPPORTED_VERSION,
+        "unsupported protocol version",
+    )))
+}
+
+async fn refuse(transport: &mut Transport, why: &'static str) -> Refusal {
+    match transport.error(ErrorCode::Unauthorized, why, None).await {
+        Ok(()) => Refusal::End(End::Close(close_code::UNAUTHORIZED, why)),
+        Err(gone) => gone.into(),
+    }
+}
+
+/// Answers a frame that is not a valid `hello` (the socket stays open).
+async fn not_a_hello(mut transport: Transport, error: Option<(ErrorCode, String)>) -> Accepted {
+    let (code, message) =
+        error.unwrap_or((ErrorCode::HelloRequired, "send hello first".to_owned()));
+    match transport.error(code, message, None).await {
+        Ok(()) => Accepted::NotYet(transport),
+        Err(gone) => Accepted::Refused(transport, gone.into()),
+    }
+}
+
+async fn accept_visitor(
+    state: &web::Data<AppState>,
+    mut transport: Transport,
+    site: SiteId,
+    text: &str,
+) -> Accepted {
+    let (v, token, resume) = match decode::<VisitorFrame>(text) {
+        Ok(VisitorFrame::Hello { v, token, resume }) => (v, token, resume),
+        Ok(_) => return not_a_hello(transport, None).await,
+        Err(e) => return not_a_hello(transport, Some((e.code, e.message))).await,
+    };
+    if let Err(refusal) = check_version(&mut transport, v).await {
+        return Accepted::Refused(transport, refusal);
+    }
+    let visitor = match state.signer.verify(&token) {
+        Ok(claims) if claims.site_id == site => claims.visitor_id,
+        _ => {
+            let refusal = refuse(&mut transport, "invalid visitor token for this site").await;
+            return Accepted::Refused(transport, refusal);
+        }
+    };
+    let (registration, outbox) = state.chat.hub().register(Topic::Visitor(visitor));
+    let peer = Peer::Visitor { visitor, site };
+    let mut live = Live::new(state.clone(), transport, peer, registration, outbox);
+    let filter = ConversationFilter {
+        visitor: Some(visitor),
+        open_only: true,
+        ..ConversationFilter::default()
+    };
+    let identity = Identity::Visitor {
+        visitor_id: visitor,
+        site_id: site,
+    };
+    let owns = |c: &Conversation| c.visitor_id == visitor;
+    match welcome(&mut live, identity, filter, resume, owns).await {
+        Ok(open) => {
+            if open.iter().any(|c| c.status == ConversationStatus::Queued)
+                && let Err(refusal) = send_queue_positions(&mut live, site, visitor).await
+            {
+                return Accepted::Refused(live.transport, refusal);
+            }
+            Accepted::Live(Box::new(live))
+        }
+        Err(refusal) => Accepted::Refused(live.transport, refusal),
+    }
+}
+
+async fn accept_agent(
+    state: &web::Data<AppState>,
+    mut transport: Transport,
+    cookie_agent: Option<Agent>,
+    text: &str,
+) -> Accepted {
+    let (v, token, resume) = match decode::<AgentFrame>(text) {
+        Ok(AgentFrame::Hello { v, token, resume }) => (v, token, resume),
+        Ok(_) => return not_a_hello(transport, None).await,
+        Err(e) => return not_a_hello(transport, Some((e.code, e.message))).await,
+    };
+    if let Err(refusal) = check_version(&mut transport, v).await {
+        return Accepted::Refused(transport, refusal);
+    }
+    let agent = match token {
+        Some(token) => match agent_for_token(state, &token).await {
+            Ok(agent) => Some(agent),
+            // Logged where it failed.
+            Err(e) if e.code() == ErrorCode::Internal => {
+                return Accepted::Refused(transport, Refusal::Internal);
+            }
+            Err(_) => None,
+        },
+        None => cookie_agent,
+    };
+    let Some(agent) = agent else {
+        let refusal = refuse(&mut transport, "invalid or expired session").await;
+        return Accepted::Refused(transport, refusal);
+    };
+    tracing::Span::current().record("agent", tracing::field::display(agent.id));
+    let (registration, outbox) = state.chat.hub().register(Topic::Agent(agent.id));
+    state.chat.agent_connected(&agent).await;
+    let me = agent.id;
+    let away = agent.away;
+    let identity = Identity::Agent {
+        agent_id: agent.id,
+        display_name: agent.display_name.clone(),
+    };
+    let mut live = Live::new(
+        state.clone(),
+        transport,
+        Peer::Agent(agent),
+        registration,
+        outbox,
+    );
+    let filter = ConversationFilter {
+        agent: Some(me),
+        open_only: true,
+        ..ConversationFilter::default()
+    };
+    let serves = |c: &Conversation| c.agent.as_ref().map(|a| a.id) == Some(me);
+    let result = match welcome(&mut live, identity, filter, resume, serves).await {
+        // Away survives reconnects: say so, so the console shows the right switch.
+        Ok(_) if away => live
+            .transport
+            .frame(&ServerFrame::AgentStatus {
+                status: bellhop_protocol::frames::AgentStatus::Away,
+            })
+            .await
+            .map_err(Refusal::from),
+        Ok(_) => Ok(()),
+        Err(refusal) => Err(refusal),
+    };
+    match result {
+        Ok(()) => Accepted::Live(Box::new(live)),
+        Err(refusal) => {
+            // The live connection that counted the agent in never runs: count them out.
+            let Live {
+                state, transport, ..
+            } = live;
+            state.chat.agent_disconnected(me).await;
+            Accepted::Refused(transport, refusal)
+        }
+    }
+}
+
+/// Loads the open conversations and the resume points' conversations, sends `welcome`, then
+/// replays: after each resume point the client may read, and every open conversation it did
+/// not name, from the start. Returns the open conversations.
+async fn welcome(
+    live: &mut Live,
+    identity: Identity,
+    filter: ConversationFilter,
+    resume: Vec<ResumePoint>,
+    allowed: impl Fn(&Conversation) -> bool,
+) -> Result<Vec<Conversation>, Refusal> {
+    let open = live.state.store.conversations(&filter).await?;
+    let mut points = Vec::new();
+    let mut refused = Vec::new();
+    let mut clamped = Vec::new();
+    for point in merge_resume_points(resume) {
+        match live.state.store.conversation(point.conversation_id).await? {
+            Some(conversation) if allowed(&conversation) => {
+                let (from, was_clamped) = clamp(&point, conversation.last_seq);
+                if was_clamped {
+                    clamped.push(ResumePoint {
+                        conversation_id: conversation.id,
+                        last_seq: from,
+                    });
+                }
+                points.push((conversation.id, from));
+            }
+            _ => refused.push(point.conversation_id),
+        }
+    }
+    live.transport
+        .frame(&ServerFrame::Welcome {
+            v: PROTOCOL_VERSION,
+            identity,
+            conversations: open.clone(),
+            heartbeat_secs: live.state.config.ws.heartbeat_interval().as_secs().max(1),
+            clamped,
+        })
+        .await?;
+    for conversation in refused {
+        live.transport
+            .error(
+                ErrorCode::NotFound,
+                format!("no conversation {conversation} of yours"),
+                None,
+            )
+            .await?;
+    }
+    for (conversation, from) in points {
+        live.tracker.follow(conversation, from);
+        live.try_catch_up(conversation).await?;
+    }
+    for conversation in &open {
+        if live.tracker.follow(conversation.id, 0) {
+            live.try_catch_up(conversation.id).await?;
+        }
+    }
+    Ok(open)
+}
+
+async fn send_queue_positions(
+    live: &mut Live,
+    site: SiteId,
+    visitor: VisitorId,
+) -> Result<(), Refusal> {
+    let queue = live.state.store.queue(site).await?;
+    for entry in queue.into_iter().filter(|e| e.visitor_id == visitor) {
+        let recent = live
+            .state
+            .store
+            .recent_assignments(entry.department_id, 20)
+            .await?;
+        live.transport
+            .frame(&ServerFrame::QueueStatus {
+                conversation_id: entry.conversation_id,
+                position: entry.position,
+                estimated_wait_secs: crate::router::estimate_wait(
+                    entry.position,
+                    &recent,
+                    now_millis(),
+                ),
+            })
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,297 @@
+//! An authenticated connection's life: one `select!` over incoming frames, the hub's outgoing
+//! frames, finished commits, the heartbeat and shutdown.
+//!
+//! Sends are pipelined: up to `max_in_flight` await their commit at once, and their acks go
+//! out in the order the sends came in. On shutdown the connection stops reading, lets the sends
+//! it took in finish and acknowledges them, then closes with `1001`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::web;
+use bellhop_protocol::frames::{AgentFrame, ServerFrame, VisitorFrame, decode};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode, SiteId, VisitorId, close_code};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
+use tokio::time::{Instant, interval_at};
+
+use super::delivery::{Step, Tracker};
+use super::transport::{End, Gone, Incoming, Transport};
+use super::{agent, visitor};
+use crate::app::AppState;
+use crate::chat::{ChatError, PreparedSend};
+use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
+use crate::store::{Agent, Appended, StoreError};
+
+/// Messages fetched from the store per round when filling a gap.
+const CATCH_UP_PAGE: u32 = 500;
+
+/// Who is on the other end, once `hello` proved it.
+pub(super) enum Peer {
+    Visitor { visitor: VisitorId, site: SiteId },
+    Agent(Agent),
+}
+
+type SendResult = (ClientMessageId, Result<Appended, ChatError>);
+type PendingSend = Pin<Box<dyn Future<Output = SendResult>>>;
+
+/// A connection after a successful `hello`.
+pub(super) struct Live {
+    pub(super) state: web::Data<AppState>,
+    pub(super) transport: Transport,
+    pub(super) peer: Peer,
+    pub(super) tracker: Tracker,
+    /// Keeps the connection in the hub; dropped first when the connection ends.
+    registration: Option<Registration>,
+    outbox: Outbox,
+    pending: FuturesOrdered<PendingSend>,
+}
+
+impl Live {
+    pub(super) fn new(
+        state: web::Data<AppState>,
+        transport: Transport,
+        peer: Peer,
+        registration: Registration,
+        outbox: Outbox,
+    ) -> Self {
+        Self {
+            state,
+            transport,
+            peer,
+            tracker: Tracker::default(),
+            registration: Some(registration),
+            outbox,
+            pending: FuturesOrdered::new(),
+        }
+    }
+
+    pub(super) async fn run(mut self, mut last_heard: Instant) {
+        let ws = self.state.config.ws.clone();
+        let shutdown = self.state.shutdown.clone();
+        let mut heartbeat = interval_at(
+            Instant::now() + ws.heartbeat_interval(),
+            ws.heartbeat_interval(),
+        );
+        let mut draining = false;
+        let end = loop {
+            if draining && self.pending.is_empty() {
+                break End::Close(close_code::GOING_AWAY, "server shutting down");
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled(), if !draining => {
+                    // Stop taking sends; the ones taken in finish and are acknowledged first.
+                    draining = true;
+                }
+                Some((client_id, result)) = self.pending.next(), if !self.pending.is_empty() => {
+                    if let Err(gone) = self.finish_send(client_id, result).await {
+                        break gone.into();
+                    }
+                }
+                delivery = self.outbox.recv() => match delivery {
+                    Some(delivery) => {
+                        if let Err(gone) = self.deliver(&delivery).await {
+                            break gone.into();
+                        }
+                    }
+                    None => break End::too_slow(),
+                },
+                incoming = self.transport.recv(), if !draining && self.pending.len() < ws.max_in_flight => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Incoming::Text(text) => {
+                            if let Err(gone) = self.on_text(&text).await {
+                                break gone.into();
+                            }
+                        }
+                        Incoming::Binary => {
+                            if let Err(gone) = self.transport.error(ErrorCode::BinaryNotSupported, "frames are JSON text", None).await {
+                                break gone.into();
+                            }
+                        }
+                        Incoming::Heard => {}
+                        Incoming::End(end) => break end,
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > ws.client_timeout() {
+                        break End::Close(close_code::TIMED_OUT, "no heartbeat");
+                    }
+                    if let Err(gone) = self.transport.ping().await {
+                        break gone.into();
+                    }
+                }
+            }
+        };
+
+        // Unregister before anything else, so the hub stops queueing for us.
+        self.registration = None;
+        let Live {
+            state,
+            transport,
+            peer,
+            mut pending,
+            ..
+        } = self;
+        transport.close(end).await;
+        // Sends already taken in are committed even though nobody hears the ack; their
+        // clients will resend under the same ids and get the same acks.
+        while pending.next().await.is_some() {}
+        if let Peer::Agent(agent) = &peer {
+            state.chat.agent_disconnected(agent.id).await;
+        }
+    }
+
+    /// Handles one text frame after `hello`.
+    async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
+        match &self.peer {
+            Peer::Visitor { visitor, site } => {
+                let (visitor, site) = (*visitor, *site);
+                match decode::<VisitorFrame>(text) {
+                    Err(e) => self.transport.error(e.code, e.message, None).await,
+                    Ok(VisitorFrame::Hello { .. }) => self.already_authenticated().await,
+                    Ok(frame) => visitor::handle(self, visitor, site, frame).await,
+                }
+            }
+            Peer::Agent(agent) => {
+                let agent = agent.clone();
+                match decode::<AgentFrame>(text) {
+                    Err(e) => self.transport.error(e.code, e.message, None).await,
+                    Ok(AgentFrame::Hello { .. }) => self.already_authenticated().await,
+                    Ok(frame) => agent::handle(self, &agent, frame).await,
+                }
+            }
+        }
+    }
+
+    async fn already_authenticated(&mut self) -> Result<(), Gone> {
+        self.transport
+            .error(
+                ErrorCode::AlreadyAuthenticated,
+                "this socket already said hello",
+                None,
+            )
+            .await
+    }
+
+    /// Queues a checked send for its commit; its ack (or error) goes out in turn.
+    pub(super) fn submit(
+        &mut self,
+        client_id: ClientMessageId,
+        prepared: Result<PreparedSend, ChatError>,
+    ) {
+        let chat = self.state.chat.clone();
+        self.pending.push_back(Box::pin(async move {
+            let result = match prepared {
+                Ok(send) => chat.commit(send).await,
+                Err(e) => Err(e),
+            };
+            (client_id, result)
+        }));
+    }
+
+    async fn finish_send(
+        &mut self,
+        client_id: ClientMessageId,
+        result: Result<Appended, ChatError>,
+    ) -> Result<(), Gone> {
+        match result {
+            Ok(appended) => {
+                self.transport
+                    .frame(&ServerFrame::Ack {
+                        client_id,
+                        conversation_id: appended.message.conversation_id,
+                        seq: appended.message.seq,
+                        sent_at: appended.message.sent_at,
+                    })
+                    .await
+            }
+            Err(e) => {
+                self.transport
+                    .error(e.code(), e.public_message(), Some(client_id))
+                    .await
+            }
+        }
+    }
+
+    /// Turns a refused action into an `error` frame; success is told by the frames the action
+    /// publishes.
+    pub(super) async fn report<T>(&mut self, result: Result<T, ChatError>) -> Result<(), Gone> {
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                self.transport
+                    .error(e.code(), e.public_message(), None)
+                    .await
+            }
+        }
+    }
+
+    /// Sends a hub delivery, keeping each conversation in `seq` order.
+    async fn deliver(&mut self, delivery: &Arc<Delivery>) -> Result<(), Gone> {
+        match delivery.kind {
+            DeliveryKind::Plain => self.transport.text(delivery.json.clone()).await,
+            DeliveryKind::CatchUp { conversation_id } => {
+                self.transport.text(delivery.json.clone()).await?;
+                self.catch_up(conversation_id).await
+            }
+            DeliveryKind::Message {
+                conversation_id,
+                seq,
+            } => match self.tracker.on_message(conversation_id, seq) {
+                Step::Skip => Ok(()),
+                Step::Send => self.transport.text(delivery.json.clone()).await,
+                Step::FillGap => self.catch_up(conversation_id).await,
+            },
+        }
+    }
+
+    /// Sends every stored message of the conversation after the last one this connection sent.
+    /// A store failure is logged: the next message event retries the gap, and the client can
+    /// also resume.
+    pub(super) async fn catch_up(&mut self, conversation: ConversationId) -> Result<(), Gone> {
+        match self.try_catch_up(conversation).await {
+            Ok(()) => Ok(()),
+            Err(CatchUpFailed::Gone(gone)) => Err(gone),
+            Err(CatchUpFailed::Store(e)) => {
+                tracing::error!(error = ?e, %conversation, "catch-up read failed");
+                Ok(())
+            }
+        }
+    }
+
+    /// Like [`Live::catch_up`], telling the caller when the store failed.
+    pub(super) async fn try_catch_up(
+        &mut self,
+        conversation: ConversationId,
+    ) -> Result<(), CatchUpFailed> {
+        loop {
+            let last = self.tracker.last(conversation);
+            let page = self
+                .state
+                .store
+                .messages_after(conversation, last, CATCH_UP_PAGE)
+                .await
+                .map_err(CatchUpFailed::Store)?;
+            let full = page.len() == CATCH_UP_PAGE as usize;
+            for message in page {
+                self.tracker.sent(conversation, message.seq);
+                self.transport
+                    .frame(&ServerFrame::Message { message })
+                    .await
+                    .map_err(CatchUpFailed::Gone)?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Why a catch-up stopped.
+pub(super) enum CatchUpFailed {
+    Gone(Gone),
+    Store(StoreError),
+}

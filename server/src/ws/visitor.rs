@@ -1,0 +1,84 @@
+//! Frames a visitor's widget sends after `hello`.
+
+use bellhop_protocol::frames::{AuthorKind, VisitorFrame};
+use bellhop_protocol::{ConversationId, SiteId, VisitorId};
+
+use super::live::Live;
+use super::transport::Gone;
+
+pub(super) async fn handle(
+    live: &mut Live,
+    visitor: VisitorId,
+    site: SiteId,
+    frame: VisitorFrame,
+) -> Result<(), Gone> {
+    match frame {
+        VisitorFrame::Hello { .. } => Ok(()),
+        VisitorFrame::Send {
+            client_id,
+            conversation_id,
+            department_id,
+            body,
+        } => {
+            // Prepared here, in frame order, so sends are committed in the order they came.
+            let prepared = live
+                .state
+                .chat
+                .visitor_send(
+                    visitor,
+                    site,
+                    client_id.clone(),
+                    conversation_id,
+                    department_id,
+                    body,
+                )
+                .await;
+            live.submit(client_id, prepared);
+            Ok(())
+        }
+        VisitorFrame::Typing {
+            conversation_id,
+            typing,
+        } => relay_typing(live, visitor, conversation_id, typing).await,
+        VisitorFrame::Close { conversation_id } => {
+            let result = live
+                .state
+                .chat
+                .close_by_visitor(visitor, conversation_id)
+                .await;
+            live.report(result).await
+        }
+    }
+}
+
+/// Passes the visitor's typing to the serving agent; a visitor learns nothing about
+/// conversations that are not theirs.
+async fn relay_typing(
+    live: &mut Live,
+    visitor: VisitorId,
+    conversation_id: ConversationId,
+    typing: bool,
+) -> Result<(), Gone> {
+    match live.state.store.conversation(conversation_id).await {
+        Ok(Some(conversation)) if conversation.visitor_id == visitor => {
+            live.state
+                .chat
+                .typing(&conversation, AuthorKind::Visitor, typing);
+            Ok(())
+        }
+        Ok(_) => {
+            live.transport
+                .error(
+                    bellhop_protocol::ErrorCode::NotFound,
+                    "no such conversation of yours",
+                    None,
+                )
+                .await
+        }
+        Err(e) => {
+            // Typing is ephemeral: dropping one is fine.
+            tracing::error!(error = ?e, "typing lookup failed");
+            Ok(())
+        }
+    }
+}
