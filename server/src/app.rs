@@ -21,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::visitor_token::TokenSigner;
+use crate::bus::Bus;
+use crate::bus::local::LocalBus;
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
@@ -82,9 +84,15 @@ impl Application {
         bootstrap::first_start(store.as_ref(), &config, port).await?;
 
         let hub = Hub::start(config.ws.outbound_queue);
-        let router = Router::start(store.clone(), hub.clone());
-        let (chat, committer) =
-            Chat::start(store.clone(), hub, router.clone(), config.commit.max_batch);
+        let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let router = Router::start(store.clone(), bus.clone());
+        let (chat, committer) = Chat::start(
+            store.clone(),
+            hub,
+            bus,
+            router.clone(),
+            config.commit.max_batch,
+        );
         let _sweeper = chat.start_grace_sweeper(
             config.routing.agent_grace(),
             config.routing.grace_sweep_period(),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use bellhop_protocol::api::Department;
 use bellhop_protocol::frames::{Conversation, ConversationStatus, Priority, TransferTarget};
 use bellhop_protocol::{AgentId, DepartmentId, SiteId};
+use bellhop_server::bus::local::LocalBus;
 use bellhop_server::clock::now_millis;
 use bellhop_server::hub::Hub;
 use bellhop_server::router::{Announced, pass};
@@ -159,7 +160,7 @@ async fn run_ops(setup: &[(u32, Vec<usize>)], ops: &[Op]) {
             .expect("departments");
         agents.push(id);
     }
-    let hub = Hub::start(16);
+    let bus = LocalBus::new(Hub::start(16));
     let mut announced = Announced::new();
     for op in ops {
         let open: Vec<Conversation> = all_conversations(store.as_ref())
@@ -217,7 +218,7 @@ async fn run_ops(setup: &[(u32, Vec<usize>)], ops: &[Op]) {
                 }
             }
         }
-        pass(store.as_ref(), &hub, site.id, &mut announced)
+        pass(store.as_ref(), &bus, site.id, &mut announced)
             .await
             .expect("routing pass");
         check_invariants(store.as_ref(), site.id).await;
@@ -288,9 +289,9 @@ async fn two_hundred_chats_race_for_ten_agents(backend: Backend) {
         .map(|_| {
             let store = store.clone();
             tokio::spawn(async move {
-                let hub = Hub::start(16);
+                let bus = LocalBus::new(Hub::start(16));
                 let mut announced = Announced::new();
-                pass(store.as_ref(), &hub, site.id, &mut announced).await
+                pass(store.as_ref(), &bus, site.id, &mut announced).await
             })
         })
         .collect();
@@ -324,7 +325,7 @@ async fn two_hundred_chats_race_for_ten_agents(backend: Backend) {
     check_invariants(store.as_ref(), site.id).await;
 
     // Closing chats one by one drains the queue in priority, then arrival, order.
-    let hub = Hub::start(16);
+    let bus = LocalBus::new(Hub::start(16));
     let mut announced = Announced::new();
     let mut open: Vec<_> = assigned.into_iter().collect();
     for expected in expected_order.iter().skip(30).take(12) {
@@ -333,7 +334,7 @@ async fn two_hundred_chats_race_for_ten_agents(backend: Backend) {
             .close_conversation(done, now_millis())
             .await
             .expect("close");
-        pass(store.as_ref(), &hub, site.id, &mut announced)
+        pass(store.as_ref(), &bus, site.id, &mut announced)
             .await
             .expect("pass");
         let now_assigned = store

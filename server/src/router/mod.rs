@@ -16,12 +16,13 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use bellhop_protocol::frames::{Conversation, Millis, ServerFrame};
+use bellhop_protocol::frames::{Conversation, Millis};
 use bellhop_protocol::{AgentId, ConversationId, SiteId};
 use tokio::sync::mpsc;
 
+use crate::bus::Bus;
 use crate::clock::now_millis;
-use crate::hub::{Delivery, DeliveryKind, Hub, Topic};
+use crate::events::Event;
 use crate::store::{Assignment, Candidate, Store, StoreResult};
 
 /// The chosen agent and the rule that chose them (recorded in the routing audit).
@@ -98,9 +99,9 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn start(store: Arc<dyn Store>, hub: Hub) -> Self {
+    pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Self {
         let (kicks, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, hub, rx));
+        tokio::spawn(run(store, bus, rx));
         Self { kicks }
     }
 
@@ -113,14 +114,14 @@ impl Router {
 /// What each waiting visitor was last told, to announce only changes.
 pub type Announced = HashMap<ConversationId, (u32, Option<u64>)>;
 
-async fn run(store: Arc<dyn Store>, hub: Hub, mut kicks: mpsc::UnboundedReceiver<SiteId>) {
+async fn run(store: Arc<dyn Store>, bus: Arc<dyn Bus>, mut kicks: mpsc::UnboundedReceiver<SiteId>) {
     let mut announced: HashMap<SiteId, Announced> = HashMap::new();
     let mut sites = Vec::new();
     while kicks.recv_many(&mut sites, 1024).await > 0 {
         let unique: HashSet<SiteId> = sites.drain(..).collect();
         for site in unique {
             let told = announced.entry(site).or_default();
-            if let Err(e) = pass(store.as_ref(), &hub, site, told).await {
+            if let Err(e) = pass(store.as_ref(), bus.as_ref(), site, told).await {
                 tracing::error!(error = ?e, %site, "routing pass failed");
             }
             if told.is_empty() {
@@ -133,7 +134,7 @@ async fn run(store: Arc<dyn Store>, hub: Hub, mut kicks: mpsc::UnboundedReceiver
 /// Assigns while someone waits and someone has room, then announces queue positions.
 pub async fn pass(
     store: &dyn Store,
-    hub: &Hub,
+    bus: &dyn Bus,
     site: SiteId,
     announced: &mut Announced,
 ) -> StoreResult<()> {
@@ -144,7 +145,7 @@ pub async fn pass(
         let mut progress = false;
         for head in store.queue_heads(site).await? {
             if let Some(conversation) = serve(store, &head).await? {
-                publish_assignment(hub, &conversation);
+                bus.publish(Event::ConversationAssigned { conversation });
                 progress = true;
             }
         }
@@ -152,7 +153,7 @@ pub async fn pass(
             break;
         }
     }
-    announce_queue(store, hub, site, announced).await
+    announce_queue(store, bus, site, announced).await
 }
 
 /// Tries to assign one queued conversation: its department's available agents, or, when none
@@ -195,33 +196,10 @@ async fn serve(store: &dyn Store, head: &Conversation) -> StoreResult<Option<Con
     Ok(assigned)
 }
 
-/// Tells the visitor who serves them, and the agent to take the conversation with its history.
-pub fn publish_assignment(hub: &Hub, conversation: &Conversation) {
-    let Some(agent) = &conversation.agent else {
-        return;
-    };
-    let frame = ServerFrame::ConversationAssigned {
-        conversation: conversation.clone(),
-    };
-    hub.publish(
-        Topic::Visitor(conversation.visitor_id),
-        Delivery::plain(&frame),
-    );
-    hub.publish(
-        Topic::Agent(agent.id),
-        Delivery::new(
-            &frame,
-            DeliveryKind::CatchUp {
-                conversation_id: conversation.id,
-            },
-        ),
-    );
-}
-
 /// Sends each waiting visitor their position and estimate when either changed.
 async fn announce_queue(
     store: &dyn Store,
-    hub: &Hub,
+    bus: &dyn Bus,
     site: SiteId,
     announced: &mut Announced,
 ) -> StoreResult<()> {
@@ -240,14 +218,12 @@ async fn announce_queue(
         let estimate = estimate_wait(entry.position, recent, now);
         let told = (entry.position, estimate);
         if announced.get(&entry.conversation_id) != Some(&told) {
-            hub.publish(
-                Topic::Visitor(entry.visitor_id),
-                Delivery::plain(&ServerFrame::QueueStatus {
-                    conversation_id: entry.conversation_id,
-                    position: entry.position,
-                    estimated_wait_secs: estimate,
-                }),
-            );
+            bus.publish(Event::QueuePosition {
+                visitor: entry.visitor_id,
+                conversation_id: entry.conversation_id,
+                position: entry.position,
+                estimated_wait_secs: estimate,
+            });
         }
         now_told.insert(entry.conversation_id, told);
     }

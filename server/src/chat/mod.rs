@@ -1,0 +1,247 @@
+//! The chat service: what happens when someone sends, closes, types or comes online. It ties
+//! the store (truth), the group committer (durability), the bus (events to every node's
+//! connections and subscribers) and the router (assignment) together, so the sockets and REST
+//! handlers stay thin.
+//!
+//! Each action checks who may do it, commits through the store, then emits one
+//! [`Event`](crate::events::Event) per change. Parts: sends here; [`conversations`] (close,
+//! transfer, priority); [`presence`] (agent status and connections); [`opening`] (business
+//! hours and the priority of a new chat); [`sweepers`] (grace period and inactivity).
+//!
+//! Ordering: messages are emitted by the committer in commit order, before the sender's ack
+//! is released; sockets additionally deliver each conversation strictly in `seq` order.
+
+mod conversations;
+mod opening;
+mod presence;
+mod sweepers;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bellhop_protocol::frames::{AuthorKind, Conversation};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, ErrorCode, MessageBody, SiteId,
+    VisitorId,
+};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+
+use crate::bus::Bus;
+use crate::clock::now_millis;
+use crate::events::Event;
+use crate::hub::Hub;
+use crate::router::Router;
+use crate::store::commit::{CommitFailed, GroupCommit};
+use crate::store::{
+    Agent, Append, AppendRejection, Appended, Author, Store, StoreError, Target, TransferRejection,
+};
+
+/// Why a chat action failed, with the code the client gets.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error(transparent)]
+    Rejected(#[from] AppendRejection),
+    #[error(transparent)]
+    Transfer(#[from] TransferRejection),
+    #[error("{0}")]
+    Invalid(&'static str),
+    #[error("outside business hours: leave a message with the offline form")]
+    Offline,
+    #[error("the conversation is already closed")]
+    AlreadyClosed,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("the commit failed")]
+    Commit(#[from] CommitFailed),
+}
+
+impl ChatError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ChatError::Rejected(AppendRejection::ClientIdConflict) => ErrorCode::ClientIdConflict,
+            ChatError::Rejected(AppendRejection::ConversationClosed) | ChatError::AlreadyClosed => {
+                ErrorCode::ConversationClosed
+            }
+            ChatError::Rejected(AppendRejection::NotFound | AppendRejection::UnknownDepartment) => {
+                ErrorCode::NotFound
+            }
+            ChatError::Rejected(AppendRejection::Forbidden) => ErrorCode::Forbidden,
+            ChatError::Transfer(rejection) => match rejection {
+                TransferRejection::NotFound | TransferRejection::DepartmentNotFound => {
+                    ErrorCode::NotFound
+                }
+                TransferRejection::Closed => ErrorCode::ConversationClosed,
+                TransferRejection::AgentUnavailable => ErrorCode::AgentUnavailable,
+                TransferRejection::AgentFull => ErrorCode::AgentAtCapacity,
+                TransferRejection::SameAgent => ErrorCode::InvalidRequest,
+            },
+            ChatError::Invalid(_) => ErrorCode::InvalidRequest,
+            ChatError::Offline => ErrorCode::Offline,
+            ChatError::Store(_) | ChatError::Commit(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The text a client may see: internal causes stay in the logs.
+    pub fn public_message(&self) -> String {
+        match self {
+            ChatError::Store(_) | ChatError::Commit(_) => {
+                "the server could not store this; retrying with the same client_id is safe".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A send checked by the chat service and turned into its store write; committing it is
+/// [`Chat::commit`]. Sockets prepare sends in the order they arrive and commit them pipelined.
+#[derive(Debug)]
+pub struct PreparedSend(Append);
+
+pub struct Chat {
+    store: Arc<dyn Store>,
+    /// This node's connections (sockets register here).
+    hub: Hub,
+    bus: Arc<dyn Bus>,
+    commits: GroupCommit,
+    router: Router,
+    /// Live agent connections on this node; the first connects an agent, the last disconnects
+    /// them. Held across the presence update so connect and disconnect cannot interleave.
+    presence: Mutex<HashMap<AgentId, usize>>,
+}
+
+impl Chat {
+    /// Starts the committer; returns its task so shutdown can wait for in-flight commits.
+    pub fn start(
+        store: Arc<dyn Store>,
+        hub: Hub,
+        bus: Arc<dyn Bus>,
+        router: Router,
+        max_batch: usize,
+    ) -> (Arc<Self>, JoinHandle<()>) {
+        let publish_bus = bus.clone();
+        let publish_router = router.clone();
+        let (commits, task) = GroupCommit::start(
+            store.clone(),
+            max_batch,
+            Box::new(move |appended| committed(publish_bus.as_ref(), &publish_router, appended)),
+        );
+        let chat = Arc::new(Self {
+            store,
+            hub,
+            bus,
+            commits,
+            router,
+            presence: Mutex::new(HashMap::new()),
+        });
+        (chat, task)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
+    /// Hands a committed change (or an ephemeral signal) to the bus.
+    pub fn emit(&self, event: Event) {
+        self.bus.publish(event);
+    }
+
+    /// Relays a typing indicator to the other side of the conversation (never stored).
+    pub fn typing(&self, conversation: &Conversation, author: AuthorKind, typing: bool) {
+        self.emit(Event::Typing {
+            conversation: conversation.clone(),
+            author,
+            typing,
+        });
+    }
+
+    /// Something that affects who may serve the site changed (caps, departments): route again.
+    pub fn routing_changed(&self, site: SiteId) {
+        self.router.kick(site);
+    }
+
+    /// Turns a visitor's `send` into its store write: into the named conversation, or into
+    /// the visitor's open one, opening it (with the priority it earns) if there is none —
+    /// refused outside business hours.
+    pub async fn visitor_send(
+        &self,
+        visitor: VisitorId,
+        site: SiteId,
+        client_id: ClientMessageId,
+        conversation: Option<ConversationId>,
+        department: Option<DepartmentId>,
+        body: MessageBody,
+    ) -> Result<PreparedSend, ChatError> {
+        let target = match conversation {
+            Some(id) => Target::Conversation(id),
+            None => Target::VisitorOpen {
+                site_id: site,
+                department_id: department,
+                priority: self.prepare_open(visitor, site, department).await?,
+            },
+        };
+        Ok(PreparedSend(Append {
+            author: Author::Visitor(visitor),
+            target,
+            client_id,
+            body,
+            now: now_millis(),
+        }))
+    }
+
+    /// Turns an agent's `send` into its store write; the store checks at commit time that the
+    /// agent serves the conversation.
+    pub fn agent_send(
+        &self,
+        agent: &Agent,
+        client_id: ClientMessageId,
+        conversation: ConversationId,
+        body: MessageBody,
+    ) -> PreparedSend {
+        PreparedSend(Append {
+            author: Author::Agent(agent.id),
+            target: Target::Conversation(conversation),
+            client_id,
+            body,
+            now: now_millis(),
+        })
+    }
+
+    /// Shutdown: no more commits are taken; those queued finish.
+    pub fn close_commits(&self) {
+        self.commits.close();
+    }
+
+    /// Stores a prepared send (idempotently) and returns it once it is durable.
+    pub async fn commit(&self, send: PreparedSend) -> Result<Appended, ChatError> {
+        Ok(self.commits.append(send.0).await??)
+    }
+}
+
+/// After-commit hook, in commit order: the opening (if this message opened the conversation),
+/// then each stored message; a new conversation asks for routing.
+fn committed(bus: &dyn Bus, router: &Router, appended: &Appended) {
+    let conversation = &appended.conversation;
+    if appended.opened {
+        bus.publish(Event::ConversationOpened {
+            conversation: conversation.clone(),
+        });
+    }
+    for message in std::iter::once(&appended.message).chain(&appended.follow_ups) {
+        bus.publish(Event::MessageStored {
+            conversation: conversation.clone(),
+            message: message.clone(),
+        });
+    }
+    if appended.opened {
+        router.kick(conversation.site_id);
+    }
+}
