@@ -31,6 +31,12 @@ pub struct Config {
     pub backoff_base_ms: u64,
     /// The most any reconnect delay can be.
     pub backoff_cap_ms: u64,
+    /// How long to wait for `welcome` after `hello` before giving up on the socket.
+    pub handshake_timeout_ms: u64,
+    /// How long a live connection may make no progress while something is due (a message
+    /// behind a gap or known to exist, an `ack`) before the core gives up on the socket and
+    /// reconnects, which resumes and resends.
+    pub stall_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -38,6 +44,8 @@ impl Default for Config {
         Self {
             backoff_base_ms: 500,
             backoff_cap_ms: 30_000,
+            handshake_timeout_ms: 10_000,
+            stall_timeout_ms: 15_000,
         }
     }
 }
@@ -92,7 +100,9 @@ pub enum Event {
 pub enum Action {
     /// Open a socket to the endpoint, then report [`Event::Opened`] or [`Event::Closed`].
     Connect,
-    /// Close the socket (the user asked to disconnect).
+    /// Close the socket, then report [`Event::Closed`] as for any close. After
+    /// [`ClientCore::disconnect`] nothing follows; after a handshake or stall timeout the core
+    /// reconnects.
     Disconnect,
     /// Write this frame to the socket.
     Send(ClientFrame),
@@ -221,6 +231,11 @@ pub struct ClientCore {
     outbox: Outbox,
     backoff: Backoff,
     rng: Rng,
+    config: Config,
+    /// When to give up on the current socket (no `welcome`, or no progress while waiting).
+    deadline: Option<Millis>,
+    /// A [`Action::Disconnect`] is out; the socket's close is still to come.
+    abandoning: bool,
 }
 
 impl ClientCore {
@@ -234,6 +249,9 @@ impl ClientCore {
             outbox: Outbox::default(),
             backoff: Backoff::new(config.backoff_base_ms, config.backoff_cap_ms),
             rng: Rng::new(seed),
+            config,
+            deadline: None,
+            abandoning: false,
         }
     }
 
@@ -303,6 +321,16 @@ impl ClientCore {
         self.backoff.failures()
     }
 
+    /// When the caller should next send [`Event::Tick`] (a reconnect is due, or a timeout
+    /// runs out), if ever.
+    pub fn next_wakeup(&self) -> Option<Millis> {
+        match self.state {
+            State::Waiting { at } => Some(at),
+            State::Handshaking | State::Live if !self.abandoning => self.deadline,
+            _ => None,
+        }
+    }
+
     /// Start connecting (again), whatever the state, unless already connecting or connected.
     pub fn connect(&mut self) -> Vec<Action> {
         match self.state {
@@ -361,6 +389,9 @@ impl ClientCore {
         let mut actions = Vec::new();
         if self.state == State::Live {
             actions.push(Action::Send(self.send_frame(&send)));
+            if self.deadline.is_none() {
+                self.deadline = Some(self.after(now, self.config.stall_timeout_ms));
+            }
         }
         self.outbox.push(send);
         Ok((client_id, actions))
@@ -368,14 +399,54 @@ impl ClientCore {
 
     pub fn handle(&mut self, event: Event) -> Vec<Action> {
         match event {
-            Event::Opened { .. } => self.opened(),
-            Event::Frame { frame, .. } => self.frame(frame),
-            Event::Closed { code, now } => self.closed(code, now),
+            Event::Opened { now } => {
+                self.abandoning = false;
+                self.deadline = Some(self.after(now, self.config.handshake_timeout_ms));
+                self.opened()
+            }
+            Event::Frame { frame, now } => {
+                let actions = self.frame(frame);
+                self.watch(now, &actions);
+                actions
+            }
+            Event::Closed { code, now } => {
+                self.abandoning = false;
+                self.deadline = None;
+                self.closed(code, now)
+            }
             Event::Tick { now } => match self.state {
                 State::Waiting { at } if now >= at => self.connect(),
+                State::Handshaking | State::Live
+                    if !self.abandoning && self.deadline.is_some_and(|d| now >= d) =>
+                {
+                    // No welcome, or nothing arrives that is due: this socket is not working.
+                    self.abandoning = true;
+                    self.deadline = None;
+                    vec![Action::Disconnect]
+                }
                 _ => Vec::new(),
             },
         }
+    }
+
+    /// Keeps the stall deadline: set while something is due, pushed back by progress.
+    fn watch(&mut self, now: Millis, actions: &[Action]) {
+        if self.state != State::Live {
+            return;
+        }
+        if !self.inbox.waiting() && self.outbox.entries().is_empty() {
+            self.deadline = None;
+        } else if self.deadline.is_none()
+            || actions
+                .iter()
+                .any(|a| matches!(a, Action::Show(_) | Action::Confirmed { .. }))
+        {
+            self.deadline = Some(self.after(now, self.config.stall_timeout_ms));
+        }
+    }
+
+    fn after(&self, now: Millis, ms: u64) -> Millis {
+        now.saturating_add(i64::try_from(ms).unwrap_or(i64::MAX))
     }
 
     fn opened(&mut self) -> Vec<Action> {
@@ -402,9 +473,13 @@ impl ClientCore {
         match frame {
             ServerFrame::Welcome { .. } => {
                 self.backoff.reset();
+                self.deadline = None;
                 if let ServerFrame::Welcome { conversations, .. } = &frame {
                     let open: Vec<ConversationId> = conversations.iter().map(|c| c.id).collect();
                     self.inbox.follow_only(&open);
+                    for conversation in conversations {
+                        self.inbox.expect(conversation.id, conversation.last_seq);
+                    }
                 }
                 if self.state != State::Live {
                     self.state = State::Live;
@@ -422,6 +497,8 @@ impl ClientCore {
                 seq,
                 sent_at,
             } => {
+                // The message exists, so its echo is due (or was shown already).
+                self.inbox.expect(conversation_id, seq);
                 if self.outbox.remove(&client_id).is_some() {
                     actions.push(Action::Confirmed {
                         client_id,
@@ -451,6 +528,12 @@ impl ClientCore {
                 ref conversation, ..
             } => {
                 self.inbox.follow(conversation.id);
+                self.inbox.expect(conversation.id, conversation.last_seq);
+                actions.push(Action::Frame(frame));
+            }
+            ServerFrame::ConversationReleased { ref conversation } => {
+                // Its messages no longer come to us.
+                self.inbox.expect_nothing_more(conversation.id);
                 actions.push(Action::Frame(frame));
             }
             // `internal` errors keep the send in the outbox: it goes again after the next
@@ -505,7 +588,7 @@ impl ClientCore {
             _ => {
                 let delay = self.backoff.next_delay_ms(&mut self.rng);
                 State::Waiting {
-                    at: now.saturating_add(i64::try_from(delay).unwrap_or(i64::MAX)),
+                    at: self.after(now, delay),
                 }
             }
         };

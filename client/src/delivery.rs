@@ -27,6 +27,9 @@ pub enum Delivery {
 struct Track {
     last_shown: u64,
     held: BTreeMap<u64, Message>,
+    /// The highest `seq` the server said exists (a `welcome`, an assignment, an `ack`): while
+    /// `last_shown` is below it, messages are still due.
+    known_last: u64,
     /// Named in the next `hello.resume`. A conversation the last `welcome` did not list is
     /// closed (or, for an agent, no longer theirs): it is still de-duplicated but no longer
     /// resumed, so the resume list does not grow without bound.
@@ -75,6 +78,27 @@ impl Inbox {
         Delivery::Shown(shown)
     }
 
+    /// The server says messages up to `seq` exist in this conversation.
+    pub fn expect(&mut self, conversation_id: ConversationId, seq: u64) {
+        let track = self.tracks.entry(conversation_id).or_default();
+        track.known_last = track.known_last.max(seq);
+    }
+
+    /// No more messages are due in this conversation (it was released from an agent).
+    pub fn expect_nothing_more(&mut self, conversation_id: ConversationId) {
+        if let Some(track) = self.tracks.get_mut(&conversation_id) {
+            track.known_last = track.last_shown;
+        }
+    }
+
+    /// Whether some conversation waits for messages: held behind a gap, or known to exist
+    /// but not yet received.
+    pub fn waiting(&self) -> bool {
+        self.tracks
+            .values()
+            .any(|t| !t.held.is_empty() || t.known_last > t.last_shown)
+    }
+
     /// Marks a conversation as followed (it opened, was assigned or transferred to us).
     pub fn follow(&mut self, conversation_id: ConversationId) {
         self.tracks.entry(conversation_id).or_default().following = true;
@@ -84,6 +108,9 @@ impl Inbox {
     pub fn follow_only(&mut self, open: &[ConversationId]) {
         for (id, track) in &mut self.tracks {
             track.following = open.contains(id);
+            if !track.following {
+                track.known_last = track.last_shown;
+            }
         }
         for id in open {
             self.follow(*id);

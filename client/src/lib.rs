@@ -21,7 +21,8 @@
 //!
 //! A typical loop: `connect()` → open the socket on [`Action::Connect`] → `Opened` → write the
 //! `hello` → feed every frame → on close, feed `Closed` and call `Tick` when the
-//! [`State::Waiting`] deadline comes → [`Action::Connect`] again.
+//! [`State::Waiting`] deadline comes ([`ClientCore::next_wakeup`]) → [`Action::Connect`]
+//! again.
 //!
 //! # Guarantees
 //!
@@ -41,6 +42,11 @@
 //!   `welcome` ([`backoff`]); 4001 waits for new credentials
 //!   ([`ClientCore::set_credentials`]); 4002 (too old a client) and 1002/1007/1009 (the
 //!   client sent something invalid) stop.
+//! - **Stuck sockets are replaced.** No `welcome` within the handshake timeout, or, on a live
+//!   socket, no progress for the stall timeout while something is due (messages held behind
+//!   a gap, messages the server said exist, an `ack` or echo), and the core asks for
+//!   [`Action::Disconnect`] and then reconnects, which resumes and resends. Call
+//!   [`Event::Tick`] at [`ClientCore::next_wakeup`].
 //! - **Survives reloads.** [`ClientCore::snapshot`] is serde-serialisable (resume points and
 //!   outbox); [`ClientCore::restore`] carries on from it.
 //!

@@ -394,6 +394,7 @@ fn backoff_grows_while_attempts_fail_and_resets_after_welcome() {
     let config = Config {
         backoff_base_ms: 100,
         backoff_cap_ms: 800,
+        ..Config::default()
     };
     let mut core = ClientCore::new(Credentials::Agent { token: None }, config, 99);
     core.connect();
@@ -571,4 +572,68 @@ fn disconnecting_stops_reconnects() {
     );
     assert_eq!(core.state(), &State::Idle);
     assert!(core.handle(Event::Tick { now: 1_000_000 }).is_empty());
+}
+
+#[test]
+fn a_socket_without_welcome_is_given_up_and_replaced() {
+    let mut core = visitor();
+    core.connect();
+    core.handle(Event::Opened { now: 0 });
+    assert_eq!(core.next_wakeup(), Some(10_000));
+    assert!(core.handle(Event::Tick { now: 9_999 }).is_empty());
+    assert_eq!(
+        core.handle(Event::Tick { now: 10_000 }),
+        vec![Action::Disconnect]
+    );
+    // Once: the close is still to come.
+    assert!(core.handle(Event::Tick { now: 20_000 }).is_empty());
+    core.handle(Event::Closed {
+        code: Some(1000),
+        now: 20_000,
+    });
+    assert!(matches!(core.state(), State::Waiting { .. }));
+}
+
+#[test]
+fn a_live_socket_that_stops_delivering_what_is_due_is_replaced() {
+    let mut core = live_visitor();
+    assert_eq!(core.next_wakeup(), None);
+    core.handle(frame(message(1, 1, None)));
+    // Seq 3 is held behind the missing 2.
+    core.handle(Event::Frame {
+        frame: ServerFrame::Message {
+            message: message(1, 3, None),
+        },
+        now: 1_000,
+    });
+    assert_eq!(core.next_wakeup(), Some(16_000));
+    assert!(core.handle(Event::Tick { now: 15_999 }).is_empty());
+    assert_eq!(
+        core.handle(Event::Tick { now: 16_000 }),
+        vec![Action::Disconnect]
+    );
+
+    // An ack whose echo never comes is due too; its arrival clears the deadline.
+    let mut core = live_visitor();
+    let (id, _) = core
+        .send(Draft::new(body("hello")).to(conversation_id(1)), 0)
+        .unwrap();
+    assert_eq!(core.next_wakeup(), Some(15_000));
+    core.handle(Event::Frame {
+        frame: ServerFrame::Ack {
+            client_id: id.clone(),
+            conversation_id: conversation_id(1),
+            seq: 1,
+            sent_at: 1,
+        },
+        now: 2_000,
+    });
+    assert_eq!(core.next_wakeup(), Some(17_000), "the ack was progress");
+    core.handle(Event::Frame {
+        frame: ServerFrame::Message {
+            message: message(1, 1, Some(&id)),
+        },
+        now: 3_000,
+    });
+    assert_eq!(core.next_wakeup(), None);
 }
