@@ -571,9 +571,10 @@ impl ClientCore {
     }
 
     fn closed(&mut self, code: Option<u16>, now: Millis) -> Vec<Action> {
+        // Already closed: a second report of the same close changes nothing.
         if matches!(
             self.state,
-            State::Idle | State::Stopped(_) | State::NeedsCredentials
+            State::Idle | State::Stopped(_) | State::NeedsCredentials | State::Waiting { .. }
         ) {
             return Vec::new();
         }
