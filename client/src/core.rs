@@ -332,6 +332,8 @@ impl ClientCore {
     }
 
     /// Start connecting (again), whatever the state, unless already connecting or connected.
+    /// While [`State::Waiting`] this skips the rest of the backoff (say, when the browser
+    /// reports it is online again).
     pub fn connect(&mut self) -> Vec<Action> {
         match self.state {
             State::Connecting | State::Handshaking | State::Live => Vec::new(),
