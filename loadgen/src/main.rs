@@ -7,6 +7,11 @@
 //! for each scenario in the same run, so every figure stands beside its baseline: group commit
 //! (the default) against one transaction per message (`commit.max_batch = 1`).
 //!
+//! Every visitor and agent is a client core (`bellhop-client`) on a real socket, as the widget
+//! and console are: the core numbers the sends, keeps them in its outbox until acknowledged
+//! (the in-flight window is the outbox), drops duplicates and holds gaps, and reconnects with
+//! backoff, resuming and resending, should a socket drop mid-run.
+//!
 //! Run it with `cargo xtask bench` (release build). Arguments:
 //! `--server PATH --visitors N --messages M --window W`.
 
@@ -17,9 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, State};
 use bellhop_protocol::api::{LoginResponse, SiteList, WidgetSessionResponse};
-use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame, VisitorFrame};
-use bellhop_protocol::{ClientMessageId, ConversationId, MessageBody, PROTOCOL_VERSION};
+use bellhop_protocol::frames::{AuthorKind, ServerFrame};
+use bellhop_protocol::{ClientMessageId, ConversationId, MessageBody};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use tokio_tungstenite::tungstenite::Message;
@@ -64,6 +70,8 @@ struct Outcome {
     delivered_per_sec: f64,
     latency: Histogram<u64>,
     sent: u64,
+    /// Duplicate or out-of-order messages the client cores caught (the server promises none).
+    disorder: u64,
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -98,6 +106,12 @@ async fn main() -> anyhow::Result<()> {
                 outcome.sent
             );
         }
+        if outcome.disorder > 0 {
+            println!(
+                "({} duplicate or out-of-order messages were caught and not shown)",
+                outcome.disorder
+            );
+        }
     }
     Ok(())
 }
@@ -115,30 +129,145 @@ async fn connect(url: &str, origin: Option<&str>) -> anyhow::Result<Ws> {
     Ok(tokio_tungstenite::connect_async(request).await?.0)
 }
 
-async fn send(ws: &mut Ws, frame: &impl serde::Serialize) -> anyhow::Result<()> {
-    ws.send(Message::text(serde_json::to_string(frame)?))
-        .await?;
-    Ok(())
+/// One visitor or agent: a client core on a socket. The core decides; this only does the I/O.
+struct Peer {
+    ws: Ws,
+    url: String,
+    origin: Option<String>,
+    core: ClientCore,
+    clock: Instant,
+    /// Duplicates and gaps the core reported (the server promises none).
+    disorder: u64,
 }
 
-async fn next_frame(ws: &mut Ws) -> anyhow::Result<ServerFrame> {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), ws.next())
-            .await
-            .context("no frame in 30 s")?
-            .context("socket closed")??;
-        if let Message::Text(text) = message {
-            return Ok(serde_json::from_str(&text)?);
+impl Peer {
+    async fn open(
+        url: String,
+        origin: Option<String>,
+        credentials: Credentials,
+    ) -> anyhow::Result<Self> {
+        let ws = connect(&url, origin.as_deref()).await?;
+        let seed = uuid::Uuid::new_v4().as_u64_pair().0;
+        let mut peer = Peer {
+            ws,
+            url,
+            origin,
+            core: ClientCore::new(credentials, Config::default(), seed),
+            clock: Instant::now(),
+            disorder: 0,
+        };
+        let mut actions = peer.core.connect();
+        actions.extend(peer.core.handle(Event::Opened { now: peer.now() }));
+        peer.carry_out(actions).await?;
+        Ok(peer)
+    }
+
+    fn now(&self) -> i64 {
+        i64::try_from(self.clock.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// Writes the frames the core asks for; returns the rest for the caller.
+    async fn carry_out(&mut self, actions: Vec<Action>) -> anyhow::Result<Vec<Action>> {
+        let mut rest = Vec::new();
+        for action in actions {
+            match action {
+                Action::Send(frame) => {
+                    // A failed write means the socket is gone; the next read reports the close.
+                    let _ = self.ws.send(Message::text(frame.to_json()?)).await;
+                }
+                Action::Disconnect => {
+                    let _ = self.ws.close(None).await;
+                }
+                Action::Duplicate { .. } | Action::Gap { .. } => self.disorder += 1,
+                other => rest.push(other),
+            }
         }
+        Ok(rest)
+    }
+
+    async fn send(&mut self, draft: Draft) -> anyhow::Result<()> {
+        let (_, actions) = self.core.send(draft, self.now())?;
+        self.carry_out(actions).await?;
+        Ok(())
+    }
+
+    /// Waits for the next frame and returns what the core made of it. A closed socket is
+    /// reopened after the core's backoff (it resumes and resends); one the core will not
+    /// reopen is an error.
+    async fn next(&mut self) -> anyhow::Result<Vec<Action>> {
+        loop {
+            let wait = match self.core.next_wakeup() {
+                Some(at) => Duration::from_millis(u64::try_from(at - self.now()).unwrap_or(0)),
+                None => Duration::from_secs(30),
+            };
+            let event = match tokio::time::timeout(wait, self.ws.next()).await {
+                Err(_) if self.core.next_wakeup().is_some() => Event::Tick { now: self.now() },
+                Err(_) => bail!("no frame in 30 s"),
+                Ok(Some(Ok(Message::Text(text)))) => Event::Frame {
+                    frame: serde_json::from_str::<ServerFrame>(&text)?,
+                    now: self.now(),
+                },
+                Ok(Some(Ok(Message::Close(frame)))) => Event::Closed {
+                    code: frame.map(|f| u16::from(f.code)),
+                    now: self.now(),
+                },
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(_)) | None) => Event::Closed {
+                    code: None,
+                    now: self.now(),
+                },
+            };
+            let actions = self.core.handle(event);
+            let reconnect = actions.contains(&Action::Connect);
+            let rest = self.carry_out(actions).await?;
+            if reconnect {
+                self.reopen().await?;
+            } else if matches!(self.core.state(), State::Waiting { .. }) {
+                let at = self.core.next_wakeup().unwrap_or_default();
+                let wait = u64::try_from(at - self.now()).unwrap_or(0);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+                let actions = self.core.handle(Event::Tick { now: self.now() });
+                if actions.contains(&Action::Connect) {
+                    self.reopen().await?;
+                }
+            } else if matches!(
+                self.core.state(),
+                State::Stopped(_) | State::NeedsCredentials
+            ) {
+                bail!(
+                    "the server ended the connection for good: {:?}",
+                    self.core.state()
+                );
+            }
+            if !rest.is_empty() {
+                return Ok(rest);
+            }
+        }
+    }
+
+    async fn reopen(&mut self) -> anyhow::Result<()> {
+        let event = match connect(&self.url, self.origin.as_deref()).await {
+            Ok(ws) => {
+                self.ws = ws;
+                Event::Opened { now: self.now() }
+            }
+            Err(_) => Event::Closed {
+                code: None,
+                now: self.now(),
+            },
+        };
+        let actions = self.core.handle(event);
+        self.carry_out(actions).await?;
+        Ok(())
     }
 }
 
-fn visitor_send(id: &str, conversation: Option<ConversationId>) -> anyhow::Result<VisitorFrame> {
-    Ok(VisitorFrame::Send {
-        client_id: ClientMessageId::parse(id.into())?,
+fn draft(id: &str, conversation: Option<ConversationId>) -> anyhow::Result<Draft> {
+    Ok(Draft {
+        body: MessageBody::parse(format!("load test message {id}"))?,
         conversation_id: conversation,
         department_id: None,
-        body: MessageBody::parse(format!("load test message {id}"))?,
+        client_id: Some(ClientMessageId::parse(id.into())?),
     })
 }
 
@@ -212,6 +341,7 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
     let latency = Arc::new(Mutex::new(Histogram::<u64>::new(3)?));
     let received = Arc::new(AtomicU64::new(0));
     let assigned = Arc::new(AtomicU64::new(0));
+    let disorder = Arc::new(AtomicU64::new(0));
     let mut agent_tasks = Vec::new();
     for i in 0..AGENTS {
         let email = format!("agent{i}@loadgen.test");
@@ -226,43 +356,44 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
             .await?
             .error_for_status()?;
         let token = login(email, "agent-password".into()).await?;
-        let mut ws = connect(&format!("ws://127.0.0.1:{port}/ws/v1/agent"), None).await?;
-        send(
-            &mut ws,
-            &AgentFrame::Hello {
-                v: PROTOCOL_VERSION,
-                token: Some(token),
-                resume: Vec::new(),
-            },
+        let mut agent = Peer::open(
+            format!("ws://127.0.0.1:{port}/ws/v1/agent"),
+            None,
+            Credentials::Agent { token: Some(token) },
         )
         .await?;
-        let (sent_at, latency, received, assigned) = (
+        let (sent_at, latency, received, assigned, disorder) = (
             sent_at.clone(),
             latency.clone(),
             received.clone(),
             assigned.clone(),
+            disorder.clone(),
         );
         agent_tasks.push(tokio::spawn(async move {
-            while let Ok(frame) = next_frame(&mut ws).await {
-                match frame {
-                    ServerFrame::Message { message } if message.author == AuthorKind::Visitor => {
-                        let now = Instant::now();
-                        let started = message
-                            .client_id
-                            .and_then(|id| sent_at.lock().ok()?.remove(id.as_str()));
-                        if let Some(started) = started {
-                            let micros = now.duration_since(started).as_micros();
-                            if let Ok(mut histogram) = latency.lock() {
-                                let _ = histogram.record(u64::try_from(micros).unwrap_or(u64::MAX));
+            while let Ok(actions) = agent.next().await {
+                for action in actions {
+                    match action {
+                        Action::Show(message) if message.author == AuthorKind::Visitor => {
+                            let now = Instant::now();
+                            let started = message
+                                .client_id
+                                .and_then(|id| sent_at.lock().ok()?.remove(id.as_str()));
+                            if let Some(started) = started {
+                                let micros = now.duration_since(started).as_micros();
+                                if let Ok(mut histogram) = latency.lock() {
+                                    let _ =
+                                        histogram.record(u64::try_from(micros).unwrap_or(u64::MAX));
+                                }
+                                received.fetch_add(1, Ordering::Relaxed);
                             }
-                            received.fetch_add(1, Ordering::Relaxed);
                         }
+                        Action::Frame(ServerFrame::ConversationAssigned { .. }) => {
+                            assigned.fetch_add(1, Ordering::Relaxed);
+                        }
+                        _ => {}
                     }
-                    ServerFrame::ConversationAssigned { .. } => {
-                        assigned.fetch_add(1, Ordering::Relaxed);
-                    }
-                    _ => {}
                 }
+                disorder.fetch_add(std::mem::take(&mut agent.disorder), Ordering::Relaxed);
             }
         }));
     }
@@ -278,33 +409,29 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
             .await?
             .json()
             .await?;
-        let mut ws = connect(
-            &format!(
+        let mut visitor = Peer::open(
+            format!(
                 "ws://127.0.0.1:{port}/ws/v1/visitor?key={}",
                 site.widget_key
             ),
-            Some(&origin),
-        )
-        .await?;
-        send(
-            &mut ws,
-            &VisitorFrame::Hello {
-                v: PROTOCOL_VERSION,
+            Some(origin.clone()),
+            Credentials::Visitor {
                 token: session.token,
-                resume: Vec::new(),
             },
         )
         .await?;
-        send(&mut ws, &visitor_send(&format!("open-{v}"), None)?).await?;
-        let conversation = loop {
-            if let ServerFrame::Ack {
-                conversation_id, ..
-            } = next_frame(&mut ws).await?
-            {
-                break conversation_id;
+        visitor.send(draft(&format!("open-{v}"), None)?).await?;
+        let conversation = 'opened: loop {
+            for action in visitor.next().await? {
+                if let Action::Confirmed {
+                    conversation_id, ..
+                } = action
+                {
+                    break 'opened conversation_id;
+                }
             }
         };
-        visitors.push((ws, conversation));
+        visitors.push((visitor, conversation));
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while assigned.load(Ordering::Relaxed) < options.visitors as u64 {
@@ -319,32 +446,36 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let committed = Arc::new(AtomicU64::new(0));
     let mut senders = Vec::new();
-    for (v, (mut ws, conversation)) in visitors.into_iter().enumerate() {
+    for (v, (mut visitor, conversation)) in visitors.into_iter().enumerate() {
         let (sent_at, committed) = (sent_at.clone(), committed.clone());
         let (messages, window) = (options.messages, options.window);
         senders.push(tokio::spawn(async move {
-            let (mut next, mut in_flight) = (0, 0);
-            while next < messages || in_flight > 0 {
-                while next < messages && in_flight < window {
+            let mut next = 0;
+            // The in-flight window is the core's outbox: sends not yet acknowledged (or
+            // echoed), resent by the core after any reconnect.
+            while next < messages || !visitor.core.outbox().is_empty() {
+                while next < messages && visitor.core.outbox().len() < window {
                     let id = format!("v{v}-{next}");
                     if let Ok(mut map) = sent_at.lock() {
                         map.insert(id.clone(), Instant::now());
                     }
-                    send(&mut ws, &visitor_send(&id, Some(conversation))?).await?;
+                    visitor.send(draft(&id, Some(conversation))?).await?;
                     next += 1;
-                    in_flight += 1;
                 }
-                if let ServerFrame::Ack { .. } = next_frame(&mut ws).await? {
-                    in_flight -= 1;
-                    committed.fetch_add(1, Ordering::Relaxed);
+                for action in visitor.next().await? {
+                    if matches!(action, Action::Confirmed { .. }) {
+                        committed.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
-            anyhow::Ok(ws)
+            anyhow::Ok(visitor)
         }));
     }
     let mut sockets = Vec::new();
     for sender in senders {
-        sockets.push(sender.await??);
+        let visitor = sender.await??;
+        disorder.fetch_add(visitor.disorder, Ordering::Relaxed);
+        sockets.push(visitor);
     }
     let commit_time = started.elapsed();
     let sent = (options.visitors * options.messages) as u64;
@@ -367,5 +498,6 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
         delivered_per_sec: received.load(Ordering::Relaxed) as f64 / delivery_time.as_secs_f64(),
         latency,
         sent,
+        disorder: disorder.load(Ordering::Relaxed),
     })
 }

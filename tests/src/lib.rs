@@ -14,12 +14,13 @@ pub mod ws;
 
 use std::time::Duration;
 
+use bellhop_client::{Credentials, Draft};
 use bellhop_protocol::api::{
     AgentProfile, LoginResponse, NewAgentRequest, NewSiteRequest, Role, SiteList, SiteSettings,
     WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
-use bellhop_protocol::{AgentId, PROTOCOL_VERSION, SiteId, VisitorId};
+use bellhop_protocol::{AgentId, SiteId, VisitorId};
 use bellhop_server::app::{Application, Stopper};
 use bellhop_server::config::Config;
 use serde::Serialize;
@@ -324,11 +325,12 @@ impl Client {
         let mut ws = WsClient::connect(&url, Some(&visitor.origin))
             .await
             .expect("visitor socket upgrade");
-        ws.send(&VisitorFrame::Hello {
-            v: PROTOCOL_VERSION,
-            token: visitor.token.clone(),
+        ws.hello(
+            Credentials::Visitor {
+                token: visitor.token.clone(),
+            },
             resume,
-        })
+        )
         .await;
         match ws.next_frame().await {
             ServerFrame::Welcome { conversations, .. } => (ws, conversations),
@@ -341,11 +343,12 @@ impl Client {
         let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
             .await
             .expect("agent socket upgrade");
-        ws.send(&AgentFrame::Hello {
-            v: PROTOCOL_VERSION,
-            token: Some(agent.token.clone()),
-            resume: Vec::new(),
-        })
+        ws.hello(
+            Credentials::Agent {
+                token: Some(agent.token.clone()),
+            },
+            Vec::new(),
+        )
         .await;
         let welcome = ws.next_frame().await;
         assert!(
@@ -461,15 +464,10 @@ impl Client {
         department: Option<bellhop_protocol::DepartmentId>,
         text: &str,
     ) -> (WsClient, bellhop_protocol::ConversationId) {
-        let client_id = uuid::Uuid::new_v4().simple().to_string();
-        ws.send(&VisitorFrame::Send {
-            client_id: bellhop_protocol::ClientMessageId::parse(client_id.clone()).unwrap(),
-            conversation_id: None,
-            department_id: department,
-            body: bellhop_protocol::MessageBody::parse(text.into()).unwrap(),
-        })
-        .await;
-        match ws.expect("ack", is_ack_of(&client_id)).await {
+        let mut draft = Draft::new(bellhop_protocol::MessageBody::parse(text.into()).unwrap());
+        draft.department_id = department;
+        let client_id = ws.send_message(draft).await;
+        match ws.expect("ack", is_ack_of(client_id.as_str())).await {
             ServerFrame::Ack {
                 conversation_id, ..
             } => (ws, conversation_id),

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod cli;
+mod client_core;
 mod crash;
 mod delivery;
 mod invariants;

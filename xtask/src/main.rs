@@ -98,6 +98,14 @@ fn test() -> anyhow::Result<()> {
         "--target",
         WASM_TARGET,
     ])?;
+    // So is the client core, which the widget and console run.
+    cargo(&[
+        "build",
+        "--package",
+        "bellhop-client",
+        "--target",
+        WASM_TARGET,
+    ])?;
     cargo(&[
         "clippy",
         "--workspace",

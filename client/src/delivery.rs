@@ -1,0 +1,159 @@
+//! Per-conversation delivery order: the last `seq` shown, duplicates dropped, gaps held.
+//!
+//! The server promises each connection every message once and in `seq` order, filling gaps
+//! itself. The client still checks, because it is the last line before a person reads the
+//! transcript: a message with `seq <= last` is a duplicate (dropped and counted), `last + 1`
+//! is shown, and anything beyond is held until the missing ones arrive. Held messages are
+//! forgotten when a new connection starts: its resume points are the last *shown* seqs, so
+//! the server sends them again.
+
+use std::collections::BTreeMap;
+
+use bellhop_protocol::ConversationId;
+use bellhop_protocol::frames::{Message, ResumePoint};
+
+/// What became of one received message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// Shown, in order: the message itself and any held ones it unblocked.
+    Shown(Vec<Message>),
+    /// Already shown (or already held): dropped.
+    Duplicate { last_shown: u64 },
+    /// Held: messages after `last_shown` are missing before this one.
+    Gap { last_shown: u64 },
+}
+
+#[derive(Clone, Debug, Default)]
+struct Track {
+    last_shown: u64,
+    held: BTreeMap<u64, Message>,
+    /// The highest `seq` the server said exists (a `welcome`, an assignment, an `ack`): while
+    /// `last_shown` is below it, messages are still due.
+    known_last: u64,
+    /// Named in the next `hello.resume`. A conversation the last `welcome` did not list is
+    /// closed (or, for an agent, no longer theirs): it is still de-duplicated but no longer
+    /// resumed, so the resume list does not grow without bound.
+    following: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Inbox {
+    tracks: BTreeMap<ConversationId, Track>,
+    duplicates: u64,
+}
+
+impl Inbox {
+    /// Starts from resume points: `following` ones are resumed, `finished` ones only
+    /// de-duplicated.
+    pub fn from_points(following: &[ResumePoint], finished: &[ResumePoint]) -> Self {
+        let mut inbox = Self::default();
+        for (points, follow) in [(finished, false), (following, true)] {
+            for point in points {
+                let track = inbox.tracks.entry(point.conversation_id).or_default();
+                track.last_shown = track.last_shown.max(point.last_seq);
+                track.following |= follow;
+            }
+        }
+        inbox
+    }
+
+    pub fn accept(&mut self, message: Message) -> Delivery {
+        let track = self.tracks.entry(message.conversation_id).or_default();
+        track.following = true;
+        let last_shown = track.last_shown;
+        if message.seq <= last_shown || track.held.contains_key(&message.seq) {
+            self.duplicates += 1;
+            return Delivery::Duplicate { last_shown };
+        }
+        if message.seq > last_shown + 1 {
+            track.held.insert(message.seq, message);
+            return Delivery::Gap { last_shown };
+        }
+        track.last_shown = message.seq;
+        let mut shown = vec![message];
+        while let Some(next) = track.held.remove(&(track.last_shown + 1)) {
+            track.last_shown = next.seq;
+            shown.push(next);
+        }
+        Delivery::Shown(shown)
+    }
+
+    /// The server says messages up to `seq` exist in this conversation.
+    pub fn expect(&mut self, conversation_id: ConversationId, seq: u64) {
+        let track = self.tracks.entry(conversation_id).or_default();
+        track.known_last = track.known_last.max(seq);
+    }
+
+    /// No more messages are due in this conversation (it was released from an agent).
+    pub fn expect_nothing_more(&mut self, conversation_id: ConversationId) {
+        if let Some(track) = self.tracks.get_mut(&conversation_id) {
+            track.known_last = track.last_shown;
+        }
+    }
+
+    /// Whether some conversation waits for messages: held behind a gap, or known to exist
+    /// but not yet received.
+    pub fn waiting(&self) -> bool {
+        self.tracks
+            .values()
+            .any(|t| !t.held.is_empty() || t.known_last > t.last_shown)
+    }
+
+    /// Marks a conversation as followed (it opened, was assigned or transferred to us).
+    pub fn follow(&mut self, conversation_id: ConversationId) {
+        self.tracks.entry(conversation_id).or_default().following = true;
+    }
+
+    /// After a `welcome`: exactly the listed conversations stay followed.
+    pub fn follow_only(&mut self, open: &[ConversationId]) {
+        for (id, track) in &mut self.tracks {
+            track.following = open.contains(id);
+            if !track.following {
+                track.known_last = track.last_shown;
+            }
+        }
+        for id in open {
+            self.follow(*id);
+        }
+    }
+
+    /// A new connection: held messages will be sent again after the resume points.
+    pub fn forget_held(&mut self) {
+        for track in self.tracks.values_mut() {
+            track.held.clear();
+        }
+    }
+
+    pub fn last_shown(&self, conversation_id: ConversationId) -> u64 {
+        self.tracks
+            .get(&conversation_id)
+            .map_or(0, |track| track.last_shown)
+    }
+
+    /// Conversations with held messages: (conversation, last shown, first held).
+    pub fn gaps(&self) -> Vec<(ConversationId, u64, u64)> {
+        self.tracks
+            .iter()
+            .filter_map(|(id, track)| {
+                let first = *track.held.keys().next()?;
+                Some((*id, track.last_shown, first))
+            })
+            .collect()
+    }
+
+    /// Resume points of the followed conversations (`true`) or of the others (`false`).
+    pub fn points(&self, following: bool) -> Vec<ResumePoint> {
+        self.tracks
+            .iter()
+            .filter(|(_, track)| track.following == following)
+            .map(|(id, track)| ResumePoint {
+                conversation_id: *id,
+                last_seq: track.last_shown,
+            })
+            .collect()
+    }
+
+    pub fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+}
