@@ -476,7 +476,15 @@ impl ClientCore {
             ServerFrame::Welcome { .. } => {
                 self.backoff.reset();
                 self.deadline = None;
-                if let ServerFrame::Welcome { conversations, .. } = &frame {
+                if let ServerFrame::Welcome {
+                    conversations,
+                    clamped,
+                    ..
+                } = &frame
+                {
+                    for point in clamped {
+                        self.inbox.clamp(point.conversation_id, point.last_seq);
+                    }
                     let open: Vec<ConversationId> = conversations.iter().map(|c| c.id).collect();
                     self.inbox.follow_only(&open);
                     for conversation in conversations {

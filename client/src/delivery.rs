@@ -117,6 +117,15 @@ impl Inbox {
         }
     }
 
+    /// The server clamped our resume point: the conversation ends at `last_seq`, so what we
+    /// showed above it did not come from this server. Continue from there.
+    pub fn clamp(&mut self, conversation_id: ConversationId, last_seq: u64) {
+        let track = self.tracks.entry(conversation_id).or_default();
+        track.last_shown = last_seq;
+        track.known_last = last_seq;
+        track.held.retain(|seq, _| *seq > last_seq);
+    }
+
     /// A new connection: held messages will be sent again after the resume points.
     pub fn forget_held(&mut self) {
         for track in self.tracks.values_mut() {

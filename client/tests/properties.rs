@@ -422,6 +422,7 @@ impl World {
                         .map(|i| conversation(i, self.store[i].len() as u64))
                         .collect(),
                     heartbeat_secs: 15,
+                    clamped: Vec::new(),
                 });
                 self.fan_out();
             }

@@ -37,6 +37,10 @@ fn conversation(n: u128, last_seq: u64) -> Conversation {
 }
 
 fn welcome(open: &[u128]) -> Event {
+    welcome_clamped(open, Vec::new())
+}
+
+fn welcome_clamped(open: &[u128], clamped: Vec<ResumePoint>) -> Event {
     Event::Frame {
         frame: ServerFrame::Welcome {
             v: 1,
@@ -46,6 +50,7 @@ fn welcome(open: &[u128]) -> Event {
             },
             conversations: open.iter().map(|n| conversation(*n, 0)).collect(),
             heartbeat_secs: 15,
+            clamped,
         },
         now: 0,
     }
@@ -636,4 +641,43 @@ fn a_live_socket_that_stops_delivering_what_is_due_is_replaced() {
         now: 3_000,
     });
     assert_eq!(core.next_wakeup(), None);
+}
+
+/// A resume point the server clamped (the client claimed more than the conversation holds):
+/// the core continues from the real end, so the next message is shown, not dropped.
+#[test]
+fn a_clamped_resume_point_moves_the_core_back_to_the_real_end() {
+    let snapshot = Snapshot {
+        resume: vec![ResumePoint {
+            conversation_id: conversation_id(1),
+            last_seq: 1 << 40,
+        }],
+        ..Snapshot::default()
+    };
+    let mut core = ClientCore::restore(
+        snapshot,
+        Credentials::Visitor {
+            token: "visitor-token".into(),
+        },
+        Config::default(),
+        7,
+    )
+    .unwrap();
+    core.connect();
+    core.handle(Event::Opened { now: 0 });
+    core.handle(welcome_clamped(
+        &[1],
+        vec![ResumePoint {
+            conversation_id: conversation_id(1),
+            last_seq: 4,
+        }],
+    ));
+    assert_eq!(shown(&core.handle(frame(message(1, 5, None)))), vec![5]);
+    assert_eq!(
+        core.resume_points(),
+        vec![ResumePoint {
+            conversation_id: conversation_id(1),
+            last_seq: 5,
+        }]
+    );
 }
