@@ -68,7 +68,9 @@ impl Application {
         // One node: nobody is connected before we start listening.
         store.reset_presence(crate::clock::now_millis()).await?;
         let secret = match &config.secret {
-            Some(secret) => secret.as_bytes().to_vec(),
+            Some(secret) => secrecy::ExposeSecret::expose_secret(secret)
+                .as_bytes()
+                .to_vec(),
             None => {
                 let mut fresh = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut fresh);

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bellhop_protocol::SiteId;
 use bellhop_protocol::api::Role;
+use bellhop_protocol::{ChatCap, DisplayName, Email, Password, SiteId};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::accounts::{AgentSpec, create_agent};
@@ -56,19 +56,19 @@ enum AgentCommand {
     Add {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
-        email: String,
+        #[arg(long, value_parser = parse_email)]
+        email: Email,
         /// The name visitors see.
-        #[arg(long)]
-        name: String,
+        #[arg(long, value_parser = parse_display_name)]
+        name: DisplayName,
         #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
         role: RoleArg,
         /// A site the agent serves: its widget key or id (repeatable).
         #[arg(long = "site")]
         sites: Vec<String>,
         /// Open chats at most (default: routing.default_agent_cap).
-        #[arg(long)]
-        max_chats: Option<u32>,
+        #[arg(long, value_parser = parse_chat_cap)]
+        max_chats: Option<ChatCap>,
         #[arg(long, env = "BELLHOP_NEW_AGENT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
@@ -89,6 +89,20 @@ impl From<RoleArg> for Role {
             RoleArg::Admin => Role::Admin,
         }
     }
+}
+
+// Parsed once, at the command line: a bad value is refused before anything is opened.
+fn parse_email(text: &str) -> Result<Email, String> {
+    Email::parse(text.to_owned()).map_err(|e| e.to_string())
+}
+
+fn parse_display_name(text: &str) -> Result<DisplayName, String> {
+    DisplayName::parse(text.to_owned()).map_err(|e| e.to_string())
+}
+
+fn parse_chat_cap(text: &str) -> Result<ChatCap, String> {
+    let cap: u32 = text.parse().map_err(|e| format!("{e}"))?;
+    ChatCap::new(cap).map_err(|e| e.to_string())
 }
 
 fn load(common: &Common) -> anyhow::Result<Config> {
@@ -159,8 +173,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 site_ids.push(found.id);
             }
             let (password, generated) = match password {
-                Some(p) => (p, false),
-                None => (random_password(), true),
+                Some(p) => (Password::new(p), false),
+                None => (Password::new(random_password()), true),
             };
             let agent = create_agent(
                 store.as_ref(),
@@ -182,7 +196,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 agent.role.as_str()
             );
             if generated {
-                println!("password: {password}");
+                println!("password: {}", password.expose());
             }
             Ok(())
         }
