@@ -108,6 +108,9 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::request_span,
+                ))
                 .app_data(app_state.clone())
                 .configure(ws::configure)
                 .configure(routes::configure)
