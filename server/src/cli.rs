@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use bellhop_protocol::api::Role;
 use bellhop_protocol::{ChatCap, DisplayName, Email, Password, SiteId};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::{AgentSpec, create_agent};
 use crate::app::Application;
@@ -61,8 +61,9 @@ enum AgentCommand {
         /// The name visitors see.
         #[arg(long, value_parser = parse_display_name)]
         name: DisplayName,
-        #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
-        role: RoleArg,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent", value_parser = parse_role)]
+        role: Role,
         /// A site the agent serves: its widget key or id (repeatable).
         #[arg(long = "site")]
         sites: Vec<String>,
@@ -74,23 +75,6 @@ enum AgentCommand {
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Agent,
-    Supervisor,
-    Admin,
-}
-
-impl From<RoleArg> for Role {
-    fn from(role: RoleArg) -> Self {
-        match role {
-            RoleArg::Agent => Role::Agent,
-            RoleArg::Supervisor => Role::Supervisor,
-            RoleArg::Admin => Role::Admin,
-        }
-    }
-}
-
 // Parsed once, at the command line: a bad value is refused before anything is opened.
 fn parse_email(text: &str) -> Result<Email, String> {
     Email::parse(text.to_owned()).map_err(|e| e.to_string())
@@ -98,6 +82,10 @@ fn parse_email(text: &str) -> Result<Email, String> {
 
 fn parse_display_name(text: &str) -> Result<DisplayName, String> {
     DisplayName::parse(text.to_owned()).map_err(|e| e.to_string())
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("{text:?} is not agent, supervisor or admin"))
 }
 
 fn parse_chat_cap(text: &str) -> Result<ChatCap, String> {
@@ -183,7 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     email,
                     display_name: name,
                     password: password.clone(),
-                    role: role.into(),
+                    role,
                     max_chats,
                     sites: site_ids,
                 },
