@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::frames::{AgentStatus, Conversation, Message, Millis};
 use crate::ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
+use crate::text::{ChatCap, DisplayName, Email, Password};
+use crate::wire_name::wire_names;
 
 /// An agent's role. Agents chat; supervisors also read every transcript of their sites;
 /// admins also manage sites and agents, across all sites.
@@ -17,30 +19,14 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
+wire_names!(Role, LeadKind);
 
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "agent" => Some(Role::Agent),
-            "supervisor" => Some(Role::Supervisor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// `POST /api/v1/auth/login`
+/// `POST /api/v1/auth/login`. The email is not parsed as an [`Email`]: a malformed one is
+/// just an unknown account (`invalid_credentials`), as a wrong password is.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LoginRequest {
     pub email: String,
-    pub password: String,
+    pub password: Password,
 }
 
 /// The answer to a login: a bearer token (also set as the HttpOnly `bellhop_session` cookie).
@@ -77,7 +63,7 @@ fn offline() -> AgentStatus {
 #[serde(deny_unknown_fields)]
 pub struct AgentUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_chats: Option<u32>,
+    pub max_chats: Option<ChatCap>,
     /// Replaces the agent's departments (each must belong to one of the agent's sites).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<DepartmentId>>,
@@ -149,15 +135,17 @@ pub struct RoutingAudit {
     pub decisions: Vec<RoutingDecision>,
 }
 
-/// `POST /api/v1/agents` (admins).
+/// `POST /api/v1/agents` (admins). Deserialising checks every field but the password's
+/// length, which the server checks (it applies to `bellhop agent add` too).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NewAgentRequest {
-    pub email: String,
-    pub display_name: String,
-    pub password: String,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub password: Password,
     pub role: Role,
+    /// Absent: the server's default cap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_chats: Option<u32>,
+    pub max_chats: Option<ChatCap>,
     pub sites: Vec<SiteId>,
 }
 
@@ -322,23 +310,6 @@ pub enum LeadKind {
     Offline,
 }
 
-impl LeadKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LeadKind::Prechat => "prechat",
-            LeadKind::Offline => "offline",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "prechat" => Some(LeadKind::Prechat),
-            "offline" => Some(LeadKind::Offline),
-            _ => None,
-        }
-    }
-}
-
 /// Where the visitor was: the page they landed on (its query carries the UTM parameters), the
 /// page they are on, and where they came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -493,6 +464,81 @@ pub struct WidgetSessionResponse {
     pub token: String,
 }
 
+/// The query of `GET /api/v1/conversations?status=&scope=&limit=`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConversationQuery {
+    /// Absent: [`StatusFilter::Open`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    /// Absent: [`ConversationScope::Mine`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<ConversationScope>,
+    /// At most this many (1 to 1000; absent: 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Which conversations a list shows by state.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusFilter {
+    /// Queued or assigned.
+    #[default]
+    Open,
+    /// Closed ones too.
+    All,
+}
+
+/// Whose conversations a list shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationScope {
+    /// The ones assigned to the caller.
+    #[default]
+    Mine,
+    /// Every conversation of the caller's sites (admins: of all sites); supervisors and
+    /// admins only.
+    Site,
+}
+
+wire_names!(StatusFilter, ConversationScope);
+
+/// The query of `GET /api/v1/conversations/{id}/messages?after=&limit=`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TranscriptQuery {
+    /// Messages with a greater `seq` (absent: 0, from the start).
+    pub after: u64,
+    /// At most this many (1 to 500; absent: 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The query of `GET /api/v1/leads` and `GET /api/v1/leads.csv`; every part narrows the list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LeadQuery {
+    /// Only this site (one the caller belongs to, unless an admin).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LeadKind>,
+    /// Created at or after (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Millis>,
+    /// Created before (ms since the epoch).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Millis>,
+}
+
+/// `?key=WIDGET_KEY`: the query of `GET /api/v1/widget/config` and of the visitor socket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetKeyQuery {
+    /// The site's public widget key.
+    pub key: String,
+}
+
 /// `GET /api/v1/conversations`
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ConversationList {
@@ -550,4 +596,57 @@ pub enum Weekday {
     Fri,
     Sat,
     Sun,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_names_are_their_serde_names() {
+        for role in [Role::Agent, Role::Supervisor, Role::Admin] {
+            let json = serde_json::to_string(&role).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", role.as_str()));
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(LeadKind::Prechat.as_str(), "prechat");
+        assert_eq!(LeadKind::parse("offline"), Some(LeadKind::Offline));
+        assert_eq!(LeadKind::parse("Offline"), None);
+        assert_eq!(ConversationScope::Site.as_str(), "site");
+    }
+
+    #[test]
+    fn list_queries_parse_from_url_queries() {
+        let query: Result<ConversationQuery, _> =
+            serde_json::from_value(serde_json::json!({"status": "all", "scope": "site"}));
+        let query = query.ok().unwrap_or_default();
+        assert_eq!(query.status, Some(StatusFilter::All));
+        assert_eq!(query.scope, Some(ConversationScope::Site));
+        let bad: Result<ConversationQuery, _> =
+            serde_json::from_value(serde_json::json!({"status": "everything"}));
+        assert!(bad.is_err());
+        let leads: Result<LeadQuery, _> =
+            serde_json::from_value(serde_json::json!({"kind": "webinar"}));
+        assert!(leads.is_err());
+    }
+
+    #[test]
+    fn new_agent_bodies_are_checked_when_read() {
+        let body = |email: &str, name: &str, cap: u32| {
+            serde_json::from_value::<NewAgentRequest>(serde_json::json!({
+                "email": email, "display_name": name, "password": "long enough",
+                "role": "agent", "max_chats": cap, "sites": [],
+            }))
+        };
+        let good = body(" Ann@Example.test", " Ann ", 3);
+        assert!(good.is_ok());
+        if let Ok(good) = good {
+            assert_eq!(good.email.as_str(), "ann@example.test");
+            assert_eq!(good.display_name.as_str(), "Ann");
+            assert!(!format!("{good:?}").contains("long enough"));
+        }
+        assert!(body("ann", "Ann", 3).is_err());
+        assert!(body("ann@example.test", "  ", 3).is_err());
+        assert!(body("ann@example.test", "Ann", 101).is_err());
+    }
 }

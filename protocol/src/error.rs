@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::wire_name::wire_names;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -49,32 +51,32 @@ pub enum ErrorCode {
     Internal,
 }
 
+wire_names!(ErrorCode);
+
 impl ErrorCode {
-    /// The code as it appears on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadFrame => "bad_frame",
-            ErrorCode::UnknownFrame => "unknown_frame",
-            ErrorCode::BinaryNotSupported => "binary_not_supported",
-            ErrorCode::InvalidBody => "invalid_body",
-            ErrorCode::UnsupportedVersion => "unsupported_version",
-            ErrorCode::HelloRequired => "hello_required",
-            ErrorCode::AlreadyAuthenticated => "already_authenticated",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Forbidden => "forbidden",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::ClientIdConflict => "client_id_conflict",
-            ErrorCode::ConversationClosed => "conversation_closed",
-            ErrorCode::InvalidRequest => "invalid_request",
-            ErrorCode::OriginNotAllowed => "origin_not_allowed",
-            ErrorCode::InvalidCredentials => "invalid_credentials",
-            ErrorCode::Conflict => "conflict",
-            ErrorCode::Offline => "offline",
-            ErrorCode::AgentUnavailable => "agent_unavailable",
-            ErrorCode::AgentAtCapacity => "agent_at_capacity",
-            ErrorCode::Internal => "internal",
-        }
-    }
+    /// Every code, for tests and documentation checks.
+    pub const ALL: &'static [ErrorCode] = &[
+        ErrorCode::BadFrame,
+        ErrorCode::UnknownFrame,
+        ErrorCode::BinaryNotSupported,
+        ErrorCode::InvalidBody,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::HelloRequired,
+        ErrorCode::AlreadyAuthenticated,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::ClientIdConflict,
+        ErrorCode::ConversationClosed,
+        ErrorCode::InvalidRequest,
+        ErrorCode::OriginNotAllowed,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::Conflict,
+        ErrorCode::Offline,
+        ErrorCode::AgentUnavailable,
+        ErrorCode::AgentAtCapacity,
+        ErrorCode::Internal,
+    ];
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -95,16 +97,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wire_names_match_as_str() {
-        for code in [
-            ErrorCode::BadFrame,
-            ErrorCode::UnknownFrame,
-            ErrorCode::ClientIdConflict,
-            ErrorCode::OriginNotAllowed,
-            ErrorCode::Internal,
-        ] {
+    fn wire_names_match_as_str_and_parse_back() {
+        for &code in ErrorCode::ALL {
             let json = serde_json::to_string(&code).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }
+        assert_eq!(ErrorCode::OriginNotAllowed.as_str(), "origin_not_allowed");
+        assert_eq!(ErrorCode::parse("OriginNotAllowed"), None);
+    }
+
+    #[test]
+    fn all_lists_every_code_once() {
+        let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
+        assert_eq!(distinct.len(), ErrorCode::ALL.len());
+        // Adding a variant without listing it fails to compile here.
+        for &code in ErrorCode::ALL {
+            match code {
+                ErrorCode::BadFrame
+                | ErrorCode::UnknownFrame
+                | ErrorCode::BinaryNotSupported
+                | ErrorCode::InvalidBody
+                | ErrorCode::UnsupportedVersion
+                | ErrorCode::HelloRequired
+                | ErrorCode::AlreadyAuthenticated
+                | ErrorCode::Unauthorized
+                | ErrorCode::Forbidden
+                | ErrorCode::NotFound
+                | ErrorCode::ClientIdConflict
+                | ErrorCode::ConversationClosed
+                | ErrorCode::InvalidRequest
+                | ErrorCode::OriginNotAllowed
+                | ErrorCode::InvalidCredentials
+                | ErrorCode::Conflict
+                | ErrorCode::Offline
+                | ErrorCode::AgentUnavailable
+                | ErrorCode::AgentAtCapacity
+                | ErrorCode::Internal => {}
+            }
+        }
+        assert_eq!(ErrorCode::ALL.len(), 20);
     }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use crate::text::{ClientMessageId, MessageBody};
+use crate::wire_name::wire_names;
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
@@ -127,15 +128,7 @@ pub enum AgentStatus {
     Offline,
 }
 
-impl AgentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgentStatus::Online => "online",
-            AgentStatus::Away => "away",
-            AgentStatus::Offline => "offline",
-        }
-    }
-}
+wire_names!(AgentStatus, AuthorKind, ConversationStatus);
 
 /// Where a transfer goes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,25 +178,6 @@ pub enum AuthorKind {
     System,
 }
 
-impl AuthorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthorKind::Visitor => "visitor",
-            AuthorKind::Agent => "agent",
-            AuthorKind::System => "system",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "visitor" => Some(AuthorKind::Visitor),
-            "agent" => Some(AuthorKind::Agent),
-            "system" => Some(AuthorKind::System),
-            _ => None,
-        }
-    }
-}
-
 /// A stored chat message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
@@ -229,25 +203,6 @@ pub enum ConversationStatus {
     /// An agent serves it.
     Assigned,
     Closed,
-}
-
-impl ConversationStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConversationStatus::Queued => "queued",
-            ConversationStatus::Assigned => "assigned",
-            ConversationStatus::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "queued" => Some(ConversationStatus::Queued),
-            "assigned" => Some(ConversationStatus::Assigned),
-            "closed" => Some(ConversationStatus::Closed),
-            _ => None,
-        }
-    }
 }
 
 /// An agent as a visitor or colleague sees them.
@@ -475,6 +430,24 @@ mod tests {
         assert_eq!(blank.err().map(|e| e.code), Some(ErrorCode::InvalidBody));
         let bad_id = decode::<VisitorFrame>(r#"{"type":"send","client_id":"a b","body":"x"}"#);
         assert_eq!(bad_id.err().map(|e| e.code), Some(ErrorCode::BadFrame));
+    }
+
+    #[test]
+    fn enum_names_are_their_serde_names() {
+        for status in [
+            ConversationStatus::Queued,
+            ConversationStatus::Assigned,
+            ConversationStatus::Closed,
+        ] {
+            assert_eq!(ConversationStatus::parse(status.as_str()), Some(status));
+        }
+        for author in [AuthorKind::Visitor, AuthorKind::Agent, AuthorKind::System] {
+            assert_eq!(AuthorKind::parse(author.as_str()), Some(author));
+        }
+        assert_eq!(AgentStatus::Away.as_str(), "away");
+        assert_eq!(ConversationStatus::Assigned.as_str(), "assigned");
+        assert_eq!(AuthorKind::System.as_str(), "system");
+        assert_eq!(ConversationStatus::parse("open"), None);
     }
 
     #[test]

@@ -5,10 +5,10 @@
 //! The crate is plain data plus parsing (no I/O), so it builds for `wasm32-unknown-unknown`.
 //!
 //! - [`ids`] — typed identifiers (`ConversationId`, never a bare `Uuid`).
-//! - [`text`] — validated user input (`MessageBody`, `ClientMessageId`): deserialising a frame
-//!   validates it.
+//! - [`text`] — validated user input (`MessageBody`, `Email`, `ChatCap`, `TransferNote`, …):
+//!   deserialising a frame or body validates it.
 //! - [`frames`] — WebSocket frames for the visitor and agent sockets, and [`frames::decode`].
-//! - [`api`] — REST request and response bodies.
+//! - [`api`] — REST request and response bodies, and the queries of the REST lists.
 //! - [`error`] — the stable machine-readable error codes shared by frames and REST.
 //!
 //! The protocol is described for humans in `docs/protocol.md`.
@@ -18,10 +18,11 @@ pub mod error;
 pub mod frames;
 pub mod ids;
 pub mod text;
+mod wire_name;
 
 pub use error::ErrorCode;
 pub use ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
-pub use text::{ClientMessageId, MessageBody};
+pub use text::{ChatCap, ClientMessageId, DisplayName, Email, MessageBody, Password, TransferNote};
 
 /// The protocol version this crate speaks. Clients send it in their `hello` frame; the server
 /// refuses versions it does not speak with [`ErrorCode::UnsupportedVersion`].

@@ -1,7 +1,7 @@
 //! Creating agent accounts, shared by `POST /api/v1/agents` and `bellhop agent add`.
 
 use bellhop_protocol::api::Role;
-use bellhop_protocol::{AgentId, SiteId};
+use bellhop_protocol::{AgentId, ChatCap, DisplayName, Email, Password, SiteId};
 use uuid::Uuid;
 
 use crate::auth::password;
@@ -9,12 +9,15 @@ use crate::clock::now_millis;
 use crate::config::Config;
 use crate::store::{Agent, NewAgent, Store, StoreError};
 
+/// A new account, its fields already parsed (by the REST body, the command line or the
+/// configuration); only the password's length and the sites are checked here.
 pub struct AgentSpec {
-    pub email: String,
-    pub display_name: String,
-    pub password: String,
+    pub email: Email,
+    pub display_name: DisplayName,
+    pub password: Password,
     pub role: Role,
-    pub max_chats: Option<u32>,
+    /// Absent: the configuration's `routing.default_agent_cap`.
+    pub max_chats: Option<ChatCap>,
     pub sites: Vec<SiteId>,
 }
 
@@ -35,46 +38,33 @@ pub async fn create_agent(
     config: &Config,
     spec: AgentSpec,
 ) -> Result<Agent, AccountError> {
-    let email = spec.email.trim().to_lowercase();
-    if !email.contains('@') || email.len() > 254 || email.chars().any(char::is_whitespace) {
-        return Err(AccountError::Invalid(format!(
-            "{email:?} is not an email address"
-        )));
-    }
-    let display_name = spec.display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        return Err(AccountError::Invalid(
-            "display_name must be 1 to 100 characters".into(),
-        ));
-    }
-    if spec.password.chars().count() < MIN_PASSWORD_CHARS {
+    if spec.password.expose().chars().count() < MIN_PASSWORD_CHARS {
         return Err(AccountError::Invalid(format!(
             "the password must be at least {MIN_PASSWORD_CHARS} characters"
         )));
     }
-    let max_chats = spec.max_chats.unwrap_or(config.routing.default_agent_cap);
-    if max_chats > 100 {
-        return Err(AccountError::Invalid(
-            "max_chats must be at most 100".into(),
-        ));
-    }
+    let max_chats = match spec.max_chats {
+        Some(cap) => cap,
+        None => ChatCap::new(config.routing.default_agent_cap)
+            .map_err(|e| AccountError::Invalid(format!("routing.default_agent_cap: {e}")))?,
+    };
     for site in &spec.sites {
         if store.site(*site).await?.is_none() {
             return Err(AccountError::Invalid(format!("no site {site}")));
         }
     }
     let password = spec.password;
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(&password))
+    let password_hash = tokio::task::spawn_blocking(move || password::hash(password.expose()))
         .await
         .map_err(|e| AccountError::Invalid(format!("hashing task failed: {e}")))??;
     Ok(store
         .create_agent(NewAgent {
             id: AgentId::from_uuid(Uuid::now_v7()),
-            email,
-            display_name,
+            email: spec.email.into_inner(),
+            display_name: spec.display_name.into_inner(),
             password_hash,
             role: spec.role,
-            max_chats,
+            max_chats: max_chats.get(),
             sites: spec.sites,
             now: now_millis(),
         })

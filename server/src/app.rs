@@ -74,7 +74,9 @@ impl Application {
         // One node: nobody is connected before we start listening.
         store.reset_presence(crate::clock::now_millis()).await?;
         let secret = match &config.secret {
-            Some(secret) => secret.as_bytes().to_vec(),
+            Some(secret) => secrecy::ExposeSecret::expose_secret(secret)
+                .as_bytes()
+                .to_vec(),
             None => {
                 let mut fresh = [0u8; 32];
                 rand::thread_rng().fill_bytes(&mut fresh);
@@ -118,6 +120,9 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(
+                    crate::telemetry::request_span,
+                ))
                 .app_data(app_state.clone())
                 .configure(ws::configure)
                 .configure(routes::configure)

@@ -1,11 +1,14 @@
 //! First start: with no agent in the database, create a demo site and an admin, and print the
 //! admin's credentials once, so `bellhop serve` is usable with no setup.
 
+use anyhow::Context;
 use bellhop_protocol::api::Role;
-use bellhop_protocol::{DepartmentId, SiteId};
+use bellhop_protocol::{DepartmentId, DisplayName, Email, Password, SiteId};
+use secrecy::ExposeSecret;
 use uuid::Uuid;
 
 use crate::accounts::{AgentSpec, create_agent};
+use crate::auth::origin::Origin;
 use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
 use crate::config::Config;
@@ -27,7 +30,8 @@ pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyho
         format!("http://127.0.0.1:{port}"),
     ];
     if let Some(public) = &config.public_url {
-        origins.push(public.trim_end_matches('/').to_owned());
+        let origin = Origin::of_url(public).context("public_url")?;
+        origins.push(origin.to_string());
     }
     let site = match store.site_by_widget_key(DEMO_WIDGET_KEY).await? {
         Some(site) => site,
@@ -46,15 +50,15 @@ pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyho
         }
     };
     let (password, generated) = match &config.admin_password {
-        Some(password) => (password.clone(), false),
-        None => (random_password(), true),
+        Some(password) => (Password::new(password.expose_secret().to_owned()), false),
+        None => (Password::new(random_password()), true),
     };
     let admin = create_agent(
         store,
         config,
         AgentSpec {
-            email: config.admin_email.clone(),
-            display_name: "Admin".into(),
+            email: Email::parse(config.admin_email.clone()).context("admin_email")?,
+            display_name: DisplayName::parse("Admin".into())?,
             password: password.clone(),
             role: Role::Admin,
             max_chats: None,
@@ -68,7 +72,7 @@ pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyho
     );
     println!("  email:    {}", admin.email);
     if generated {
-        println!("  password: {password}");
+        println!("  password: {}", password.expose());
         println!("The password is shown only this once; keep it.");
     } else {
         println!("  password: (from the configuration)");

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use bellhop_protocol::SiteId;
 use bellhop_protocol::api::Role;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use bellhop_protocol::{ChatCap, DisplayName, Email, Password, SiteId};
+use clap::{Args, Parser, Subcommand};
 
 use crate::accounts::{AgentSpec, create_agent};
 use crate::app::Application;
@@ -56,39 +56,41 @@ enum AgentCommand {
     Add {
         #[command(flatten)]
         common: Common,
-        #[arg(long)]
-        email: String,
+        #[arg(long, value_parser = parse_email)]
+        email: Email,
         /// The name visitors see.
-        #[arg(long)]
-        name: String,
-        #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
-        role: RoleArg,
+        #[arg(long, value_parser = parse_display_name)]
+        name: DisplayName,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent", value_parser = parse_role)]
+        role: Role,
         /// A site the agent serves: its widget key or id (repeatable).
         #[arg(long = "site")]
         sites: Vec<String>,
         /// Open chats at most (default: routing.default_agent_cap).
-        #[arg(long)]
-        max_chats: Option<u32>,
+        #[arg(long, value_parser = parse_chat_cap)]
+        max_chats: Option<ChatCap>,
         #[arg(long, env = "BELLHOP_NEW_AGENT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Agent,
-    Supervisor,
-    Admin,
+// Parsed once, at the command line: a bad value is refused before anything is opened.
+fn parse_email(text: &str) -> Result<Email, String> {
+    Email::parse(text.to_owned()).map_err(|e| e.to_string())
 }
 
-impl From<RoleArg> for Role {
-    fn from(role: RoleArg) -> Self {
-        match role {
-            RoleArg::Agent => Role::Agent,
-            RoleArg::Supervisor => Role::Supervisor,
-            RoleArg::Admin => Role::Admin,
-        }
-    }
+fn parse_display_name(text: &str) -> Result<DisplayName, String> {
+    DisplayName::parse(text.to_owned()).map_err(|e| e.to_string())
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("{text:?} is not agent, supervisor or admin"))
+}
+
+fn parse_chat_cap(text: &str) -> Result<ChatCap, String> {
+    let cap: u32 = text.parse().map_err(|e| format!("{e}"))?;
+    ChatCap::new(cap).map_err(|e| e.to_string())
 }
 
 fn load(common: &Common) -> anyhow::Result<Config> {
@@ -159,8 +161,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 site_ids.push(found.id);
             }
             let (password, generated) = match password {
-                Some(p) => (p, false),
-                None => (random_password(), true),
+                Some(p) => (Password::new(p), false),
+                None => (Password::new(random_password()), true),
             };
             let agent = create_agent(
                 store.as_ref(),
@@ -169,7 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     email,
                     display_name: name,
                     password: password.clone(),
-                    role: role.into(),
+                    role,
                     max_chats,
                     sites: site_ids,
                 },
@@ -182,7 +184,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 agent.role.as_str()
             );
             if generated {
-                println!("password: {password}");
+                println!("password: {}", password.expose());
             }
             Ok(())
         }

@@ -1,7 +1,8 @@
 //! Configuration, layered: built-in defaults → an optional TOML file → `BELLHOP_*` environment
 //! variables (nested keys with `__`, e.g. `BELLHOP_WS__MAX_FRAME_BYTES`) → command-line flags.
 //!
-//! Secrets (`secret`, `admin_password`) are never logged: `Debug` redacts them.
+//! Secrets (`secret`, `admin_password`) are `secrecy` strings: `Debug` redacts them, they are
+//! wiped from memory on drop, and they are never serialised.
 
 use std::fmt;
 use std::path::Path;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -26,11 +28,13 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Key for signing visitor tokens. If unset, one is generated on first start and kept in
     /// the database, so tokens survive restarts.
-    pub secret: Option<String>,
+    #[serde(skip_serializing)]
+    pub secret: Option<SecretString>,
     /// The admin account created on first start with an empty database.
     pub admin_email: String,
     /// The first admin's password; generated and printed once when unset.
-    pub admin_password: Option<String>,
+    #[serde(skip_serializing)]
+    pub admin_password: Option<SecretString>,
     /// How long an agent login session lasts.
     pub session_ttl_hours: u64,
     /// How long graceful shutdown may take before connections are dropped.
@@ -183,7 +187,7 @@ impl Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let redacted = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        let redacted = |s: &Option<SecretString>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
             .field("bind", &self.bind)
             .field("database_url", &redact_url(&self.database_url))
@@ -224,6 +228,7 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn redacts_database_passwords() {
@@ -232,6 +237,21 @@ mod tests {
             "postgres://bob:<redacted>@db:5432/chat"
         );
         assert_eq!(redact_url("sqlite://bellhop.db"), "sqlite://bellhop.db");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = Config {
+            secret: Some("token-signing-key-1234".into()),
+            admin_password: Some("first-admin-pass".into()),
+            database_url: "postgres://bob:hunter2@db/chat".into(),
+            ..Config::default()
+        };
+        let shown = format!("{config:?}");
+        for secret in ["token-signing-key-1234", "first-admin-pass", "hunter2"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]
@@ -244,10 +264,16 @@ mod tests {
             )?;
             jail.set_env("BELLHOP_BIND", "127.0.0.1:7000");
             jail.set_env("BELLHOP_ROUTING__DEFAULT_AGENT_CAP", "5");
+            jail.set_env("BELLHOP_SECRET", "from-the-environment");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.bind, "127.0.0.1:7000");
             assert_eq!(config.ws.max_frame_bytes, 1000);
             assert_eq!(config.routing.default_agent_cap, 5);
+            assert_eq!(
+                config.secret.as_ref().map(|s| s.expose_secret()),
+                Some("from-the-environment")
+            );
+            assert!(config.admin_password.is_none());
             assert_eq!(config.ws.outbound_queue, WsConfig::default().outbound_queue);
             Ok(())
         });

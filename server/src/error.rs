@@ -1,5 +1,6 @@
-//! REST errors: each maps once to an HTTP status and a stable [`ErrorCode`]; internal causes
-//! are logged with their chain and never sent.
+//! REST errors: a stable [`ErrorCode`] and a message for people. The HTTP status follows from
+//! the code in one place, [`status_of`]; internal causes are logged with their chain and never
+//! sent.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -16,8 +17,40 @@ pub struct HttpError {
     message: String,
 }
 
+/// The HTTP status of each error code. No wildcard arm: a new code must be given its status
+/// here. Codes that only occur on sockets get the status they would have on REST.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadFrame
+        | ErrorCode::UnknownFrame
+        | ErrorCode::BinaryNotSupported
+        | ErrorCode::InvalidBody
+        | ErrorCode::UnsupportedVersion
+        | ErrorCode::HelloRequired
+        | ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized | ErrorCode::InvalidCredentials => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden | ErrorCode::OriginNotAllowed => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::AlreadyAuthenticated
+        | ErrorCode::ClientIdConflict
+        | ErrorCode::ConversationClosed
+        | ErrorCode::Conflict
+        | ErrorCode::Offline
+        | ErrorCode::AgentUnavailable
+        | ErrorCode::AgentAtCapacity => StatusCode::CONFLICT,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl HttpError {
-    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+    /// An error with the status its code maps to ([`status_of`]).
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::with_status(status_of(code), code, message)
+    }
+
+    /// An error whose status differs from its code's usual one; for the few answers HTTP has
+    /// a better word for (`503` while shutting down).
+    pub fn with_status(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -26,35 +59,27 @@ impl HttpError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            "a valid session is required",
-        )
+        Self::new(ErrorCode::Unauthorized, "a valid session is required")
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+        Self::new(ErrorCode::Forbidden, message)
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            ErrorCode::NotFound,
-            format!("no such {what}"),
-        )
+        Self::new(ErrorCode::NotFound, format!("no such {what}"))
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest, message)
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::Internal,
-            "internal error; see the server log",
-        )
+        Self::new(ErrorCode::Internal, "internal error; see the server log")
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -90,30 +115,53 @@ impl From<StoreError> for HttpError {
 
 impl From<ChatError> for HttpError {
     fn from(e: ChatError) -> Self {
-        let status = match e.code() {
-            ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::ConversationClosed
-            | ErrorCode::ClientIdConflict
-            | ErrorCode::AgentUnavailable
-            | ErrorCode::AgentAtCapacity
-            | ErrorCode::Offline => StatusCode::CONFLICT,
-            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
-            _ => {
-                tracing::error!(error = ?e, "chat action failed");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        Self::new(status, e.code(), e.public_message())
+        let error = Self::new(e.code(), e.public_message());
+        if error.status.is_server_error() {
+            tracing::error!(error = ?e, "chat action failed");
+        }
+        error
     }
 }
 
 /// Turns actix's extractor errors (bad JSON, bad path or query) into our error body.
 pub fn bad_request(err: impl std::fmt::Display) -> actix_web::Error {
-    HttpError::new(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidRequest,
-        err.to_string(),
-    )
-    .into()
+    HttpError::invalid(err.to_string()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_the_status_the_protocol_documents() {
+        for &code in ErrorCode::ALL {
+            let status = status_of(code).as_u16();
+            let expected = match code.as_str() {
+                "unauthorized" | "invalid_credentials" => 401,
+                "forbidden" | "origin_not_allowed" => 403,
+                "not_found" => 404,
+                "client_id_conflict"
+                | "conversation_closed"
+                | "conflict"
+                | "offline"
+                | "agent_unavailable"
+                | "agent_at_capacity"
+                | "already_authenticated" => 409,
+                "internal" => 500,
+                _ => 400,
+            };
+            assert_eq!(status, expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn the_body_carries_the_code_and_message() {
+        let error = HttpError::invalid("max_chats must be at most 100");
+        assert_eq!(error.status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(error.code(), ErrorCode::InvalidRequest);
+        assert_eq!(
+            error.to_string(),
+            "invalid_request: max_chats must be at most 100"
+        );
+    }
 }

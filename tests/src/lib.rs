@@ -20,7 +20,7 @@ use bellhop_protocol::api::{
     WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
-use bellhop_protocol::{AgentId, SiteId, VisitorId};
+use bellhop_protocol::{AgentId, ChatCap, SiteId, VisitorId};
 use bellhop_server::app::{Application, Stopper};
 use bellhop_server::config::Config;
 use serde::Serialize;
@@ -262,11 +262,11 @@ impl Client {
                 "/api/v1/agents",
                 &self.admin_token,
                 &NewAgentRequest {
-                    email: email.clone(),
-                    display_name: name.into(),
+                    email: email.parse().expect("a valid test email"),
+                    display_name: name.parse().expect("a valid test name"),
                     password: AGENT_PASSWORD.into(),
                     role: Role::Agent,
-                    max_chats: Some(max_chats),
+                    max_chats: Some(ChatCap::new(max_chats).expect("a valid test cap")),
                     sites: sites.to_vec(),
                 },
             )

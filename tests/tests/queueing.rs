@@ -624,7 +624,7 @@ async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
         .patch(
             &format!("/api/v1/agents/{}", agent.id()),
             &AgentUpdate {
-                max_chats: Some(2),
+                max_chats: Some(bellhop_protocol::ChatCap::new(2).expect("a valid cap")),
                 departments: None,
             },
         )

@@ -1,13 +1,166 @@
 //! REST for the console: conversation lists, transcripts paged by seq, site settings.
 
-use bellhop_protocol::api::{ConversationList, SiteSettings, SiteSettingsUpdate, TranscriptPage};
+use bellhop_protocol::ErrorCode;
+use bellhop_protocol::api::{
+    AgentProfile, ConversationList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
+};
+use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus, ServerFrame};
-use bellhop_tests::{Backend, both_backends, is_ack_of, next_message, spawn_app, visitor_send};
+use bellhop_tests::{
+    Backend, TestApp, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+};
 
 both_backends!(
     the_auto_reply_is_the_sites_own_text,
     an_agent_lists_their_chats_and_pages_a_transcript,
+    account_fields_are_checked_as_the_body_is_read,
+    list_queries_refuse_unknown_values,
+    every_answer_carries_a_request_id,
 );
+
+/// The error body of a refused request, after checking its status.
+async fn refusal(response: reqwest::Response, status: u16) -> ApiError {
+    assert_eq!(response.status(), status);
+    response.json().await.expect("error body")
+}
+
+async fn agent_count(app: &TestApp) -> usize {
+    let agents: Vec<AgentProfile> = app.get_json("/api/v1/agents", &app.admin_token).await;
+    agents.len()
+}
+
+async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let before = agent_count(&app).await;
+    let body = |email: &str, name: &str, cap: u32| {
+        serde_json::json!({
+            "email": email, "display_name": name, "password": "long-enough-password",
+            "role": "agent", "max_chats": cap, "sites": [app.demo_site.id],
+        })
+    };
+    for (request, field) in [
+        (
+            body("not-an-email", "Ann", 3),
+            "email is not an email address",
+        ),
+        (body("ann@", "Ann", 3), "email is not an email address"),
+        (
+            body("ann@example.test", "   ", 3),
+            "display_name must not be empty",
+        ),
+        (
+            body("ann@example.test", &"n".repeat(101), 3),
+            "display_name must be at most 100",
+        ),
+        (
+            body("ann@example.test", "Ann", 101),
+            "max_chats must be at most 100",
+        ),
+    ] {
+        let response = app.post("/api/v1/agents", &app.admin_token, &request).await;
+        let error = refusal(response, 400).await;
+        assert_eq!(error.code, ErrorCode::InvalidRequest, "{request}");
+        assert!(error.message.contains(field), "{}", error.message);
+    }
+    let short = serde_json::json!({
+        "email": "ann@example.test", "display_name": "Ann", "password": "short",
+        "role": "agent", "sites": [],
+    });
+    let error = refusal(
+        app.post("/api/v1/agents", &app.admin_token, &short).await,
+        400,
+    )
+    .await;
+    assert!(
+        error.message.contains("at least 8 characters"),
+        "{}",
+        error.message
+    );
+    assert_eq!(
+        agent_count(&app).await,
+        before,
+        "nothing refused was created"
+    );
+
+    // Well-formed fields are normalised once: the email in lower case, the name trimmed. A cap
+    // of 0 is allowed: such an agent (a supervisor who only oversees) gets no chats.
+    let response = app
+        .post(
+            "/api/v1/agents",
+            &app.admin_token,
+            &body("  Ann.Lee@Example.TEST ", "  Ann Lee ", 0),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let ann: AgentProfile = response.json().await.expect("profile");
+    assert_eq!(
+        (ann.email.as_str(), ann.display_name.as_str(), ann.max_chats),
+        ("ann.lee@example.test", "Ann Lee", 0)
+    );
+    let again = app
+        .post(
+            "/api/v1/agents",
+            &app.admin_token,
+            &body("ANN.LEE@example.test", "Ann", 2),
+        )
+        .await;
+    assert_eq!(refusal(again, 409).await.code, ErrorCode::Conflict);
+
+    // A cap change is checked the same way, and a refused one changes nothing.
+    let path = format!("/api/v1/agents/{}", ann.id);
+    let response = app
+        .patch(&path, &serde_json::json!({ "max_chats": 101 }))
+        .await;
+    let error = refusal(response, 400).await;
+    assert!(
+        error.message.contains("max_chats must be at most 100"),
+        "{}",
+        error.message
+    );
+    let agents: Vec<AgentProfile> = app.get_json("/api/v1/agents", &app.admin_token).await;
+    let ann_now = agents.iter().find(|a| a.id == ann.id).map(|a| a.max_chats);
+    assert_eq!(ann_now, Some(0));
+}
+
+async fn list_queries_refuse_unknown_values(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for path in [
+        "/api/v1/conversations?status=everything",
+        "/api/v1/conversations?scope=universe",
+        "/api/v1/conversations?limit=many",
+        "/api/v1/leads?kind=webinar",
+    ] {
+        let error = refusal(app.get(path, &app.admin_token).await, 400).await;
+        assert_eq!(error.code, ErrorCode::InvalidRequest, "{path}");
+    }
+    let all: ConversationList = app
+        .get_json(
+            "/api/v1/conversations?status=all&scope=site",
+            &app.admin_token,
+        )
+        .await;
+    assert!(all.conversations.is_empty());
+}
+
+async fn every_answer_carries_a_request_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ids = Vec::new();
+    for path in ["/healthz", "/api/v1/me", "/api/v1/no-such-thing"] {
+        let response = app.get(path, &app.admin_token).await;
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert!(
+            id.as_deref().is_some_and(|id| id.len() == 16),
+            "{path}: {id:?}"
+        );
+        ids.push(id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each request has its own id");
+}
 
 async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
     let app = spawn_app(backend).await;

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{SiteSettingsUpdate, TranscriptPage};
 use bellhop_protocol::error::ApiError;
-use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
+use bellhop_protocol::frames::{
+    AgentFrame, ResumePoint, ServerFrame, TransferTarget, VisitorFrame,
+};
 use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION, close_code};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, both_backends, is_ack_of, next_message, spawn_app,
@@ -21,6 +23,9 @@ both_backends!(
     an_agent_reaches_only_their_sites,
     requests_without_a_valid_session_are_refused,
     bad_input_gets_an_error_while_other_chats_carry_on,
+    each_supervisor_and_admin_route_needs_its_role,
+    origins_match_by_scheme_host_and_port,
+    an_over_long_transfer_note_is_refused_and_the_chat_stays,
 );
 
 async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
@@ -441,4 +446,167 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
         Some(close_code::INVALID_PAYLOAD)
     );
     still_chatting(&mut good_ws, &mut agent_ws).await;
+}
+
+async fn each_supervisor_and_admin_route_needs_its_role(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let agent = app.create_agent("Plain Paul", 3, &[app.demo_site.id]).await;
+    let site = app.demo_site.id;
+    let agent_id = agent.id();
+    let empty = serde_json::json!({});
+    let new_agent = serde_json::json!({
+        "email": "made-by-paul@example.test", "display_name": "Made", "password": "long-enough-1",
+        "role": "admin", "sites": [site],
+    });
+    let new_site = serde_json::json!({ "name": "Paul's", "allowed_origins": [] });
+    let department = serde_json::json!({ "name": "Paul's desk" });
+    let requests = [
+        (reqwest::Method::GET, "/api/v1/agents".to_owned(), None),
+        (
+            reqwest::Method::POST,
+            "/api/v1/agents".to_owned(),
+            Some(&new_agent),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/agents/{agent_id}"),
+            Some(&empty),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/sites".to_owned(),
+            Some(&new_site),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/sites/{site}"),
+            Some(&empty),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/sites/{site}/departments"),
+            Some(&department),
+        ),
+        (reqwest::Method::GET, "/api/v1/leads".to_owned(), None),
+        (reqwest::Method::GET, "/api/v1/leads.csv".to_owned(), None),
+        (
+            reqwest::Method::GET,
+            "/api/v1/conversations?scope=site".to_owned(),
+            None,
+        ),
+    ];
+    for (method, path, body) in &requests {
+        let mut request = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.address))
+            .bearer_auth(&agent.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let error = api_error(response, 403).await;
+        assert_eq!(error.code, ErrorCode::Forbidden, "{method} {path}");
+    }
+    // Nothing was made; the agent's own list still works.
+    let agents: Vec<bellhop_protocol::api::AgentProfile> =
+        app.get_json("/api/v1/agents", &app.admin_token).await;
+    assert!(
+        agents
+            .iter()
+            .all(|a| a.email != "made-by-paul@example.test")
+    );
+    let mine = app
+        .get("/api/v1/conversations?scope=mine", &agent.token)
+        .await;
+    assert_eq!(mine.status(), 200);
+}
+
+async fn origins_match_by_scheme_host_and_port(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let shop = app.create_site("Shop", &["https://shop.example"]).await;
+    let session = |origin: &'static str| {
+        let request = app
+            .http
+            .post(format!("{}/api/v1/widget/session", app.address))
+            .header("Origin", origin)
+            .json(&serde_json::json!({ "widget_key": shop.widget_key }));
+        async move { request.send().await.unwrap() }
+    };
+    for allowed in [
+        "https://shop.example",
+        "https://SHOP.example",
+        "https://shop.example:443",
+    ] {
+        assert_eq!(session(allowed).await.status(), 200, "{allowed}");
+    }
+    for refused in [
+        "http://shop.example",
+        "https://shop.example:8443",
+        "https://shop.example.evil.test",
+        "null",
+    ] {
+        let error = api_error(session(refused).await, 403).await;
+        assert_eq!(error.code, ErrorCode::OriginNotAllowed, "{refused}");
+    }
+    // An allow-list entry must be an origin, not a URL or a bare host.
+    for bad in [
+        "https://shop.example/checkout",
+        "shop.example",
+        "ftp://shop.example",
+    ] {
+        let body = serde_json::json!({ "name": "Bad", "allowed_origins": [bad] });
+        let error = api_error(
+            app.post("/api/v1/sites", &app.admin_token, &body).await,
+            400,
+        )
+        .await;
+        assert_eq!(error.code, ErrorCode::InvalidRequest, "{bad}");
+        assert!(
+            error.message.contains("is not an origin"),
+            "{}",
+            error.message
+        );
+    }
+}
+
+async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let first = app.create_agent("First Fay", 3, &[app.demo_site.id]).await;
+    let mut first_ws = app.connect_agent(&first).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let (_visitor_ws, chat) = open_chat(&app, &visitor, "please hand me over").await;
+    first_ws
+        .expect("assignment", |f| {
+            matches!(f, ServerFrame::ConversationAssigned { .. })
+        })
+        .await;
+    let second = app.create_agent("Second Sam", 3, &[app.demo_site.id]).await;
+    let mut second_ws = app.connect_agent(&second).await;
+    first_ws
+        .send(&AgentFrame::Transfer {
+            conversation_id: chat,
+            to: TransferTarget::Agent {
+                agent_id: second.id(),
+            },
+            note: Some("n".repeat(2001)),
+        })
+        .await;
+    let refused = first_ws
+        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            ServerFrame::Error {
+                code: ErrorCode::InvalidRequest,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    second_ws.expect_silence(Duration::from_millis(300)).await;
+    let conversation: bellhop_protocol::frames::Conversation = app
+        .get_json(&format!("/api/v1/conversations/{chat}"), &app.admin_token)
+        .await;
+    assert_eq!(conversation.agent.map(|a| a.id), Some(first.id()));
 }

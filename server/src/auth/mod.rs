@@ -1,10 +1,14 @@
-//! Who is asking: agent passwords and sessions, and the server-signed visitor tokens.
+//! Who is asking: agent passwords and sessions, the server-signed visitor tokens, and where a
+//! request comes from.
 //!
+//! - [`identity`] — identity verification of a site's logged-in users.
+//! - [`origin`] — web origins, the sites' allow-lists and the same-origin check.
 //! - [`password`] — argon2id hashing.
 //! - [`session`] — agent login sessions: random bearer tokens, stored only as SHA-256 hashes.
 //! - [`visitor_token`] — HMAC-signed tokens naming one visitor of one site.
 
 pub mod identity;
+pub mod origin;
 pub mod password;
 pub mod session;
 pub mod visitor_token;

@@ -5,7 +5,7 @@ use bellhop_protocol::api::Role;
 use bellhop_protocol::frames::{
     AgentRef, Conversation, ConversationStatus, Priority, TransferTarget,
 };
-use bellhop_protocol::{ConversationId, VisitorId};
+use bellhop_protocol::{ConversationId, TransferNote, VisitorId};
 
 use super::{Chat, ChatError};
 use crate::clock::now_millis;
@@ -102,12 +102,9 @@ impl Chat {
         to: TransferTarget,
         note: Option<String>,
     ) -> Result<Conversation, ChatError> {
-        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            return Err(ChatError::Invalid(
-                "a transfer note has at most 2000 characters",
-            ));
-        }
-        let note = note.filter(|n| !n.trim().is_empty());
+        let note = TransferNote::parse_optional(note.unwrap_or_default())
+            .map_err(|_| ChatError::Invalid("a transfer note has at most 2000 characters"))?
+            .map(|n| n.as_str().to_owned());
         self.handled_by(agent, conversation).await?;
         let transferred = self
             .store

@@ -1,9 +1,7 @@
 //! Agent accounts (admins): list and create. `bellhop agent add` does the same from a shell.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use bellhop_protocol::AgentId;
-use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{AgentUpdate, NewAgentRequest, Role};
 
 use crate::app::AppState;
@@ -16,18 +14,11 @@ pub async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
 ) -> Result<HttpResponse, HttpError> {
-    if session.agent.role < Role::Supervisor {
-        return Err(HttpError::forbidden(
-            "only supervisors and admins list agents",
-        ));
-    }
+    let caller = session.require(Role::Supervisor)?;
     let agents = state.store.agents().await?;
     let visible: Vec<_> = agents
         .iter()
-        .filter(|a| {
-            session.agent.role == Role::Admin
-                || a.sites.iter().any(|s| session.agent.sites.contains(s))
-        })
+        .filter(|a| caller.role == Role::Admin || a.sites.iter().any(|s| caller.sites.contains(s)))
         .map(profile)
         .collect();
     Ok(HttpResponse::Ok().json(visible))
@@ -38,9 +29,7 @@ pub async fn create(
     session: AgentSession,
     body: web::Json<NewAgentRequest>,
 ) -> Result<HttpResponse, HttpError> {
-    if session.agent.role != Role::Admin {
-        return Err(HttpError::forbidden("only admins create agents"));
-    }
+    session.require(Role::Admin)?;
     let body = body.into_inner();
     let agent = crate::accounts::create_agent(
         state.store.as_ref(),
@@ -57,11 +46,9 @@ pub async fn create(
     .await
     .map_err(|e| match e {
         crate::accounts::AccountError::Invalid(why) => HttpError::invalid(why),
-        crate::accounts::AccountError::Store(StoreError::Duplicate) => HttpError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::Conflict,
-            "an agent with this email exists",
-        ),
+        crate::accounts::AccountError::Store(StoreError::Duplicate) => {
+            HttpError::conflict("an agent with this email exists")
+        }
         crate::accounts::AccountError::Store(e) => e.into(),
         crate::accounts::AccountError::Hash(e) => {
             tracing::error!(error = %e, "password hashing failed");
@@ -79,18 +66,13 @@ pub async fn update(
     path: web::Path<AgentId>,
     body: web::Json<AgentUpdate>,
 ) -> Result<HttpResponse, HttpError> {
-    if session.agent.role != Role::Admin {
-        return Err(HttpError::forbidden("only admins change agents"));
-    }
+    session.require(Role::Admin)?;
     let update = body.into_inner();
     let agent = state
         .store
         .agent(path.into_inner())
         .await?
         .ok_or_else(|| HttpError::not_found("agent"))?;
-    if update.max_chats.is_some_and(|cap| cap > 100) {
-        return Err(HttpError::invalid("max_chats must be at most 100"));
-    }
     if let Some(departments) = &update.departments {
         for department in departments {
             let site = state
@@ -110,7 +92,7 @@ pub async fn update(
             .await?;
     }
     if let Some(max_chats) = update.max_chats {
-        state.store.set_agent_cap(agent.id, max_chats).await?;
+        state.store.set_agent_cap(agent.id, max_chats.get()).await?;
     }
     for site in &agent.sites {
         state.chat.routing_changed(*site);

@@ -2,7 +2,6 @@
 //! SameSite=Strict cookie for the browser console.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse};
@@ -13,6 +12,7 @@ use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::routes::session::AgentSession;
 use crate::store::Agent;
+use secrecy::ExposeSecret;
 
 pub fn profile(agent: &Agent) -> AgentProfile {
     AgentProfile {
@@ -41,18 +41,17 @@ pub async fn login(
             let hash = agent.password_hash.clone();
             let given = given.clone();
             // Argon2 is deliberately slow: keep it off the async workers.
-            web::block(move || password::verify(&given, &hash))
+            web::block(move || password::verify(given.expose(), &hash))
                 .await
                 .unwrap_or(false)
         }
         None => {
-            let _ = web::block(move || password::verify_dummy(&given)).await;
+            let _ = web::block(move || password::verify_dummy(given.expose())).await;
             false
         }
     };
     let Some(agent) = agent.filter(|_| verified) else {
         return Err(HttpError::new(
-            StatusCode::UNAUTHORIZED,
             ErrorCode::InvalidCredentials,
             "unknown email or wrong password",
         ));
@@ -89,7 +88,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, HttpError> {
     state
         .store
-        .delete_session(&session::token_hash(&session.token))
+        .delete_session(&session::token_hash(session.token.expose_secret()))
         .await?;
     let mut gone = Cookie::build(session::COOKIE_NAME, "").path("/").finish();
     gone.make_removal();

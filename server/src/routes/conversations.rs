@@ -3,53 +3,35 @@
 
 use actix_web::{HttpResponse, web};
 use bellhop_protocol::ConversationId;
-use bellhop_protocol::api::{ConversationList, Role, RoutingAudit, TranscriptPage};
+use bellhop_protocol::api::{
+    ConversationList, ConversationQuery, ConversationScope, Role, RoutingAudit, StatusFilter,
+    TranscriptPage, TranscriptQuery,
+};
 use bellhop_protocol::frames::Conversation;
-use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::error::HttpError;
-use crate::routes::session::{AgentSession, Caller};
+use crate::routes::session::{self, AgentSession, Caller};
 use crate::store::ConversationFilter;
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    /// `open` (default) or `all`.
-    #[serde(default)]
-    status: Option<String>,
-    /// `mine` (default for agents) or `site` (every conversation of the agent's sites;
-    /// supervisors and admins only).
-    #[serde(default)]
-    scope: Option<String>,
-    #[serde(default)]
-    limit: Option<u32>,
-}
 
 pub async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
-    query: web::Query<ListQuery>,
+    query: web::Query<ConversationQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let agent = &session.agent;
-    let open_only = match query.status.as_deref() {
-        None | Some("open") => true,
-        Some("all") => false,
-        Some(other) => return Err(HttpError::invalid(format!("unknown status {other:?}"))),
-    };
     let mut filter = ConversationFilter {
-        open_only,
+        open_only: query.status.unwrap_or_default() == StatusFilter::Open,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
         ..ConversationFilter::default()
     };
-    match query.scope.as_deref() {
-        None | Some("mine") => filter.agent = Some(agent.id),
-        Some("site") if agent.role >= Role::Supervisor => {
-            if agent.role != Role::Admin {
+    match query.scope.unwrap_or_default() {
+        ConversationScope::Mine => filter.agent = Some(agent.id),
+        ConversationScope::Site => {
+            if session.require(Role::Supervisor)?.role != Role::Admin {
                 filter.sites = Some(agent.sites.clone());
             }
         }
-        Some("site") => return Err(HttpError::forbidden("only supervisors see every chat")),
-        Some(other) => return Err(HttpError::invalid(format!("unknown scope {other:?}"))),
     }
     let conversations = state.store.conversations(&filter).await?;
     Ok(HttpResponse::Ok().json(ConversationList { conversations }))
@@ -74,14 +56,6 @@ pub async fn get(
 ) -> Result<HttpResponse, HttpError> {
     let conversation = readable(&state, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(conversation))
-}
-
-#[derive(Deserialize)]
-pub struct TranscriptQuery {
-    #[serde(default)]
-    after: u64,
-    #[serde(default)]
-    limit: Option<u32>,
 }
 
 pub async fn transcript(
@@ -123,13 +97,11 @@ pub async fn routing(
     session: AgentSession,
     path: web::Path<ConversationId>,
 ) -> Result<HttpResponse, HttpError> {
-    let agent = session.agent;
-    let is_supervisor = agent.role >= Role::Supervisor;
-    let conversation = readable(&state, &Caller::Agent(agent), path.into_inner()).await?;
-    if !is_supervisor {
-        return Err(HttpError::forbidden(
-            "only supervisors and admins read the routing audit",
-        ));
+    let caller = Caller::Agent(session.agent);
+    // A stranger to the conversation's site learns nothing, not even that it needs a role.
+    let conversation = readable(&state, &caller, path.into_inner()).await?;
+    if let Caller::Agent(agent) = &caller {
+        session::require(agent, Role::Supervisor)?;
     }
     let decisions = state.store.routing_decisions(conversation.id).await?;
     Ok(HttpResponse::Ok().json(RoutingAudit {

@@ -1,11 +1,15 @@
 //! Request extractors that say who is calling: an agent (session token in the
-//! `Authorization: Bearer` header or the session cookie) or a visitor (visitor token as bearer).
+//! `Authorization: Bearer` header or the session cookie) or a visitor (visitor token as bearer),
+//! and the role guard every supervisor and admin route goes through
+//! ([`AgentSession::require`]).
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use bellhop_protocol::api::Role;
 use bellhop_protocol::frames::Conversation;
+use secrecy::SecretString;
 
 use crate::app::AppState;
 use crate::auth::session::{COOKIE_NAME, looks_like_token, token_hash};
@@ -51,10 +55,31 @@ fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, HttpError> {
         .ok_or_else(HttpError::internal)
 }
 
-/// A logged-in agent.
+/// A logged-in agent. The token is kept secret (`Debug` redacts it) for logout.
 pub struct AgentSession {
     pub agent: Agent,
-    pub token: String,
+    pub token: SecretString,
+}
+
+impl AgentSession {
+    /// `Ok` if the agent's role is `role` or above (roles include the ones below them), else
+    /// `forbidden` naming the role needed.
+    pub fn require(&self, role: Role) -> Result<&Agent, HttpError> {
+        require(&self.agent, role)
+    }
+}
+
+/// `Ok` if `agent` holds `role` or a higher one, else `forbidden`.
+pub fn require(agent: &Agent, role: Role) -> Result<&Agent, HttpError> {
+    if agent.role >= role {
+        Ok(agent)
+    } else {
+        Err(HttpError::forbidden(match role {
+            Role::Agent => "this needs an agent account",
+            Role::Supervisor => "this needs a supervisor or admin",
+            Role::Admin => "this needs an admin",
+        }))
+    }
 }
 
 impl FromRequest for AgentSession {
@@ -67,7 +92,10 @@ impl FromRequest for AgentSession {
             let state = state_of(&req)?;
             let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
             let agent = agent_for_token(&state, &token).await?;
-            Ok(AgentSession { agent, token })
+            Ok(AgentSession {
+                agent,
+                token: token.into(),
+            })
         })
     }
 }

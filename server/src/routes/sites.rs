@@ -9,6 +9,7 @@ use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::auth::origin::Allowed;
 use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
 use crate::error::HttpError;
@@ -16,32 +17,15 @@ use crate::hours::Schedule;
 use crate::routes::session::AgentSession;
 use crate::store::{Agent, NewDepartment, NewSite, StoreError};
 
-fn require_admin(agent: &Agent) -> Result<(), HttpError> {
-    if agent.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(HttpError::forbidden("only admins may do this"))
-    }
-}
-
 /// A fresh public widget key: 24 random characters.
 pub fn new_widget_key() -> String {
     random_alphanumeric(24)
 }
 
+/// Every entry must be `*` or an origin (see [`crate::auth::origin`]).
 fn validate_origins(origins: &[String]) -> Result<(), HttpError> {
     for origin in origins {
-        let host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .map(|rest| rest.trim_end_matches('/'));
-        let ok = origin == "*"
-            || host.is_some_and(|h| !h.is_empty() && !h.contains('/') && h.len() <= 255);
-        if !ok {
-            return Err(HttpError::invalid(format!(
-                "{origin:?} is not an origin (scheme://host[:port])"
-            )));
-        }
+        Allowed::parse(origin).map_err(|e| HttpError::invalid(e.to_string()))?;
     }
     Ok(())
 }
@@ -101,7 +85,7 @@ pub async fn create(
     session: AgentSession,
     body: web::Json<NewSiteRequest>,
 ) -> Result<HttpResponse, HttpError> {
-    require_admin(&session.agent)?;
+    session.require(Role::Admin)?;
     let body = body.into_inner();
     if body.name.trim().is_empty() {
         return Err(HttpError::invalid("name must not be empty"));
@@ -133,7 +117,7 @@ pub async fn update(
     path: web::Path<SiteId>,
     body: web::Json<SiteSettingsUpdate>,
 ) -> Result<HttpResponse, HttpError> {
-    require_admin(&session.agent)?;
+    session.require(Role::Admin)?;
     let update = body.into_inner();
     if let Some(name) = &update.name {
         if name.trim().is_empty() {
@@ -177,7 +161,7 @@ pub async fn create_department(
     path: web::Path<SiteId>,
     body: web::Json<NewDepartmentRequest>,
 ) -> Result<HttpResponse, HttpError> {
-    require_admin(&session.agent)?;
+    session.require(Role::Admin)?;
     let site = path.into_inner();
     let body = body.into_inner();
     let name = body.name.trim().to_owned();
@@ -211,11 +195,7 @@ pub async fn create_department(
         })
         .await
         .map_err(|e| match e {
-            StoreError::Duplicate => HttpError::new(
-                actix_web::http::StatusCode::CONFLICT,
-                bellhop_protocol::ErrorCode::Conflict,
-                "the site has a department of that name",
-            ),
+            StoreError::Duplicate => HttpError::conflict("the site has a department of that name"),
             other => other.into(),
         })?;
     Ok(HttpResponse::Created().json(department))

@@ -5,15 +5,14 @@
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, web};
+use bellhop_protocol::VisitorId;
 use bellhop_protocol::api::{
-    LeadSubmission, SiteSettings, VisitorIdentity, WidgetConfig, WidgetDepartment,
+    LeadSubmission, SiteSettings, VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetKeyQuery,
     WidgetSessionRequest, WidgetSessionResponse,
 };
-use bellhop_protocol::{ErrorCode, VisitorId};
 use uuid::Uuid;
 
 use crate::app::AppState;
@@ -22,36 +21,10 @@ use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::routes::session::Caller;
 
-/// Normalises an origin for comparison: lower case, no trailing slash.
-fn normalise(origin: &str) -> String {
-    origin.trim().trim_end_matches('/').to_ascii_lowercase()
-}
-
-/// Whether a site lets pages of `origin` use its widget.
-pub fn origin_allowed(site: &SiteSettings, origin: &str) -> bool {
-    let origin = normalise(origin);
-    site.allowed_origins
-        .iter()
-        .any(|allowed| allowed == "*" || normalise(allowed) == origin)
-}
-
-/// The request's `Origin`, if the site allows it; otherwise a 403 `origin_not_allowed`.
-/// A request without `Origin` is refused too: browsers always send one here.
+/// The request's `Origin`, if the site allows it; otherwise a 403 `origin_not_allowed`
+/// (see [`crate::auth::origin`]).
 pub fn check_origin(req: &HttpRequest, site: &SiteSettings) -> Result<String, HttpError> {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !origin.is_empty() && origin_allowed(site, origin) {
-        Ok(origin.to_owned())
-    } else {
-        Err(HttpError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::OriginNotAllowed,
-            format!("origin {origin:?} is not allowed for this site"),
-        ))
-    }
+    crate::auth::origin::require_allowed(req, site)
 }
 
 pub async fn session(
@@ -182,46 +155,12 @@ fn preflight(req: HttpRequest) -> HttpResponse {
     response
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bellhop_protocol::SiteId;
-
-    fn site(origins: &[&str]) -> SiteSettings {
-        SiteSettings {
-            id: SiteId::from_uuid(Uuid::nil()),
-            name: "s".into(),
-            widget_key: "k".into(),
-            allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(),
-            auto_reply: String::new(),
-            default_department_id: bellhop_protocol::DepartmentId::from_uuid(Uuid::nil()),
-            config: Default::default(),
-        }
-    }
-
-    #[test]
-    fn origins_match_exactly_ignoring_case_and_trailing_slash() {
-        let s = site(&["https://shop.example", "http://localhost:8080/"]);
-        assert!(origin_allowed(&s, "https://SHOP.example"));
-        assert!(origin_allowed(&s, "http://localhost:8080"));
-        assert!(!origin_allowed(&s, "https://shop.example.evil.test"));
-        assert!(!origin_allowed(&s, "http://shop.example"));
-        assert!(!origin_allowed(&s, "null"));
-        assert!(origin_allowed(&site(&["*"]), "https://anywhere.test"));
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub struct ConfigQuery {
-    key: String,
-}
-
 /// `GET /api/v1/widget/config?key=WIDGET_KEY`: departments, forms and whether a chat can start
 /// now (else the widget offers the offline form).
 pub async fn config(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<ConfigQuery>,
+    query: web::Query<WidgetKeyQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let site = state
         .store
@@ -282,5 +221,8 @@ pub async fn submit_lead(
         .map_err(HttpError::invalid)?;
     let lead = state.store.create_lead(lead).await?;
     tracing::info!(lead = %lead.id, site = %site.id, kind = lead.kind.as_str(), "lead captured");
+    state
+        .chat
+        .emit(crate::events::Event::LeadCaptured { lead: lead.clone() });
     Ok(HttpResponse::Created().json(lead))
 }

@@ -19,16 +19,15 @@ mod visitor;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, rt, web};
 use bellhop_protocol::ErrorCode;
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::auth::origin;
 use crate::auth::session::COOKIE_NAME;
 use crate::error::HttpError;
 use crate::routes::session::agent_for_token;
-use crate::routes::widget::check_origin;
 use hello::SocketKind;
 use tracing::Instrument;
 use transport::Transport;
@@ -54,7 +53,7 @@ async fn visitor(
         .site_by_widget_key(&query.key)
         .await?
         .ok_or_else(|| HttpError::not_found("widget key"))?;
-    check_origin(&req, &site)?;
+    origin::require_allowed(&req, &site)?;
     upgrade(&req, body, state, SocketKind::Visitor { site: site.id })
 }
 
@@ -67,9 +66,8 @@ async fn agent(
     // the page is this server's own.
     let cookie_agent = match req.cookie(COOKIE_NAME) {
         Some(cookie) => {
-            if !same_origin(&req) {
+            if !origin::same_origin(&req) {
                 return Err(HttpError::new(
-                    StatusCode::FORBIDDEN,
                     ErrorCode::OriginNotAllowed,
                     "the session cookie is only accepted from this server's own pages",
                 ));
@@ -81,26 +79,6 @@ async fn agent(
     upgrade(&req, body, state, SocketKind::Agent { cookie_agent })
 }
 
-/// Whether the request's `Origin` names the host it was sent to.
-fn same_origin(req: &HttpRequest) -> bool {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok());
-    match (origin, host) {
-        (Some(origin), Some(host)) => origin
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.trim_end_matches('/').eq_ignore_ascii_case(host)),
-        // Not a browser (browsers always send Origin on WebSocket upgrades).
-        (None, _) => true,
-        (Some(_), None) => false,
-    }
-}
-
 fn upgrade(
     req: &HttpRequest,
     body: web::Payload,
@@ -108,14 +86,14 @@ fn upgrade(
     kind: SocketKind,
 ) -> Result<HttpResponse, HttpError> {
     if state.shutdown.is_cancelled() {
-        return Err(HttpError::new(
+        return Err(HttpError::with_status(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal,
             "the server is shutting down",
         ));
     }
     let (response, session, stream) = actix_ws::handle(req, body).map_err(|e| {
-        HttpError::new(
+        HttpError::with_status(
             StatusCode::BAD_REQUEST,
             ErrorCode::InvalidRequest,
             format!("not a WebSocket upgrade: {e}"),
