@@ -8,6 +8,7 @@ mod crash;
 mod delivery;
 mod invariants;
 mod leads;
+mod locking;
 mod migrations;
 mod queueing;
 mod rest;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bellhop_protocol::api::{Role, SiteSettingsUpdate};
+use bellhop_protocol::api::{Role, RoutingRule, SiteSettingsUpdate};
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
@@ -379,7 +379,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         conversation,
         agent,
         via_department: via,
-        rule: "test",
+        rule: RoutingRule::OnlyCandidate,
         candidates: Vec::new(),
     };
 
@@ -448,8 +448,8 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     let audit = store.routing_decisions(chats[0]).await.unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(
-        (audit[0].agent_id, audit[0].rule.as_str()),
-        (Some(member), "test")
+        (audit[0].agent_id, audit[0].rule),
+        (Some(member), RoutingRule::OnlyCandidate)
     );
 
     // A close frees the slot; the visitor's next chat is sticky to this agent.
