@@ -21,7 +21,7 @@ use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::router::Router;
-use crate::store::{self, Store};
+use crate::store::{self, NodeId, Store};
 use crate::{bootstrap, routes, ws};
 
 /// What every handler and socket shares.
@@ -65,8 +65,17 @@ impl Application {
             database = %crate::config::redact_url(&config.database_url),
             "store ready"
         );
-        // One node: nobody is connected before we start listening.
-        store.reset_presence(crate::clock::now_millis()).await?;
+        // This process is one node among any others sharing the database: it marks nobody
+        // offline, and its agents stay online only while it renews its lease.
+        let node = NodeId::new();
+        let lease = config.routing.node_lease();
+        let now = crate::clock::now_millis();
+        store
+            .register_node(node, now, now.saturating_add(millis(lease)))
+            .await?;
+        tracing::info!(%node, "node registered");
+        let stop = CancellationToken::new();
+        let _lease = store::keep_lease(store.clone(), node, lease, stop.clone());
         let secret = match &config.secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => {
@@ -79,8 +88,13 @@ impl Application {
 
         let hub = Hub::start(config.ws.outbound_queue);
         let router = Router::start(store.clone(), hub.clone());
-        let (chat, committer) =
-            Chat::start(store.clone(), hub, router.clone(), config.commit.max_batch);
+        let (chat, committer) = Chat::start(
+            store.clone(),
+            hub,
+            router.clone(),
+            config.commit.max_batch,
+            node,
+        );
         let _sweeper = chat.start_grace_sweeper(
             config.routing.agent_grace(),
             config.routing.grace_sweep_period(),
@@ -120,7 +134,7 @@ impl Application {
             server,
             state,
             committer,
-            stop: CancellationToken::new(),
+            stop,
         })
     }
 
@@ -171,6 +185,10 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn terminate_signal() {

@@ -25,7 +25,7 @@ use crate::hub::{Delivery, DeliveryKind, Hub, Topic};
 use crate::router::Router;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Store, StoreError, TransferRejection,
+    Agent, Append, AppendRejection, Appended, NodeId, Store, StoreError, TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -92,6 +92,8 @@ pub struct Chat {
     /// Live agent connections on this node; the first connects an agent, the last disconnects
     /// them. Held across the presence update so connect and disconnect cannot interleave.
     presence: Mutex<HashMap<AgentId, usize>>,
+    /// This process, as presence rows name it.
+    node: NodeId,
 }
 
 impl Chat {
@@ -101,6 +103,7 @@ impl Chat {
         hub: Hub,
         router: Router,
         max_batch: usize,
+        node: NodeId,
     ) -> (Arc<Self>, JoinHandle<()>) {
         let publish_hub = hub.clone();
         let publish_router = router.clone();
@@ -115,6 +118,7 @@ impl Chat {
             commits,
             router,
             presence: Mutex::new(HashMap::new()),
+            node,
         });
         (chat, task)
     }
@@ -525,7 +529,11 @@ impl Chat {
         let count = presence.entry(agent.id).or_insert(0);
         *count += 1;
         if *count == 1 {
-            if let Err(e) = self.store.agent_connected(agent.id, now_millis()).await {
+            if let Err(e) = self
+                .store
+                .agent_connected(agent.id, self.node, now_millis())
+                .await
+            {
                 tracing::error!(error = ?e, agent = %agent.id, "could not mark agent online");
             }
             for site in &agent.sites {
@@ -544,7 +552,11 @@ impl Chat {
         *count = count.saturating_sub(1);
         if *count == 0 {
             presence.remove(&agent);
-            if let Err(e) = self.store.agent_disconnected(agent, now_millis()).await {
+            if let Err(e) = self
+                .store
+                .agent_disconnected(agent, self.node, now_millis())
+                .await
+            {
                 tracing::error!(error = ?e, %agent, "could not mark agent offline");
             }
         }

@@ -10,6 +10,7 @@ mod invariants;
 mod leads;
 mod locking;
 mod migrations;
+mod presence;
 mod queueing;
 mod rest;
 mod routing;

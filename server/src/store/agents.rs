@@ -1,4 +1,4 @@
-//! Agent accounts, their settings (cap, departments) and their presence.
+//! Agent accounts and their settings (cap, departments). Presence is in `presence.rs`.
 
 use async_trait::async_trait;
 use bellhop_protocol::api::Role;
@@ -69,16 +69,6 @@ pub trait AgentStore: Send + Sync + 'static {
         agent: AgentId,
         departments: &[DepartmentId],
     ) -> StoreResult<()>;
-
-    /// The agent's first connection: online, grace period over.
-    async fn agent_connected(&self, agent: AgentId, now: Millis) -> StoreResult<()>;
-    /// The agent's last connection ended: offline; their chats stay theirs until the grace
-    /// period after `now` runs out.
-    async fn agent_disconnected(&self, agent: AgentId, now: Millis) -> StoreResult<()>;
-    async fn set_agent_away(&self, agent: AgentId, away: bool) -> StoreResult<()>;
-    /// Marks every agent offline, starting their grace period now (at start-up of a single
-    /// node: nobody is connected yet, and agents who were get the grace period to return).
-    async fn reset_presence(&self, now: Millis) -> StoreResult<()>;
 }
 
 /// The agent's sites and departments.
@@ -252,58 +242,6 @@ impl AgentStore for SqlStore {
             })?;
         }
         tx.commit().await?;
-        Ok(())
-    }
-
-    async fn agent_connected(&self, agent: AgentId, now: Millis) -> StoreResult<()> {
-        // Coming online counts as the start of idleness; a return within the grace period
-        // keeps every chat.
-        sql!(self.write.get(), |c| {
-            sqlx::query(
-                "UPDATE agents SET idle_since = CASE WHEN online THEN idle_since ELSE $2 END, \
-                 online = TRUE, disconnected_at = NULL WHERE id = $1",
-            )
-            .bind(agent)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
-        Ok(())
-    }
-
-    async fn agent_disconnected(&self, agent: AgentId, now: Millis) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE agents SET online = FALSE, disconnected_at = $2 WHERE id = $1")
-                .bind(agent)
-                .bind(now)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
-        Ok(())
-    }
-
-    async fn set_agent_away(&self, agent: AgentId, away: bool) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE agents SET away = $2 WHERE id = $1")
-                .bind(agent)
-                .bind(away)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
-        Ok(())
-    }
-
-    async fn reset_presence(&self, now: Millis) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE agents SET online = FALSE, disconnected_at = $1 WHERE online")
-                .bind(now)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
         Ok(())
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! [`Store`] is the seam every caller holds (`Arc<dyn Store>`). It is the sum of one trait per
 //! aggregate, each in its own file with the types it speaks: [`ServerStore`] (health, server
-//! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings,
-//! presence), [`SessionStore`], [`VisitorStore`], [`ConversationStore`], [`MessageStore`],
+//! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
+//! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`], [`ConversationStore`], [`MessageStore`],
 //! [`RoutingStore`] (queues, assignment, the audit), [`TransferStore`] (transfers, re-queues
 //! after the grace period) and [`LeadStore`]. A new feature adds one trait and one file;
 //! callers import the aggregate traits whose methods they call.
@@ -29,6 +29,7 @@ pub(crate) mod dialect;
 mod leads;
 mod messages;
 pub mod postgres;
+mod presence;
 mod routing;
 mod rows;
 mod server;
@@ -46,6 +47,7 @@ pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, Target,
 };
+pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -74,6 +76,7 @@ pub trait Store:
     ServerStore
     + SiteStore
     + AgentStore
+    + PresenceStore
     + SessionStore
     + VisitorStore
     + ConversationStore
@@ -88,6 +91,8 @@ impl<T> Store for T where
     T: ServerStore
         + SiteStore
         + AgentStore
+        + PresenceStore
+        + PresenceStore
         + SessionStore
         + VisitorStore
         + ConversationStore
