@@ -109,12 +109,94 @@ pub struct RoutingDecision {
     pub agent_id: Option<AgentId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department_id: Option<DepartmentId>,
-    /// `sticky`, `least_loaded`, `longest_idle`, `only_candidate`, `fallback_department`,
-    /// `transfer_to_agent`, `transfer_to_department` or `requeued_after_grace`.
-    pub rule: String,
+    pub rule: RoutingRule,
     pub candidates: Vec<RoutingCandidate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Why a routing decision went the way it did. The names here are the only spelling of each
+/// rule: the JSON and the database both use [`RoutingRule::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum RoutingRule {
+    /// The agent who served the visitor's previous conversation.
+    Sticky,
+    /// The one candidate with the fewest open chats.
+    LeastLoaded,
+    /// Among those with the fewest open chats, the one idle longest (then the lowest id).
+    LongestIdle,
+    /// Only one candidate had room.
+    OnlyCandidate,
+    /// Nobody of the department was available; an agent of its fallback department.
+    FallbackDepartment,
+    /// A transfer to an agent.
+    TransferToAgent,
+    /// A transfer to a department's queue.
+    TransferToDepartment,
+    /// The agent stayed offline past the grace period; back to the queue.
+    RequeuedAfterGrace,
+}
+
+impl RoutingRule {
+    pub const ALL: [RoutingRule; 8] = [
+        RoutingRule::Sticky,
+        RoutingRule::LeastLoaded,
+        RoutingRule::LongestIdle,
+        RoutingRule::OnlyCandidate,
+        RoutingRule::FallbackDepartment,
+        RoutingRule::TransferToAgent,
+        RoutingRule::TransferToDepartment,
+        RoutingRule::RequeuedAfterGrace,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingRule::Sticky => "sticky",
+            RoutingRule::LeastLoaded => "least_loaded",
+            RoutingRule::LongestIdle => "longest_idle",
+            RoutingRule::OnlyCandidate => "only_candidate",
+            RoutingRule::FallbackDepartment => "fallback_department",
+            RoutingRule::TransferToAgent => "transfer_to_agent",
+            RoutingRule::TransferToDepartment => "transfer_to_department",
+            RoutingRule::RequeuedAfterGrace => "requeued_after_grace",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|rule| rule.as_str() == s)
+    }
+
+    /// Whether the router chose the agent by itself (not a transfer or a re-queue), so the
+    /// decision says something about the department's throughput.
+    pub fn is_automatic(self) -> bool {
+        !matches!(
+            self,
+            RoutingRule::TransferToAgent
+                | RoutingRule::TransferToDepartment
+                | RoutingRule::RequeuedAfterGrace
+        )
+    }
+}
+
+impl From<RoutingRule> for &'static str {
+    fn from(rule: RoutingRule) -> Self {
+        rule.as_str()
+    }
+}
+
+impl TryFrom<String> for RoutingRule {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        RoutingRule::parse(&s).ok_or_else(|| format!("unknown routing rule {s:?}"))
+    }
+}
+
+impl std::fmt::Display for RoutingRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An agent the router considered, with what it knew about them.

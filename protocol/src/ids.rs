@@ -1,5 +1,9 @@
 //! Typed identifiers. Each wraps a UUID and serialises as its hyphenated string, so a
 //! `ConversationId` can never be passed where an `AgentId` is expected.
+//!
+//! With the `sqlx` feature (enabled by the server only, so the Wasm build stays lean) each id
+//! is also an SQL value of its own: it binds and decodes as the UUID it wraps, so queries and
+//! row types use the id types directly.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +16,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
+        #[cfg_attr(feature = "sqlx", derive(sqlx::Type), sqlx(transparent))]
         pub struct $name(Uuid);
 
         impl $name {

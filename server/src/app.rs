@@ -27,7 +27,7 @@ use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::router::Router;
-use crate::store::{self, Store};
+use crate::store::{self, NodeId, Store};
 use crate::{bootstrap, routes, ws};
 
 /// What every handler and socket shares.
@@ -71,8 +71,17 @@ impl Application {
             database = %crate::config::redact_url(&config.database_url),
             "store ready"
         );
-        // One node: nobody is connected before we start listening.
-        store.reset_presence(crate::clock::now_millis()).await?;
+        // This process is one node among any others sharing the database: it marks nobody
+        // offline, and its agents stay online only while it renews its lease.
+        let node = NodeId::new();
+        let lease = config.routing.node_lease();
+        let now = crate::clock::now_millis();
+        store
+            .register_node(node, now, now.saturating_add(millis(lease)))
+            .await?;
+        tracing::info!(%node, "node registered");
+        let stop = CancellationToken::new();
+        let _lease = store::keep_lease(store.clone(), node, lease, stop.clone());
         let secret = match &config.secret {
             Some(secret) => secrecy::ExposeSecret::expose_secret(secret)
                 .as_bytes()
@@ -94,6 +103,7 @@ impl Application {
             bus,
             router.clone(),
             config.commit.max_batch,
+            node,
         );
         let _sweeper = chat.start_grace_sweeper(
             config.routing.agent_grace(),
@@ -138,7 +148,7 @@ impl Application {
             server,
             state,
             committer,
-            stop: CancellationToken::new(),
+            stop,
         })
     }
 
@@ -198,6 +208,10 @@ fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) 
     {
         tracing::warn!(error = %e, "could not set TCP_NODELAY");
     }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 async fn terminate_signal() {

@@ -74,11 +74,19 @@ pub struct RoutingConfig {
     pub requeue_notice: String,
     /// How often to look for chats past their site's inactivity timeout.
     pub inactivity_sweep_ms: u64,
+    /// How long this node's presence lasts without renewal (renewed every third of it): a
+    /// node that dies without shutting down releases its agents this long after its last
+    /// renewal.
+    pub node_lease_ms: u64,
 }
 
 impl RoutingConfig {
     pub fn agent_grace(&self) -> Duration {
         Duration::from_millis(self.agent_grace_ms)
+    }
+
+    pub fn node_lease(&self) -> Duration {
+        Duration::from_millis(self.node_lease_ms.max(30))
     }
 
     /// How often to look for agents past their grace period: a fraction of it, within 50 ms
@@ -143,6 +151,7 @@ impl Default for RoutingConfig {
                 "Thanks for your message! We got it and an agent will be with you shortly.".into(),
             agent_grace_ms: 60_000,
             inactivity_sweep_ms: 5_000,
+            node_lease_ms: 15_000,
             requeue_notice: "Your agent got disconnected. You are back at the front of the \
                              queue; the next available agent will continue this conversation."
                 .into(),

@@ -17,7 +17,7 @@ use bellhop_server::bus::local::LocalBus;
 use bellhop_server::clock::now_millis;
 use bellhop_server::hub::Hub;
 use bellhop_server::router::{Announced, pass};
-use bellhop_server::store::{ConversationFilter, NewDepartment, Store};
+use bellhop_server::store::{ConversationFilter, NewDepartment, NodeId, Store};
 use bellhop_tests::fixtures::{new_agent, new_site, open_conversation, open_store};
 use bellhop_tests::{Backend, both_backends};
 use proptest::prelude::*;
@@ -127,6 +127,8 @@ fn op() -> impl Strategy<Value = Op> {
 /// caps (0-3) and department sets.
 async fn run_ops(setup: &[(u32, Vec<usize>)], ops: &[Op]) {
     let (_db, store) = open_store(Backend::Sqlite, 4).await;
+    let node = NodeId::new();
+    store.register_node(node, 0, i64::MAX).await.expect("node");
     let site = new_site(store.as_ref(), "prop").await;
     let general = site.default_department_id;
     let mut departments = vec![general];
@@ -182,11 +184,11 @@ async fn run_ops(setup: &[(u32, Vec<usize>)], ops: &[Op]) {
                 }
             }
             Op::Connect(a) => store
-                .agent_connected(agents[*a], now)
+                .agent_connected(agents[*a], node, now)
                 .await
                 .expect("connect"),
             Op::Disconnect(a) => store
-                .agent_disconnected(agents[*a], now)
+                .agent_disconnected(agents[*a], node, now)
                 .await
                 .expect("disconnect"),
             Op::Away(a, away) => store.set_agent_away(agents[*a], *away).await.expect("away"),
@@ -249,6 +251,8 @@ both_backends!(two_hundred_chats_race_for_ten_agents);
 /// no cap exceeded; closing chats then drains the queue in priority and arrival order.
 async fn two_hundred_chats_race_for_ten_agents(backend: Backend) {
     let (_db, store) = open_store(backend, 24).await;
+    let node = NodeId::new();
+    store.register_node(node, 0, i64::MAX).await.expect("node");
     let site = new_site(store.as_ref(), "race").await;
     let mut agents = Vec::new();
     for i in 0..10 {
@@ -260,7 +264,7 @@ async fn two_hundred_chats_race_for_ten_agents(backend: Backend) {
         )
         .await;
         store
-            .agent_connected(agent, now_millis())
+            .agent_connected(agent, node, now_millis())
             .await
             .expect("online");
         agents.push(agent);
@@ -369,10 +373,12 @@ fn the_invariant_checker_catches_a_waiting_chat_next_to_a_free_agent() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let caught = runtime.block_on(async {
         let (_db, store) = open_store(Backend::Sqlite, 2).await;
+        let node = NodeId::new();
+        store.register_node(node, 0, i64::MAX).await.expect("node");
         let site = new_site(store.as_ref(), "guard").await;
         let agent = new_agent(store.as_ref(), "free@example.test", 3, &[site.id]).await;
         store
-            .agent_connected(agent, now_millis())
+            .agent_connected(agent, node, now_millis())
             .await
             .expect("online");
         open_conversation(store.as_ref(), site.id, None).await;

@@ -106,7 +106,7 @@ async fn a_returning_visitor_gets_their_previous_agent(backend: Backend) {
     let assigned = next_assignment(&mut visitor_ws).await;
     assert_eq!(assigned.agent.map(|a| a.id), Some(served_by));
     let decision = &audit(&app, again).await.decisions[0];
-    assert_eq!(decision.rule, "sticky");
+    assert_eq!(decision.rule.as_str(), "sticky");
     assert_eq!(decision.candidates.len(), 2);
     assert!(
         decision
@@ -202,7 +202,7 @@ async fn a_department_without_agents_online_falls_back(backend: Backend) {
         Some(sales.id)
     );
     assert_eq!(
-        audit(&app, chat).await.decisions[0].rule,
+        audit(&app, chat).await.decisions[0].rule.as_str(),
         "fallback_department"
     );
 
@@ -320,11 +320,11 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
         history.push(next_message(&mut successor_ws).await.seq);
     }
     assert_eq!(history, (1..=notice.seq).collect::<Vec<_>>());
-    let rules: Vec<String> = audit(&app, chat)
+    let rules: Vec<&str> = audit(&app, chat)
         .await
         .decisions
         .into_iter()
-        .map(|d| d.rule)
+        .map(|d| d.rule.as_str())
         .collect();
     assert_eq!(
         rules,
@@ -511,11 +511,11 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         next_assignment(&mut visitor_ws).await.agent.map(|a| a.id),
         Some(expert.id())
     );
-    let rules: Vec<String> = audit(&app, chat)
+    let rules: Vec<&str> = audit(&app, chat)
         .await
         .decisions
         .into_iter()
-        .map(|d| d.rule)
+        .map(|d| d.rule.as_str())
         .collect();
     assert_eq!(rules, vec!["only_candidate", "transfer_to_agent"]);
 }

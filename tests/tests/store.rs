@@ -2,13 +2,14 @@
 
 use std::sync::Arc;
 
-use bellhop_protocol::api::{Role, SiteSettingsUpdate};
+use bellhop_protocol::api::{Role, RoutingRule, SiteSettingsUpdate};
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
 };
 use bellhop_server::store::{
-    Append, AppendRejection, Assignment, Author, NewAgent, NewSite, Store, StoreError, Target,
+    Append, AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store, StoreError,
+    Target,
 };
 use bellhop_tests::{Backend, TestDb, both_backends};
 use uuid::Uuid;
@@ -375,18 +376,21 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         queue.iter().map(|e| e.conversation_id).collect::<Vec<_>>(),
         chats
     );
+    // The agents connect through a node whose lease ends at 100.
+    let node = NodeId::new();
+    store.register_node(node, 1, 100).await.unwrap();
     let assign = |conversation, agent, via| Assignment {
         conversation,
         agent,
         via_department: via,
-        rule: "test",
+        rule: RoutingRule::OnlyCandidate,
         candidates: Vec::new(),
     };
 
     // Offline agents get nothing; outsiders get nothing.
     let attempt = assign(chats[0], member, department);
     assert!(store.try_assign(&attempt, 50).await.unwrap().is_none());
-    store.agent_connected(outsider, 50).await.unwrap();
+    store.agent_connected(outsider, node, 50).await.unwrap();
     assert!(
         store
             .try_assign(&assign(chats[0], outsider, department), 50)
@@ -416,7 +420,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
             .is_empty()
     );
 
-    store.agent_connected(member, 60).await.unwrap();
+    store.agent_connected(member, node, 60).await.unwrap();
     let candidates = store.candidates(department, visitors[0]).await.unwrap();
     assert_eq!(candidates.len(), 1);
     assert_eq!((candidates[0].open_chats, candidates[0].sticky), (0, false));
@@ -448,8 +452,8 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     let audit = store.routing_decisions(chats[0]).await.unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(
-        (audit[0].agent_id, audit[0].rule.as_str()),
-        (Some(member), "test")
+        (audit[0].agent_id, audit[0].rule),
+        (Some(member), RoutingRule::OnlyCandidate)
     );
 
     // A close frees the slot; the visitor's next chat is sticky to this agent.
@@ -468,8 +472,14 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         vec![81, 70]
     );
 
-    // A restart starts every agent's grace period; past it, their chats go back to the front.
-    store.reset_presence(100).await.unwrap();
+    // Their node dies: once its lease has run out, its agents are offline as of the lease's
+    // end, which starts their grace period; past it, their chats go back to the front.
+    assert!(store.release_expired_nodes(100).await.unwrap().is_empty());
+    let mut released = store.release_expired_nodes(101).await.unwrap();
+    released.sort();
+    let mut expected = vec![outsider, member];
+    expected.sort();
+    assert_eq!(released, expected);
     assert!(
         store
             .candidates(department, visitors[2])

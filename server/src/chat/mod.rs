@@ -34,7 +34,8 @@ use crate::hub::Hub;
 use crate::router::Router;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Author, Store, StoreError, Target, TransferRejection,
+    Agent, Append, AppendRejection, Appended, Author, NodeId, Store, StoreError, Target,
+    TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -108,6 +109,8 @@ pub struct Chat {
     /// Live agent connections on this node; the first connects an agent, the last disconnects
     /// them. Held across the presence update so connect and disconnect cannot interleave.
     presence: Mutex<HashMap<AgentId, usize>>,
+    /// This process, as presence rows name it.
+    node: NodeId,
 }
 
 impl Chat {
@@ -118,6 +121,7 @@ impl Chat {
         bus: Arc<dyn Bus>,
         router: Router,
         max_batch: usize,
+        node: NodeId,
     ) -> (Arc<Self>, JoinHandle<()>) {
         let publish_bus = bus.clone();
         let publish_router = router.clone();
@@ -133,6 +137,7 @@ impl Chat {
             commits,
             router,
             presence: Mutex::new(HashMap::new()),
+            node,
         });
         (chat, task)
     }

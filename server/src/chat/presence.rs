@@ -41,7 +41,11 @@ impl Chat {
         let count = presence.entry(agent.id).or_insert(0);
         *count += 1;
         if *count == 1 {
-            if let Err(e) = self.store.agent_connected(agent.id, now_millis()).await {
+            if let Err(e) = self
+                .store
+                .agent_connected(agent.id, self.node, now_millis())
+                .await
+            {
                 tracing::error!(error = ?e, agent = %agent.id, "could not mark agent online");
             }
             self.emit(Event::AgentPresence {
@@ -64,7 +68,11 @@ impl Chat {
         *count = count.saturating_sub(1);
         if *count == 0 {
             presence.remove(&agent);
-            if let Err(e) = self.store.agent_disconnected(agent, now_millis()).await {
+            if let Err(e) = self
+                .store
+                .agent_disconnected(agent, self.node, now_millis())
+                .await
+            {
                 tracing::error!(error = ?e, %agent, "could not mark agent offline");
             }
             self.emit(Event::AgentPresence {

@@ -16,6 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use bellhop_protocol::api::RoutingRule;
 use bellhop_protocol::frames::{Conversation, Millis};
 use bellhop_protocol::{AgentId, ConversationId, SiteId};
 use tokio::sync::mpsc;
@@ -29,7 +30,7 @@ use crate::store::{Assignment, Candidate, Store, StoreResult};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Choice {
     pub agent: AgentId,
-    pub rule: &'static str,
+    pub rule: RoutingRule,
 }
 
 /// The agent who should take the next conversation. Only agents under their cap count; among
@@ -43,23 +44,23 @@ pub fn choose(candidates: &[Candidate]) -> Option<Choice> {
     if let Some(sticky) = with_room.iter().find(|c| c.sticky) {
         return Some(Choice {
             agent: sticky.agent_id,
-            rule: "sticky",
+            rule: RoutingRule::Sticky,
         });
     }
     let best = with_room
         .iter()
         .min_by_key(|c| (c.open_chats, c.idle_since, c.agent_id))?;
     let rule = if with_room.len() == 1 {
-        "only_candidate"
+        RoutingRule::OnlyCandidate
     } else if with_room
         .iter()
         .filter(|c| c.open_chats == best.open_chats)
         .count()
         == 1
     {
-        "least_loaded"
+        RoutingRule::LeastLoaded
     } else {
-        "longest_idle"
+        RoutingRule::LongestIdle
     };
     Some(Choice {
         agent: best.agent_id,
@@ -183,7 +184,7 @@ async fn serve(store: &dyn Store, head: &Conversation) -> StoreResult<Option<Con
         agent: choice.agent,
         via_department: via,
         rule: if fallback {
-            "fallback_department"
+            RoutingRule::FallbackDepartment
         } else {
             choice.rule
         },
@@ -191,7 +192,7 @@ async fn serve(store: &dyn Store, head: &Conversation) -> StoreResult<Option<Con
     };
     let assigned = store.try_assign(&assignment, now_millis()).await?;
     if let Some(conversation) = &assigned {
-        tracing::info!(conversation = %conversation.id, agent = %choice.agent, rule = assignment.rule, "assigned");
+        tracing::info!(conversation = %conversation.id, agent = %choice.agent, rule = %assignment.rule, "assigned");
     }
     Ok(assigned)
 }
@@ -250,7 +251,7 @@ mod tests {
         }
     }
 
-    fn chosen(candidates: &[Candidate]) -> Option<(AgentId, &'static str)> {
+    fn chosen(candidates: &[Candidate]) -> Option<(AgentId, RoutingRule)> {
         choose(candidates).map(|c| (c.agent, c.rule))
     }
 
@@ -271,21 +272,30 @@ mod tests {
             candidate(2, 1, 3, 50),
             candidate(3, 2, 5, 0),
         ];
-        assert_eq!(chosen(&candidates), Some((agent(2), "least_loaded")));
+        assert_eq!(
+            chosen(&candidates),
+            Some((agent(2), RoutingRule::LeastLoaded))
+        );
     }
 
     #[test]
     fn ties_go_to_the_longest_idle_then_lowest_id() {
         let candidates = [candidate(1, 1, 3, 200), candidate(2, 1, 3, 100)];
-        assert_eq!(chosen(&candidates), Some((agent(2), "longest_idle")));
+        assert_eq!(
+            chosen(&candidates),
+            Some((agent(2), RoutingRule::LongestIdle))
+        );
         let tied = [candidate(5, 0, 3, 100), candidate(4, 0, 3, 100)];
-        assert_eq!(chosen(&tied), Some((agent(4), "longest_idle")));
+        assert_eq!(chosen(&tied), Some((agent(4), RoutingRule::LongestIdle)));
     }
 
     #[test]
     fn a_full_agent_is_skipped_even_when_least_idle() {
         let candidates = [candidate(1, 2, 2, 0), candidate(2, 2, 3, 999)];
-        assert_eq!(chosen(&candidates), Some((agent(2), "only_candidate")));
+        assert_eq!(
+            chosen(&candidates),
+            Some((agent(2), RoutingRule::OnlyCandidate))
+        );
     }
 
     #[test]
@@ -293,12 +303,12 @@ mod tests {
         let mut sticky = candidate(1, 2, 3, 0);
         sticky.sticky = true;
         let candidates = [sticky.clone(), candidate(2, 0, 3, 0)];
-        assert_eq!(chosen(&candidates), Some((agent(1), "sticky")));
+        assert_eq!(chosen(&candidates), Some((agent(1), RoutingRule::Sticky)));
         // Full: the least loaded colleague takes it instead.
         sticky.open_chats = 3;
         assert_eq!(
             chosen(&[sticky, candidate(2, 0, 3, 0)]),
-            Some((agent(2), "only_candidate"))
+            Some((agent(2), RoutingRule::OnlyCandidate))
         );
     }
 

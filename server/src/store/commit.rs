@@ -2,8 +2,8 @@
 //!
 //! Senders call [`GroupCommit::append`] and wait. One task takes the first waiting append,
 //! drains whatever else is already waiting (up to `max_batch`), commits them all with
-//! [`Store::append_batch`], runs the after-commit hook for each (publishing in commit order),
-//! and only then answers every sender. Under light load a batch is one message, so latency is
+//! [`super::MessageStore::append_batch`], runs the after-commit hook for each (publishing in
+//! commit order), and only then answers every sender. Under light load a batch is one message, so latency is
 //! one commit; under heavy load the batch grows and throughput with it. Durability is never
 //! weakened: every answer follows a durable commit.
 //!

@@ -2,8 +2,8 @@
 //! PostgreSQL) and their conversion into protocol types.
 
 use bellhop_protocol::api::{
-    Department, Lead, LeadKind, PageContext, Role, RoutingCandidate, RoutingDecision, SiteSettings,
-    Utm,
+    Department, Lead, LeadKind, PageContext, Role, RoutingCandidate, RoutingDecision, RoutingRule,
+    SiteSettings, Utm,
 };
 use bellhop_protocol::frames::{
     AgentRef, AuthorKind, Conversation, ConversationStatus, Message, Priority,
@@ -11,20 +11,19 @@ use bellhop_protocol::frames::{
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId,
 };
-use uuid::Uuid;
 
 use super::{Agent, Candidate, StoreError, StoreResult};
 
-/// Columns: see [`CONVERSATION_COLUMNS`].
+/// A row of [`CONVERSATION_SELECT`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
-    id: Uuid,
-    site_id: Uuid,
-    visitor_id: Uuid,
-    department_id: Option<Uuid>,
+    id: ConversationId,
+    site_id: SiteId,
+    visitor_id: VisitorId,
+    department_id: Option<DepartmentId>,
     priority: i64,
     status: String,
-    agent_id: Option<Uuid>,
+    agent_id: Option<AgentId>,
     agent_name: Option<String>,
     last_seq: i64,
     created_at: i64,
@@ -33,7 +32,7 @@ pub(crate) struct ConversationRow {
     missed: bool,
 }
 
-/// `SELECT {CONVERSATION_COLUMNS} FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id`
+/// A conversation with its agent's display name; callers append `WHERE` and `ORDER BY`.
 pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, \
      c.department_id, c.priority, c.status, \
      c.agent_id, a.display_name AS agent_name, c.last_seq, c.created_at, c.assigned_at, \
@@ -46,14 +45,14 @@ impl TryFrom<ConversationRow> for Conversation {
         let status = ConversationStatus::parse(&row.status)
             .ok_or_else(|| StoreError::Corrupt(format!("conversation status {:?}", row.status)))?;
         Ok(Conversation {
-            id: ConversationId::from_uuid(row.id),
-            site_id: SiteId::from_uuid(row.site_id),
-            visitor_id: VisitorId::from_uuid(row.visitor_id),
-            department_id: row.department_id.map(DepartmentId::from_uuid),
+            id: row.id,
+            site_id: row.site_id,
+            visitor_id: row.visitor_id,
+            department_id: row.department_id,
             priority: Priority::from_i64(row.priority),
             status,
             agent: row.agent_id.map(|id| AgentRef {
-                id: AgentId::from_uuid(id),
+                id,
                 display_name: row.agent_name.unwrap_or_default(),
             }),
             last_seq: seq(row.last_seq)?,
@@ -67,7 +66,7 @@ impl TryFrom<ConversationRow> for Conversation {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
-    conversation_id: Uuid,
+    conversation_id: ConversationId,
     seq: i64,
     author_kind: String,
     author_name: Option<String>,
@@ -92,7 +91,7 @@ impl TryFrom<MessageRow> for Message {
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("client id: {e}")))?;
         Ok(Message {
-            conversation_id: ConversationId::from_uuid(row.conversation_id),
+            conversation_id: row.conversation_id,
             seq: seq(row.seq)?,
             author,
             author_name: row.author_name,
@@ -105,12 +104,12 @@ impl TryFrom<MessageRow> for Message {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct SiteRow {
-    id: Uuid,
+    id: SiteId,
     name: String,
     widget_key: String,
     allowed_origins: String,
     auto_reply: String,
-    default_department_id: Option<Uuid>,
+    default_department_id: Option<DepartmentId>,
     config: String,
 }
 
@@ -124,14 +123,13 @@ impl TryFrom<SiteRow> for SiteSettings {
         let allowed_origins = serde_json::from_str(&row.allowed_origins)
             .map_err(|e| StoreError::Corrupt(format!("allowed origins: {e}")))?;
         Ok(SiteSettings {
-            id: SiteId::from_uuid(row.id),
+            id: row.id,
             name: row.name,
             widget_key: row.widget_key,
             allowed_origins,
             auto_reply: row.auto_reply,
             default_department_id: row
                 .default_department_id
-                .map(DepartmentId::from_uuid)
                 .ok_or_else(|| StoreError::Corrupt("site without a default department".into()))?,
             config: serde_json::from_str(&row.config)
                 .map_err(|e| StoreError::Corrupt(format!("site config: {e}")))?,
@@ -145,7 +143,7 @@ pub(crate) fn origins_json(origins: &[String]) -> String {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct AgentRow {
-    pub(crate) id: Uuid,
+    pub(crate) id: AgentId,
     email: String,
     display_name: String,
     password_hash: String,
@@ -159,21 +157,22 @@ pub(crate) const AGENT_SELECT: &str = "SELECT id, email, display_name, password_
      max_chats, online, away FROM agents";
 
 impl AgentRow {
-    pub(crate) fn into_agent(self, sites: Vec<Uuid>, departments: Vec<Uuid>) -> StoreResult<Agent> {
+    pub(crate) fn into_agent(
+        self,
+        sites: Vec<SiteId>,
+        departments: Vec<DepartmentId>,
+    ) -> StoreResult<Agent> {
         let role = Role::parse(&self.role)
             .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", self.role)))?;
         Ok(Agent {
-            id: AgentId::from_uuid(self.id),
+            id: self.id,
             email: self.email,
             display_name: self.display_name,
             password_hash: self.password_hash,
             role,
             max_chats: count(self.max_chats)?,
-            sites: sites.into_iter().map(SiteId::from_uuid).collect(),
-            departments: departments
-                .into_iter()
-                .map(DepartmentId::from_uuid)
-                .collect(),
+            sites,
+            departments,
             online: self.online,
             away: self.away,
         })
@@ -182,7 +181,7 @@ impl AgentRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CandidateRow {
-    id: Uuid,
+    id: AgentId,
     open_chats: i64,
     max_chats: i64,
     idle_since: i64,
@@ -194,7 +193,7 @@ impl TryFrom<CandidateRow> for Candidate {
 
     fn try_from(row: CandidateRow) -> StoreResult<Self> {
         Ok(Candidate {
-            agent_id: AgentId::from_uuid(row.id),
+            agent_id: row.id,
             open_chats: count(row.open_chats)?,
             max_chats: count(row.max_chats)?,
             idle_since: row.idle_since,
@@ -217,10 +216,10 @@ impl From<&Candidate> for RoutingCandidate {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct DepartmentRow {
-    id: Uuid,
-    site_id: Uuid,
+    id: DepartmentId,
+    site_id: SiteId,
     name: String,
-    fallback_id: Option<Uuid>,
+    fallback_id: Option<DepartmentId>,
     hours: Option<String>,
 }
 
@@ -232,10 +231,10 @@ impl TryFrom<DepartmentRow> for Department {
 
     fn try_from(row: DepartmentRow) -> StoreResult<Self> {
         Ok(Department {
-            id: DepartmentId::from_uuid(row.id),
-            site_id: SiteId::from_uuid(row.site_id),
+            id: row.id,
+            site_id: row.site_id,
             name: row.name,
-            fallback_id: row.fallback_id.map(DepartmentId::from_uuid),
+            fallback_id: row.fallback_id,
             hours: row
                 .hours
                 .map(|h| serde_json::from_str(&h))
@@ -247,11 +246,11 @@ impl TryFrom<DepartmentRow> for Department {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct LeadRow {
-    id: Uuid,
-    site_id: Uuid,
-    visitor_id: Option<Uuid>,
+    id: LeadId,
+    site_id: SiteId,
+    visitor_id: Option<VisitorId>,
     kind: String,
-    department_id: Option<Uuid>,
+    department_id: Option<DepartmentId>,
     name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
@@ -278,12 +277,12 @@ impl TryFrom<LeadRow> for Lead {
 
     fn try_from(row: LeadRow) -> StoreResult<Self> {
         Ok(Lead {
-            id: LeadId::from_uuid(row.id),
-            site_id: SiteId::from_uuid(row.site_id),
-            visitor_id: row.visitor_id.map(VisitorId::from_uuid),
+            id: row.id,
+            site_id: row.site_id,
+            visitor_id: row.visitor_id,
             kind: LeadKind::parse(&row.kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("lead kind {:?}", row.kind)))?,
-            department_id: row.department_id.map(DepartmentId::from_uuid),
+            department_id: row.department_id,
             name: row.name,
             email: row.email,
             phone: row.phone,
@@ -311,8 +310,8 @@ impl TryFrom<LeadRow> for Lead {
 #[derive(sqlx::FromRow)]
 pub(crate) struct DecisionRow {
     decided_at: i64,
-    agent_id: Option<Uuid>,
-    department_id: Option<Uuid>,
+    agent_id: Option<AgentId>,
+    department_id: Option<DepartmentId>,
     rule: String,
     candidates: String,
     note: Option<String>,
@@ -324,14 +323,20 @@ impl TryFrom<DecisionRow> for RoutingDecision {
     fn try_from(row: DecisionRow) -> StoreResult<Self> {
         Ok(RoutingDecision {
             decided_at: row.decided_at,
-            agent_id: row.agent_id.map(AgentId::from_uuid),
-            department_id: row.department_id.map(DepartmentId::from_uuid),
-            rule: row.rule,
+            agent_id: row.agent_id,
+            department_id: row.department_id,
+            rule: RoutingRule::parse(&row.rule)
+                .ok_or_else(|| StoreError::Corrupt(format!("routing rule {:?}", row.rule)))?,
             candidates: serde_json::from_str(&row.candidates)
                 .map_err(|e| StoreError::Corrupt(format!("routing candidates: {e}")))?,
             note: row.note,
         })
     }
+}
+
+/// A settings value as the database keeps it (JSON text).
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
 /// The candidates as the audit stores them.

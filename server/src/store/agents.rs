@@ -1,0 +1,247 @@
+//! Agent accounts and their settings (cap, departments). Presence is in `presence.rs`.
+
+use async_trait::async_trait;
+use bellhop_protocol::api::Role;
+use bellhop_protocol::frames::{AgentStatus, Millis};
+use bellhop_protocol::{AgentId, DepartmentId, SiteId};
+
+use super::dialect::{Conn, affected, sql};
+use super::rows::{AGENT_SELECT, AgentRow};
+use super::{SqlStore, StoreResult, duplicate_or_error, vanished};
+
+/// An agent account as stored.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub id: AgentId,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub max_chats: u32,
+    pub sites: Vec<SiteId>,
+    pub departments: Vec<DepartmentId>,
+    /// Connected (on some node).
+    pub online: bool,
+    /// Keeps current chats, takes no new ones.
+    pub away: bool,
+}
+
+impl Agent {
+    pub fn status(&self) -> AgentStatus {
+        match (self.online, self.away) {
+            (false, _) => AgentStatus::Offline,
+            (true, true) => AgentStatus::Away,
+            (true, false) => AgentStatus::Online,
+        }
+    }
+
+    /// Whether the agent works on this site (admins reach every site).
+    pub fn reaches(&self, site: SiteId) -> bool {
+        self.role == Role::Admin || self.sites.contains(&site)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewAgent {
+    pub id: AgentId,
+    pub email: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub max_chats: u32,
+    pub sites: Vec<SiteId>,
+    pub now: Millis,
+}
+
+#[async_trait]
+pub trait AgentStore: Send + Sync + 'static {
+    async fn agent_count(&self) -> StoreResult<u64>;
+    /// Fails with [`super::StoreError::Duplicate`] if the email is taken.
+    async fn create_agent(&self, agent: NewAgent) -> StoreResult<Agent>;
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>>;
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<Agent>>;
+    async fn agents(&self) -> StoreResult<Vec<Agent>>;
+
+    async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()>;
+    /// Replaces the agent's departments.
+    async fn set_agent_departments(
+        &self,
+        agent: AgentId,
+        departments: &[DepartmentId],
+    ) -> StoreResult<()>;
+}
+
+/// The agent's sites and departments.
+async fn agent_memberships(
+    conn: &mut Conn<'_>,
+    agent: AgentId,
+) -> StoreResult<(Vec<SiteId>, Vec<DepartmentId>)> {
+    let sites = sql!(conn.conn(), |c| {
+        sqlx::query_scalar::<_, SiteId>(
+            "SELECT site_id FROM agent_sites WHERE agent_id = $1 ORDER BY site_id",
+        )
+        .bind(agent)
+        .fetch_all(c)
+        .await
+    })?;
+    let departments = sql!(conn.conn(), |c| {
+        sqlx::query_scalar::<_, DepartmentId>(
+            "SELECT department_id FROM agent_departments WHERE agent_id = $1 \
+             ORDER BY department_id",
+        )
+        .bind(agent)
+        .fetch_all(c)
+        .await
+    })?;
+    Ok((sites, departments))
+}
+
+#[async_trait]
+impl AgentStore for SqlStore {
+    async fn agent_count(&self) -> StoreResult<u64> {
+        let n = sql!(self.read.get(), |c| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM agents")
+                .fetch_one(c)
+                .await
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn create_agent(&self, agent: NewAgent) -> StoreResult<Agent> {
+        let mut tx = self.write.begin_write().await?;
+        sql!(tx.conn(), |c| {
+            sqlx::query(
+                "INSERT INTO agents (id, email, display_name, password_hash, role, max_chats, \
+                 idle_since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(agent.id)
+            .bind(&agent.email)
+            .bind(&agent.display_name)
+            .bind(&agent.password_hash)
+            .bind(agent.role.as_str())
+            .bind(i64::from(agent.max_chats))
+            .bind(agent.now)
+            .execute(c)
+            .await
+            .map(affected)
+        })
+        .map_err(duplicate_or_error)?;
+        for site in &agent.sites {
+            sql!(tx.conn(), |c| {
+                sqlx::query(
+                    "INSERT INTO agent_sites (agent_id, site_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(agent.id)
+                .bind(site)
+                .execute(c)
+                .await
+                .map(affected)
+            })?;
+            // A new agent serves their sites' default queues.
+            sql!(tx.conn(), |c| {
+                sqlx::query(
+                    "INSERT INTO agent_departments (agent_id, department_id) \
+                     SELECT $1, default_department_id FROM sites \
+                     WHERE id = $2 AND default_department_id IS NOT NULL ON CONFLICT DO NOTHING",
+                )
+                .bind(agent.id)
+                .bind(site)
+                .execute(c)
+                .await
+                .map(affected)
+            })?;
+        }
+        tx.commit().await?;
+        self.agent(agent.id)
+            .await?
+            .ok_or_else(|| vanished("agent after creation"))
+    }
+
+    async fn agent(&self, id: AgentId) -> StoreResult<Option<Agent>> {
+        let mut pooled = self.read.acquire().await?;
+        let mut conn = pooled.conn();
+        let sql = format!("{AGENT_SELECT} WHERE id = $1");
+        let Some(row) = sql!(conn.conn(), |c| {
+            sqlx::query_as::<_, AgentRow>(&sql)
+                .bind(id)
+                .fetch_optional(c)
+                .await
+        })?
+        else {
+            return Ok(None);
+        };
+        let (sites, departments) = agent_memberships(&mut conn, id).await?;
+        row.into_agent(sites, departments).map(Some)
+    }
+
+    async fn agent_by_email(&self, email: &str) -> StoreResult<Option<Agent>> {
+        let id = sql!(self.read.get(), |c| {
+            sqlx::query_scalar::<_, AgentId>("SELECT id FROM agents WHERE email = $1")
+                .bind(email)
+                .fetch_optional(c)
+                .await
+        })?;
+        match id {
+            Some(id) => self.agent(id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn agents(&self) -> StoreResult<Vec<Agent>> {
+        let mut pooled = self.read.acquire().await?;
+        let mut conn = pooled.conn();
+        let sql = format!("{AGENT_SELECT} ORDER BY created_at, id");
+        let rows = sql!(conn.conn(), |c| {
+            sqlx::query_as::<_, AgentRow>(&sql).fetch_all(c).await
+        })?;
+        let mut agents = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (sites, departments) = agent_memberships(&mut conn, row.id).await?;
+            agents.push(row.into_agent(sites, departments)?);
+        }
+        Ok(agents)
+    }
+
+    async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()> {
+        sql!(self.write.get(), |c| {
+            sqlx::query("UPDATE agents SET max_chats = $2 WHERE id = $1")
+                .bind(agent)
+                .bind(i64::from(max_chats))
+                .execute(c)
+                .await
+                .map(affected)
+        })?;
+        Ok(())
+    }
+
+    async fn set_agent_departments(
+        &self,
+        agent: AgentId,
+        departments: &[DepartmentId],
+    ) -> StoreResult<()> {
+        let mut tx = self.write.begin_write().await?;
+        sql!(tx.conn(), |c| {
+            sqlx::query("DELETE FROM agent_departments WHERE agent_id = $1")
+                .bind(agent)
+                .execute(c)
+                .await
+                .map(affected)
+        })?;
+        for department in departments {
+            sql!(tx.conn(), |c| {
+                sqlx::query(
+                    "INSERT INTO agent_departments (agent_id, department_id) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(agent)
+                .bind(department)
+                .execute(c)
+                .await
+                .map(affected)
+            })?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

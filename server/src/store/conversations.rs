@@ -1,0 +1,199 @@
+//! Conversations: reading, listing, closing (by hand or for inactivity), priority.
+
+use async_trait::async_trait;
+use bellhop_protocol::frames::{AuthorKind, Conversation, Message, Millis, Priority};
+use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
+
+use super::dialect::{Conn, affected, sql};
+use super::messages::insert_message;
+use super::rows::{CONVERSATION_SELECT, ConversationRow};
+use super::{SqlStore, StoreResult, vanished};
+
+/// A chat closed for inactivity, with the message stored for the visitor.
+#[derive(Clone, Debug)]
+pub struct ClosedInactive {
+    pub conversation: Conversation,
+    pub notice: Message,
+}
+
+/// Filters for listing conversations.
+#[derive(Clone, Debug, Default)]
+pub struct ConversationFilter {
+    /// Only these sites (`None`: any).
+    pub sites: Option<Vec<SiteId>>,
+    pub agent: Option<AgentId>,
+    pub visitor: Option<VisitorId>,
+    /// Only conversations not closed.
+    pub open_only: bool,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync + 'static {
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
+    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>>;
+    /// Closes an open conversation; `None` if it was not open.
+    async fn close_conversation(
+        &self,
+        id: ConversationId,
+        now: Millis,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Sets the priority of an open conversation; `None` if it was not open.
+    async fn set_priority(
+        &self,
+        conversation: ConversationId,
+        priority: Priority,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Closes the site's open chats whose visitor has been silent since before `cutoff`,
+    /// storing `notice` in each; a chat no agent answered counts as missed.
+    async fn close_inactive(
+        &self,
+        site: SiteId,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<ClosedInactive>>;
+}
+
+pub(super) async fn load_conversation(
+    conn: &mut Conn<'_>,
+    id: ConversationId,
+) -> StoreResult<Option<Conversation>> {
+    let sql = format!("{CONVERSATION_SELECT} WHERE c.id = $1");
+    sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, ConversationRow>(&sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await
+    })?
+    .map(Conversation::try_from)
+    .transpose()
+}
+
+/// Closes the conversation if it is open: `missed` when no agent ever answered.
+async fn close(conn: &mut Conn<'_>, id: ConversationId, now: Millis) -> StoreResult<u64> {
+    Ok(sql!(conn.conn(), |c| {
+        sqlx::query(
+            "UPDATE conversations SET status = 'closed', closed_at = $2, \
+             missed = NOT agent_replied WHERE id = $1 AND status <> 'closed'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(affected)
+    })?)
+}
+
+#[async_trait]
+impl ConversationStore for SqlStore {
+    async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
+        let mut pooled = self.read.acquire().await?;
+        load_conversation(&mut pooled.conn(), id).await
+    }
+
+    async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>> {
+        // Fixed SQL with optional filters bound as NULL, so no SQL is built from input.
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE ($1 IS NULL OR c.agent_id = $1) \
+             AND ($2 IS NULL OR c.visitor_id = $2) AND ($3 = FALSE OR c.status <> 'closed') \
+             ORDER BY c.created_at DESC, c.id DESC"
+        );
+        let rows = sql!(self.read.get(), |c| {
+            sqlx::query_as::<_, ConversationRow>(&sql)
+                .bind(filter.agent)
+                .bind(filter.visitor)
+                .bind(filter.open_only)
+                .fetch_all(c)
+                .await
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let conversation = Conversation::try_from(row)?;
+            if let Some(sites) = &filter.sites
+                && !sites.contains(&conversation.site_id)
+            {
+                continue;
+            }
+            out.push(conversation);
+            if filter.limit > 0 && out.len() >= filter.limit as usize {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn close_conversation(
+        &self,
+        id: ConversationId,
+        now: Millis,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut tx = self.write.begin_write().await?;
+        if close(&mut tx.conn(), id, now).await? == 0 {
+            return Ok(None);
+        }
+        let conversation = load_conversation(&mut tx.conn(), id).await?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
+
+    async fn set_priority(
+        &self,
+        conversation: ConversationId,
+        priority: Priority,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut tx = self.write.begin_write().await?;
+        let changed = sql!(tx.conn(), |c| {
+            sqlx::query(
+                "UPDATE conversations SET priority = $2 WHERE id = $1 AND status <> 'closed'",
+            )
+            .bind(conversation)
+            .bind(priority.as_i64())
+            .execute(c)
+            .await
+            .map(affected)
+        })?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        let conversation = load_conversation(&mut tx.conn(), conversation).await?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
+
+    async fn close_inactive(
+        &self,
+        site: SiteId,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<ClosedInactive>> {
+        let mut tx = self.write.begin_write().await?;
+        let silent = sql!(tx.conn(), |c| {
+            sqlx::query_scalar::<_, ConversationId>(
+                "SELECT id FROM conversations WHERE site_id = $1 AND status <> 'closed' \
+                 AND last_visitor_at <= $2 ORDER BY last_visitor_at, id",
+            )
+            .bind(site)
+            .bind(cutoff)
+            .fetch_all(c)
+            .await
+        })?;
+        let mut closed = Vec::with_capacity(silent.len());
+        for id in silent {
+            let mut conn = tx.conn();
+            let notice =
+                insert_message(&mut conn, id, AuthorKind::System, None, None, notice, now).await?;
+            close(&mut conn, id, now).await?;
+            let conversation = load_conversation(&mut conn, id)
+                .await?
+                .ok_or_else(|| vanished("conversation"))?;
+            closed.push(ClosedInactive {
+                conversation,
+                notice,
+            });
+        }
+        tx.commit().await?;
+        Ok(closed)
+    }
+}

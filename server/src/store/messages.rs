@@ -1,0 +1,431 @@
+//! Messages: the batched, idempotent append behind every send, and reading them back.
+//!
+//! [`MessageStore::append_batch`] runs a whole batch in one write transaction. Each item is
+//! decided before it writes anything (a resend, a refusal, or a new message), so a refused
+//! item leaves no trace and its neighbours go on; a database error fails the whole batch and
+//! nothing of it is committed (the group committer then retries its items one by one).
+
+use async_trait::async_trait;
+use bellhop_protocol::frames::{
+    AuthorKind, Conversation, ConversationStatus, Message, Millis, Priority,
+};
+use bellhop_protocol::{
+    AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
+};
+use uuid::Uuid;
+
+use super::conversations::load_conversation;
+use super::dialect::{Conn, affected, sql};
+use super::rows::{MESSAGE_SELECT, MessageRow, to_db};
+use super::{SqlStore, StoreError, StoreResult, vanished};
+
+/// Who appends a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Author {
+    Visitor(VisitorId),
+    Agent(AgentId),
+}
+
+/// Where a message goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// An existing conversation the author takes part in.
+    Conversation(ConversationId),
+    /// The visitor's open conversation on the site; one is opened (queued in `department_id`,
+    /// or the site's default department, with the site's automatic acknowledgement appended
+    /// after the message) if there is none.
+    VisitorOpen {
+        site_id: SiteId,
+        department_id: Option<DepartmentId>,
+        /// The priority of a conversation this message opens.
+        priority: Priority,
+    },
+}
+
+/// One message to append. `client_id` makes a resend idempotent: the same author with the
+/// same id and body gets the stored message back; with another body, a conflict.
+#[derive(Clone, Debug)]
+pub struct Append {
+    pub author: Author,
+    pub target: Target,
+    pub client_id: ClientMessageId,
+    pub body: MessageBody,
+    pub now: Millis,
+}
+
+/// The outcome of one committed [`Append`].
+#[derive(Clone, Debug)]
+pub struct Appended {
+    pub message: Message,
+    /// The conversation after the append.
+    pub conversation: Conversation,
+    /// True when this was a resend of an already stored message: nothing new was stored.
+    pub duplicate: bool,
+    /// True when this message opened the conversation.
+    pub opened: bool,
+    /// Messages the server appended after it in the same transaction (the automatic
+    /// acknowledgement of a new conversation).
+    pub follow_ups: Vec<Message>,
+}
+
+/// Why an [`Append`] was refused; none of these store anything.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AppendRejection {
+    #[error("this client id was already used for a different message")]
+    ClientIdConflict,
+    #[error("the conversation is closed")]
+    ConversationClosed,
+    #[error("no such conversation")]
+    NotFound,
+    #[error("no such department on this site")]
+    UnknownDepartment,
+    #[error("the author does not take part in this conversation")]
+    Forbidden,
+}
+
+pub type AppendOutcome = Result<Appended, AppendRejection>;
+
+impl Author {
+    fn kind(self) -> AuthorKind {
+        match self {
+            Author::Visitor(_) => AuthorKind::Visitor,
+            Author::Agent(_) => AuthorKind::Agent,
+        }
+    }
+
+    /// The author's id as the `author_id` column keeps it (visitors and agents share it).
+    fn uuid(self) -> Uuid {
+        match self {
+            Author::Visitor(id) => id.into(),
+            Author::Agent(id) => id.into(),
+        }
+    }
+}
+
+#[async_trait]
+pub trait MessageStore: Send + Sync + 'static {
+    /// Appends every item in one transaction and commits before returning. Items are
+    /// independent: each is refused (storing nothing) or stored, whatever the others do. The
+    /// outer error means nothing of the batch was committed.
+    async fn append_batch(&self, batch: &[Append]) -> StoreResult<Vec<AppendOutcome>>;
+    /// Messages with `seq > after`, in order, at most `limit`.
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+}
+
+async fn load_message(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    seq: i64,
+) -> StoreResult<Message> {
+    let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq = $2");
+    sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, MessageRow>(&sql)
+            .bind(conversation)
+            .bind(seq)
+            .fetch_one(c)
+            .await
+    })?
+    .try_into()
+}
+
+/// Stores one message with the next seq of its conversation; returns it.
+pub(super) async fn insert_message(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    kind: AuthorKind,
+    author: Option<Uuid>,
+    client_id: Option<&str>,
+    body: &str,
+    now: Millis,
+) -> StoreResult<Message> {
+    let seq = sql!(conn.conn(), |c| {
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+        )
+        .bind(conversation)
+        .fetch_one(c)
+        .await
+    })?;
+    sql!(conn.conn(), |c| {
+        sqlx::query(
+            "INSERT INTO messages (conversation_id, seq, author_kind, author_id, client_id, \
+             body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(conversation)
+        .bind(seq)
+        .bind(kind.as_str())
+        .bind(author)
+        .bind(client_id)
+        .bind(body)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(affected)
+    })?;
+    load_message(conn, conversation, seq).await
+}
+
+/// The visitor's open conversation (id and site), and whether this call opened it; `None`
+/// when the department asked for is not one of the site's.
+async fn open_conversation_for(
+    conn: &mut Conn<'_>,
+    visitor: VisitorId,
+    site: SiteId,
+    department: Option<DepartmentId>,
+    priority: Priority,
+    now: Millis,
+) -> StoreResult<Option<(ConversationId, SiteId, bool)>> {
+    let open_one = "SELECT id, site_id FROM conversations WHERE visitor_id = $1 \
+                    AND status <> 'closed'";
+    let existing = sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, (ConversationId, SiteId)>(open_one)
+            .bind(visitor)
+            .fetch_optional(c)
+            .await
+    })?;
+    if let Some((id, site_id)) = existing {
+        return Ok(Some((id, site_id, false)));
+    }
+    // The chosen department must be one of this site's; none means the default.
+    let department = match department {
+        Some(d) => sql!(conn.conn(), |c| {
+            sqlx::query_scalar::<_, DepartmentId>(
+                "SELECT id FROM departments WHERE id = $1 AND site_id = $2",
+            )
+            .bind(d)
+            .bind(site)
+            .fetch_optional(c)
+            .await
+        })?,
+        None => sql!(conn.conn(), |c| {
+            sqlx::query_scalar::<_, Option<DepartmentId>>(
+                "SELECT default_department_id FROM sites WHERE id = $1",
+            )
+            .bind(site)
+            .fetch_optional(c)
+            .await
+        })?
+        .flatten(),
+    };
+    let Some(department) = department else {
+        return Ok(None);
+    };
+    let id = ConversationId::from(Uuid::now_v7());
+    // Another node may open one at the same moment: the partial unique index decides, and the
+    // loser uses the winner's conversation.
+    let inserted = sql!(conn.conn(), |c| {
+        sqlx::query(
+            "INSERT INTO conversations (id, site_id, visitor_id, department_id, status, \
+             created_at, queued_at, priority) VALUES ($1, $2, $3, $4, 'queued', $5, $5, $6) \
+             ON CONFLICT (visitor_id) WHERE status <> 'closed' DO NOTHING",
+        )
+        .bind(id)
+        .bind(site)
+        .bind(visitor)
+        .bind(department)
+        .bind(now)
+        .bind(priority.as_i64())
+        .execute(c)
+        .await
+        .map(affected)
+    })?;
+    if inserted == 1 {
+        return Ok(Some((id, site, true)));
+    }
+    let (id, site_id) = sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, (ConversationId, SiteId)>(open_one)
+            .bind(visitor)
+            .fetch_one(c)
+            .await
+    })?;
+    Ok(Some((id, site_id, false)))
+}
+
+/// One append inside the batch transaction. Every rejection is decided before anything is
+/// written, so a rejected item leaves no trace.
+async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOutcome> {
+    let author = item.author.uuid();
+    let previous = sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, (ConversationId, i64, String)>(
+            "SELECT conversation_id, seq, body FROM messages \
+             WHERE author_id = $1 AND client_id = $2",
+        )
+        .bind(author)
+        .bind(item.client_id.as_str())
+        .fetch_optional(c)
+        .await
+    })?;
+    if let Some((conversation, seq, body)) = previous {
+        let same_target = match &item.target {
+            Target::Conversation(id) => *id == conversation,
+            Target::VisitorOpen { .. } => true,
+        };
+        if body != item.body.as_str() || !same_target {
+            return Ok(Err(AppendRejection::ClientIdConflict));
+        }
+        let message = load_message(conn, conversation, seq).await?;
+        let conversation = load_conversation(conn, conversation)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("message without conversation".into()))?;
+        return Ok(Ok(Appended {
+            message,
+            conversation,
+            duplicate: true,
+            opened: false,
+            follow_ups: Vec::new(),
+        }));
+    }
+
+    let (conversation, opened) = match (&item.target, item.author) {
+        (Target::Conversation(id), _) => {
+            let Some(conversation) = load_conversation(conn, *id).await? else {
+                return Ok(Err(AppendRejection::NotFound));
+            };
+            let takes_part = match item.author {
+                Author::Visitor(visitor) => conversation.visitor_id == visitor,
+                Author::Agent(agent) => conversation.agent.as_ref().map(|a| a.id) == Some(agent),
+            };
+            if !takes_part {
+                return Ok(Err(match item.author {
+                    // A visitor learns nothing about conversations that are not theirs.
+                    Author::Visitor(_) => AppendRejection::NotFound,
+                    Author::Agent(_) => AppendRejection::Forbidden,
+                }));
+            }
+            if conversation.status == ConversationStatus::Closed {
+                return Ok(Err(AppendRejection::ConversationClosed));
+            }
+            (*id, false)
+        }
+        (
+            Target::VisitorOpen {
+                site_id,
+                department_id,
+                priority,
+            },
+            Author::Visitor(visitor),
+        ) => {
+            let Some((id, site, opened)) =
+                open_conversation_for(conn, visitor, *site_id, *department_id, *priority, item.now)
+                    .await?
+            else {
+                return Ok(Err(AppendRejection::UnknownDepartment));
+            };
+            if site != *site_id {
+                return Ok(Err(AppendRejection::Forbidden));
+            }
+            (id, opened)
+        }
+        (Target::VisitorOpen { .. }, Author::Agent(_)) => {
+            return Ok(Err(AppendRejection::Forbidden));
+        }
+    };
+
+    let message = insert_message(
+        conn,
+        conversation,
+        item.author.kind(),
+        Some(author),
+        Some(item.client_id.as_str()),
+        item.body.as_str(),
+        item.now,
+    )
+    .await?;
+    // Inactivity counts from the visitor's last word; an agent's first word means the chat
+    // was answered (not missed).
+    sql!(conn.conn(), |c| {
+        match item.author {
+            Author::Visitor(_) => {
+                sqlx::query("UPDATE conversations SET last_visitor_at = $2 WHERE id = $1")
+                    .bind(conversation)
+                    .bind(item.now)
+                    .execute(c)
+                    .await
+            }
+            Author::Agent(_) => {
+                sqlx::query("UPDATE conversations SET agent_replied = TRUE WHERE id = $1")
+                    .bind(conversation)
+                    .execute(c)
+                    .await
+            }
+        }
+        .map(affected)
+    })?;
+    let mut follow_ups = Vec::new();
+    if opened {
+        let auto_reply = sql!(conn.conn(), |c| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT s.auto_reply FROM sites s JOIN conversations c ON c.site_id = s.id \
+                 WHERE c.id = $1",
+            )
+            .bind(conversation)
+            .fetch_one(c)
+            .await
+        })?;
+        if !auto_reply.trim().is_empty() {
+            follow_ups.push(
+                insert_message(
+                    conn,
+                    conversation,
+                    AuthorKind::System,
+                    None,
+                    None,
+                    &auto_reply,
+                    item.now,
+                )
+                .await?,
+            );
+        }
+    }
+    let conversation = load_conversation(conn, conversation)
+        .await?
+        .ok_or_else(|| vanished("conversation"))?;
+    Ok(Ok(Appended {
+        message,
+        conversation,
+        duplicate: false,
+        opened,
+        follow_ups,
+    }))
+}
+
+#[async_trait]
+impl MessageStore for SqlStore {
+    async fn append_batch(&self, batch: &[Append]) -> StoreResult<Vec<AppendOutcome>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for item in batch {
+            outcomes.push(append_one(&mut conn, item).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn messages_after(
+        &self,
+        conversation: ConversationId,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+        );
+        sql!(self.read.get(), |c| {
+            sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(conversation)
+                .bind(to_db(after))
+                .bind(i64::from(limit))
+                .fetch_all(c)
+                .await
+        })?
+        .into_iter()
+        .map(Message::try_from)
+        .collect()
+    }
+}

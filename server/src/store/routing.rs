@@ -1,0 +1,328 @@
+//! Routing: department queues, the candidates for a conversation, assignment, and the audit
+//! of every decision (transfers and re-queues, which also record decisions, are in
+//! `transfers.rs`).
+
+use async_trait::async_trait;
+use bellhop_protocol::api::{RoutingDecision, RoutingRule};
+use bellhop_protocol::frames::{Conversation, Millis};
+use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
+
+use super::conversations::load_conversation;
+use super::dialect::{Conn, affected, sql};
+use super::rows::{
+    CONVERSATION_SELECT, CandidateRow, ConversationRow, DecisionRow, candidates_json,
+};
+use super::{SqlStore, StoreResult, vanished};
+
+/// Queue order: urgent first, then conversations put back in the queue, then arrival.
+const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
+
+/// An agent who could take a conversation, as the router sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub agent_id: AgentId,
+    pub open_chats: u32,
+    pub max_chats: u32,
+    /// When the agent was last given a conversation (or came online), for longest-idle order.
+    pub idle_since: Millis,
+    /// This agent served the visitor's previous conversation.
+    pub sticky: bool,
+}
+
+/// What the router decided, for [`Store::try_assign`] to apply and record.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    pub conversation: ConversationId,
+    pub agent: AgentId,
+    /// The department whose agents were considered: the conversation's own, or its fallback.
+    pub via_department: DepartmentId,
+    pub rule: RoutingRule,
+    pub candidates: Vec<Candidate>,
+}
+
+/// A waiting conversation and its place in its department's queue (1 = next).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueEntry {
+    pub conversation_id: ConversationId,
+    pub visitor_id: VisitorId,
+    pub department_id: DepartmentId,
+    pub position: u32,
+}
+
+#[async_trait]
+pub trait RoutingStore: Send + Sync + 'static {
+    /// For each department of the site with a waiting conversation, the one to serve next:
+    /// urgent before normal, re-queued before new, then arrival order.
+    async fn queue_heads(&self, site: SiteId) -> StoreResult<Vec<Conversation>>;
+    /// The department's agents who take new chats now (online, not away), with their loads,
+    /// and whether each served this visitor's previous conversation.
+    async fn candidates(
+        &self,
+        department: DepartmentId,
+        visitor: VisitorId,
+    ) -> StoreResult<Vec<Candidate>>;
+    /// Applies an assignment if, at commit time, the conversation is still queued, the agent
+    /// still online, not away, a member of `via_department` (the conversation's department or
+    /// its fallback) and under their cap; records the decision. Returns the assigned
+    /// conversation, or `None` when any condition no longer held.
+    async fn try_assign(
+        &self,
+        assignment: &Assignment,
+        now: Millis,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Every queued conversation of the site, in queue order, numbered per department.
+    async fn queue(&self, site: SiteId) -> StoreResult<Vec<QueueEntry>>;
+    /// When the department's most recent automatic assignments happened (newest first).
+    async fn recent_assignments(
+        &self,
+        department: DepartmentId,
+        limit: u32,
+    ) -> StoreResult<Vec<Millis>>;
+    /// The routing audit of a conversation, oldest first.
+    async fn routing_decisions(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<RoutingDecision>>;
+}
+
+/// One row of the routing audit.
+pub(super) struct Decision<'a> {
+    pub(super) agent: Option<AgentId>,
+    pub(super) department: Option<DepartmentId>,
+    pub(super) rule: RoutingRule,
+    pub(super) candidates: &'a [Candidate],
+    pub(super) note: Option<&'a str>,
+}
+
+/// Records a routing decision in the deciding transaction.
+pub(super) async fn record_decision(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    now: Millis,
+    decision: Decision<'_>,
+) -> StoreResult<()> {
+    sql!(conn.conn(), |c| {
+        sqlx::query(
+            "INSERT INTO routing_decisions (conversation_id, decided_at, agent_id, \
+             department_id, rule, candidates, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(conversation)
+        .bind(now)
+        .bind(decision.agent)
+        .bind(decision.department)
+        .bind(decision.rule.as_str())
+        .bind(candidates_json(decision.candidates))
+        .bind(decision.note)
+        .execute(c)
+        .await
+        .map(affected)
+    })?;
+    Ok(())
+}
+
+#[async_trait]
+impl RoutingStore for SqlStore {
+    async fn queue_heads(&self, site: SiteId) -> StoreResult<Vec<Conversation>> {
+        let mut pooled = self.read.acquire().await?;
+        let mut conn = pooled.conn();
+        let departments = sql!(conn.conn(), |c| {
+            sqlx::query_scalar::<_, DepartmentId>(
+                "SELECT DISTINCT department_id FROM conversations \
+                 WHERE site_id = $1 AND status = 'queued' AND department_id IS NOT NULL",
+            )
+            .bind(site)
+            .fetch_all(c)
+            .await
+        })?;
+        let sql = format!(
+            "{CONVERSATION_SELECT} WHERE c.department_id = $1 AND c.status = 'queued' \
+             ORDER BY {QUEUE_ORDER} LIMIT 1"
+        );
+        let mut heads = Vec::with_capacity(departments.len());
+        for department in departments {
+            if let Some(row) = sql!(conn.conn(), |c| {
+                sqlx::query_as::<_, ConversationRow>(&sql)
+                    .bind(department)
+                    .fetch_optional(c)
+                    .await
+            })? {
+                heads.push(Conversation::try_from(row)?);
+            }
+        }
+        Ok(heads)
+    }
+
+    async fn candidates(
+        &self,
+        department: DepartmentId,
+        visitor: VisitorId,
+    ) -> StoreResult<Vec<Candidate>> {
+        sql!(self.read.get(), |c| {
+            sqlx::query_as::<_, CandidateRow>(
+                "SELECT a.id, a.max_chats, a.idle_since, \
+                 (SELECT COUNT(*) FROM conversations c WHERE c.agent_id = a.id \
+                  AND c.status = 'assigned') AS open_chats, \
+                 EXISTS (SELECT 1 FROM conversations p WHERE p.id = \
+                         (SELECT q.id FROM conversations q WHERE q.visitor_id = $2 \
+                          AND q.agent_id IS NOT NULL AND q.status = 'closed' \
+                          ORDER BY q.closed_at DESC, q.id DESC LIMIT 1) \
+                         AND p.agent_id = a.id) AS sticky \
+                 FROM agents a JOIN agent_departments d ON d.agent_id = a.id \
+                 WHERE d.department_id = $1 AND a.online AND NOT a.away ORDER BY a.id",
+            )
+            .bind(department)
+            .bind(visitor)
+            .fetch_all(c)
+            .await
+        })?
+        .into_iter()
+        .map(TryInto::try_into)
+        .collect()
+    }
+
+    async fn try_assign(
+        &self,
+        assignment: &Assignment,
+        now: Millis,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        let agent = assignment.agent;
+        // Serialise assignments to this agent, so two of them cannot both see a free slot.
+        let lock_agent = self.write.lock_agent();
+        sql!(conn.conn(), |c| {
+            sqlx::query(lock_agent)
+                .bind(agent)
+                .execute(c)
+                .await
+                .map(affected)
+        })?;
+        let assigned = sql!(conn.conn(), |c| {
+            sqlx::query(
+                "UPDATE conversations SET status = 'assigned', agent_id = $2, assigned_at = $3, \
+                 requeued = FALSE \
+                 WHERE id = $1 AND status = 'queued' \
+                 AND ($4 = department_id OR $4 = (SELECT d.fallback_id FROM departments d \
+                                                   WHERE d.id = conversations.department_id)) \
+                 AND EXISTS (SELECT 1 FROM agents a JOIN agent_departments m \
+                             ON m.agent_id = a.id \
+                             WHERE a.id = $2 AND a.online AND NOT a.away \
+                             AND m.department_id = $4 \
+                             AND a.max_chats > (SELECT COUNT(*) FROM conversations o \
+                                                WHERE o.agent_id = $2 \
+                                                AND o.status = 'assigned'))",
+            )
+            .bind(assignment.conversation)
+            .bind(agent)
+            .bind(now)
+            .bind(assignment.via_department)
+            .execute(c)
+            .await
+            .map(affected)
+        })?;
+        if assigned == 0 {
+            return Ok(None);
+        }
+        sql!(conn.conn(), |c| {
+            sqlx::query("UPDATE agents SET idle_since = $2 WHERE id = $1")
+                .bind(agent)
+                .bind(now)
+                .execute(c)
+                .await
+                .map(affected)
+        })?;
+        let conversation = load_conversation(&mut conn, assignment.conversation)
+            .await?
+            .ok_or_else(|| vanished("conversation"))?;
+        let decision = Decision {
+            agent: Some(agent),
+            department: conversation.department_id,
+            rule: assignment.rule,
+            candidates: &assignment.candidates,
+            note: None,
+        };
+        record_decision(&mut conn, conversation.id, now, decision).await?;
+        tx.commit().await?;
+        Ok(Some(conversation))
+    }
+
+    async fn queue(&self, site: SiteId) -> StoreResult<Vec<QueueEntry>> {
+        let sql = format!(
+            "SELECT c.id, c.visitor_id, c.department_id FROM conversations c \
+             WHERE c.site_id = $1 AND c.status = 'queued' AND c.department_id IS NOT NULL \
+             ORDER BY c.department_id, {QUEUE_ORDER}"
+        );
+        let rows = sql!(self.read.get(), |c| {
+            sqlx::query_as::<_, (ConversationId, VisitorId, DepartmentId)>(&sql)
+                .bind(site)
+                .fetch_all(c)
+                .await
+        })?;
+        let mut entries = Vec::with_capacity(rows.len());
+        let mut position = 0;
+        let mut current = None;
+        for (conversation_id, visitor_id, department_id) in rows {
+            if current != Some(department_id) {
+                current = Some(department_id);
+                position = 0;
+            }
+            position += 1;
+            entries.push(QueueEntry {
+                conversation_id,
+                visitor_id,
+                department_id,
+                position,
+            });
+        }
+        Ok(entries)
+    }
+
+    async fn recent_assignments(
+        &self,
+        department: DepartmentId,
+        limit: u32,
+    ) -> StoreResult<Vec<Millis>> {
+        // Only the router's own choices measure throughput: not transfers or re-queues.
+        let automatic: Vec<&str> = RoutingRule::ALL
+            .into_iter()
+            .filter(|rule| rule.is_automatic())
+            .map(RoutingRule::as_str)
+            .collect();
+        let placeholders: Vec<String> = (0..automatic.len())
+            .map(|i| format!("${}", i + 3))
+            .collect();
+        let sql = format!(
+            "SELECT decided_at FROM routing_decisions WHERE department_id = $1 \
+             AND agent_id IS NOT NULL AND rule IN ({}) \
+             ORDER BY decided_at DESC, id DESC LIMIT $2",
+            placeholders.join(", ")
+        );
+        Ok(sql!(self.read.get(), |c| {
+            let mut query = sqlx::query_scalar::<_, Millis>(&sql)
+                .bind(department)
+                .bind(i64::from(limit));
+            for rule in &automatic {
+                query = query.bind(*rule);
+            }
+            query.fetch_all(c).await
+        })?)
+    }
+
+    async fn routing_decisions(
+        &self,
+        conversation: ConversationId,
+    ) -> StoreResult<Vec<RoutingDecision>> {
+        sql!(self.read.get(), |c| {
+            sqlx::query_as::<_, DecisionRow>(
+                "SELECT decided_at, agent_id, department_id, rule, candidates, note \
+                 FROM routing_decisions WHERE conversation_id = $1 ORDER BY id",
+            )
+            .bind(conversation)
+            .fetch_all(c)
+            .await
+        })?
+        .into_iter()
+        .map(RoutingDecision::try_from)
+        .collect()
+    }
+}

@@ -1,0 +1,257 @@
+//! Moving a conversation off its agent: transfers (to a colleague or a department's queue) and
+//! re-queueing the chats of an agent who stayed away past the grace period. Each records its
+//! routing decision in the same transaction.
+
+use async_trait::async_trait;
+use bellhop_protocol::api::RoutingRule;
+use bellhop_protocol::frames::{
+    AuthorKind, Conversation, ConversationStatus, Message, Millis, TransferTarget,
+};
+use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId};
+
+use super::conversations::load_conversation;
+use super::dialect::{Conn, affected, sql};
+use super::messages::insert_message;
+use super::routing::{Decision, record_decision};
+use super::{SqlStore, StoreResult, vanished};
+
+/// A conversation put back in the queue because its agent stayed away past the grace period,
+/// with the notice stored for the visitor.
+#[derive(Clone, Debug)]
+pub struct Requeued {
+    pub conversation: Conversation,
+    pub previous_agent: AgentId,
+    pub notice: Message,
+}
+
+/// A transfer that happened.
+#[derive(Clone, Debug)]
+pub struct Transferred {
+    pub conversation: Conversation,
+    pub from: Option<AgentId>,
+}
+
+/// Why a transfer was refused; nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransferRejection {
+    #[error("no such conversation")]
+    NotFound,
+    #[error("the conversation is closed")]
+    Closed,
+    #[error("that agent is not online and available")]
+    AgentUnavailable,
+    #[error("that agent has no room under their chat cap")]
+    AgentFull,
+    #[error("no such department on this site")]
+    DepartmentNotFound,
+    #[error("the conversation is already with that agent")]
+    SameAgent,
+}
+
+#[async_trait]
+pub trait TransferStore: Send + Sync + 'static {
+    /// Moves an open conversation to a colleague (if online, available and under their cap)
+    /// or to a department's queue (front of it), recording who and why.
+    async fn transfer(
+        &self,
+        conversation: ConversationId,
+        to: &TransferTarget,
+        note: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Result<Transferred, TransferRejection>>;
+    /// Puts every chat of agents offline since before `cutoff` back at the front of its queue,
+    /// storing `notice` for each visitor.
+    async fn requeue_abandoned(
+        &self,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<Requeued>>;
+}
+
+/// The agent's availability on a site: online, away, cap and open chats (`None`: not theirs).
+async fn agent_load(
+    conn: &mut Conn<'_>,
+    agent: AgentId,
+    site: SiteId,
+) -> StoreResult<Option<(bool, bool, i64, i64)>> {
+    Ok(sql!(conn.conn(), |c| {
+        sqlx::query_as::<_, (bool, bool, i64, i64)>(
+            "SELECT a.online, a.away, a.max_chats, \
+             (SELECT COUNT(*) FROM conversations o WHERE o.agent_id = a.id \
+              AND o.status = 'assigned') FROM agents a JOIN agent_sites s \
+             ON s.agent_id = a.id WHERE a.id = $1 AND s.site_id = $2",
+        )
+        .bind(agent)
+        .bind(site)
+        .fetch_optional(c)
+        .await
+    })?)
+}
+
+#[async_trait]
+impl TransferStore for SqlStore {
+    async fn transfer(
+        &self,
+        conversation: ConversationId,
+        to: &TransferTarget,
+        note: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Result<Transferred, TransferRejection>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        let Some(current) = load_conversation(&mut conn, conversation).await? else {
+            return Ok(Err(TransferRejection::NotFound));
+        };
+        if current.status == ConversationStatus::Closed {
+            return Ok(Err(TransferRejection::Closed));
+        }
+        let from = current.agent.as_ref().map(|a| a.id);
+        let decision = match to {
+            TransferTarget::Agent { agent_id } => {
+                if from == Some(*agent_id) {
+                    return Ok(Err(TransferRejection::SameAgent));
+                }
+                let lock_agent = self.write.lock_agent();
+                sql!(conn.conn(), |c| {
+                    sqlx::query(lock_agent)
+                        .bind(agent_id)
+                        .execute(c)
+                        .await
+                        .map(affected)
+                })?;
+                match agent_load(&mut conn, *agent_id, current.site_id).await? {
+                    Some((true, false, cap, open)) if open < cap => {}
+                    Some((true, false, _, _)) => return Ok(Err(TransferRejection::AgentFull)),
+                    _ => return Ok(Err(TransferRejection::AgentUnavailable)),
+                }
+                sql!(conn.conn(), |c| {
+                    sqlx::query(
+                        "UPDATE conversations SET status = 'assigned', agent_id = $2, \
+                         assigned_at = $3, requeued = FALSE WHERE id = $1",
+                    )
+                    .bind(conversation)
+                    .bind(agent_id)
+                    .bind(now)
+                    .execute(c)
+                    .await
+                    .map(affected)
+                })?;
+                Decision {
+                    agent: Some(*agent_id),
+                    department: current.department_id,
+                    rule: RoutingRule::TransferToAgent,
+                    candidates: &[],
+                    note,
+                }
+            }
+            TransferTarget::Department { department_id } => {
+                let same_site = sql!(conn.conn(), |c| {
+                    sqlx::query_scalar::<_, DepartmentId>(
+                        "SELECT id FROM departments WHERE id = $1 AND site_id = $2",
+                    )
+                    .bind(department_id)
+                    .bind(current.site_id)
+                    .fetch_optional(c)
+                    .await
+                })?;
+                if same_site.is_none() {
+                    return Ok(Err(TransferRejection::DepartmentNotFound));
+                }
+                sql!(conn.conn(), |c| {
+                    sqlx::query(
+                        "UPDATE conversations SET status = 'queued', agent_id = NULL, \
+                         assigned_at = NULL, department_id = $2, requeued = TRUE WHERE id = $1",
+                    )
+                    .bind(conversation)
+                    .bind(department_id)
+                    .execute(c)
+                    .await
+                    .map(affected)
+                })?;
+                Decision {
+                    agent: None,
+                    department: Some(*department_id),
+                    rule: RoutingRule::TransferToDepartment,
+                    candidates: &[],
+                    note,
+                }
+            }
+        };
+        record_decision(&mut conn, conversation, now, decision).await?;
+        let conversation = load_conversation(&mut conn, conversation)
+            .await?
+            .ok_or_else(|| vanished("conversation"))?;
+        tx.commit().await?;
+        Ok(Ok(Transferred { conversation, from }))
+    }
+
+    async fn requeue_abandoned(
+        &self,
+        cutoff: Millis,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<Requeued>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        let abandoned = sql!(conn.conn(), |c| {
+            sqlx::query_as::<_, (ConversationId, AgentId)>(
+                "SELECT c.id, c.agent_id FROM conversations c JOIN agents a ON a.id = c.agent_id \
+                 WHERE c.status = 'assigned' AND NOT a.online AND a.disconnected_at IS NOT NULL \
+                 AND a.disconnected_at <= $1 ORDER BY c.assigned_at, c.id",
+            )
+            .bind(cutoff)
+            .fetch_all(c)
+            .await
+        })?;
+        let mut requeued = Vec::with_capacity(abandoned.len());
+        for (conversation, previous_agent) in abandoned {
+            sql!(conn.conn(), |c| {
+                sqlx::query(
+                    "UPDATE conversations SET status = 'queued', agent_id = NULL, \
+                     assigned_at = NULL, requeued = TRUE WHERE id = $1 AND status = 'assigned'",
+                )
+                .bind(conversation)
+                .execute(c)
+                .await
+                .map(affected)
+            })?;
+            let department = sql!(conn.conn(), |c| {
+                sqlx::query_scalar::<_, Option<DepartmentId>>(
+                    "SELECT department_id FROM conversations WHERE id = $1",
+                )
+                .bind(conversation)
+                .fetch_one(c)
+                .await
+            })?;
+            let decision = Decision {
+                agent: None,
+                department,
+                rule: RoutingRule::RequeuedAfterGrace,
+                candidates: &[],
+                note: Some("the agent stayed offline past the grace period"),
+            };
+            record_decision(&mut conn, conversation, now, decision).await?;
+            let notice = insert_message(
+                &mut conn,
+                conversation,
+                AuthorKind::System,
+                None,
+                None,
+                notice,
+                now,
+            )
+            .await?;
+            let conversation = load_conversation(&mut conn, conversation)
+                .await?
+                .ok_or_else(|| vanished("conversation"))?;
+            requeued.push(Requeued {
+                conversation,
+                previous_agent,
+                notice,
+            });
+        }
+        tx.commit().await?;
+        Ok(requeued)
+    }
+}
