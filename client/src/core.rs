@@ -81,8 +81,10 @@ pub enum StopReason {
 
 /// What happened outside the core. `now` is the caller's clock in milliseconds (any epoch,
 /// as long as it never goes backwards).
-// Events live for one call to `handle`; boxing the frame would cost every frame an allocation.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "events live for one call to `handle`; boxing the frame would cost every frame an allocation"
+)]
 #[derive(Clone, Debug)]
 pub enum Event {
     /// The socket asked for by [`Action::Connect`] is open.

@@ -16,12 +16,12 @@ use serde::ser::{self, Impossible, Serialize};
 ///
 /// Returns `""` for a value that is not a unit enum variant; every enum given [`wire_names!`]
 /// is unit-only, and its tests check each variant round-trips.
-pub fn name<T: Serialize>(value: &T) -> &'static str {
+pub(crate) fn name<T: Serialize>(value: &T) -> &'static str {
     value.serialize(VariantName).unwrap_or("")
 }
 
 /// The variant with this wire name, if any.
-pub fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
+pub(crate) fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
     T::deserialize(BorrowedStrDeserializer::<ValueError>::new(text)).ok()
 }
 

@@ -11,7 +11,7 @@ use crate::store::{Agent, NewAgent, Store, StoreError};
 
 /// A new account, its fields already parsed (by the REST body, the command line or the
 /// configuration); only the password's length and the sites are checked here.
-pub struct AgentSpec {
+pub(crate) struct AgentSpec {
     pub email: Email,
     pub display_name: DisplayName,
     pub password: Password,
@@ -22,7 +22,7 @@ pub struct AgentSpec {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum AccountError {
+pub(crate) enum AccountError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -31,9 +31,9 @@ pub enum AccountError {
     Hash(#[from] password::HashError),
 }
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
-pub async fn create_agent(
+pub(crate) async fn create_agent(
     store: &dyn Store,
     config: &Config,
     spec: AgentSpec,

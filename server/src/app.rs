@@ -1,4 +1,4 @@
-//! Building and running the server: storage, hub, router and chat service wired together
+//! Building and running the server: storage, hub, bus, assignment and chat service wired together
 //! behind actix-web, plus graceful shutdown.
 //!
 //! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket
@@ -20,13 +20,13 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::assignment::Assigner;
 use crate::auth::visitor_token::TokenSigner;
 use crate::bus::Bus;
 use crate::bus::local::LocalBus;
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
-use crate::router::Router;
 use crate::store::{self, NodeId, Store};
 use crate::{bootstrap, routes, ws};
 
@@ -96,12 +96,12 @@ impl Application {
 
         let hub = Hub::start(config.ws.outbound_queue);
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
-        let router = Router::start(store.clone(), bus.clone());
+        let assigner = Assigner::start(store.clone(), bus.clone());
         let (chat, committer) = Chat::start(
             store.clone(),
             hub,
             bus,
-            router.clone(),
+            assigner.clone(),
             config.commit.max_batch,
             node,
         );
@@ -115,7 +115,7 @@ impl Application {
         ));
         // Conversations may have been waiting since before a restart.
         for site in store.sites(None).await? {
-            router.kick(site.id);
+            assigner.kick(site.id);
         }
 
         let shutdown_timeout = config.shutdown_timeout_secs;

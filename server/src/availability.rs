@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::hours::Schedule;
 
-pub fn availability(
+pub(crate) fn availability(
     hours: Option<&Schedule>,
     anyone_online: bool,
     now: DateTime<Utc>,

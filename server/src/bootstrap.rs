@@ -15,13 +15,17 @@ use crate::config::Config;
 use crate::store::{NewSite, Store};
 
 /// The demo site's public widget key.
-pub const DEMO_WIDGET_KEY: &str = "demo";
+pub(crate) const DEMO_WIDGET_KEY: &str = "demo";
 
-pub fn random_password() -> String {
+pub(crate) fn random_password() -> String {
     random_alphanumeric(20)
 }
 
-pub async fn first_start(store: &dyn Store, config: &Config, port: u16) -> anyhow::Result<()> {
+pub(crate) async fn first_start(
+    store: &dyn Store,
+    config: &Config,
+    port: u16,
+) -> anyhow::Result<()> {
     if store.agent_count().await? > 0 {
         return Ok(());
     }

@@ -264,7 +264,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API returns its own large error"
+    )]
     fn environment_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

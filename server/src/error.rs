@@ -19,7 +19,7 @@ pub struct HttpError {
 
 /// The HTTP status of each error code. No wildcard arm: a new code must be given its status
 /// here. Codes that only occur on sockets get the status they would have on REST.
-pub fn status_of(code: ErrorCode) -> StatusCode {
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::BadFrame
         | ErrorCode::UnknownFrame
@@ -124,7 +124,7 @@ impl From<ChatError> for HttpError {
 }
 
 /// Turns actix's extractor errors (bad JSON, bad path or query) into our error body.
-pub fn bad_request(err: impl std::fmt::Display) -> actix_web::Error {
+pub(crate) fn bad_request(err: impl std::fmt::Display) -> actix_web::Error {
     HttpError::invalid(err.to_string()).into()
 }
 

@@ -3,7 +3,7 @@
 //!
 //! Every change of chat state (a message stored, a conversation opened, assigned, transferred,
 //! released, re-queued, re-prioritised or closed, a lead captured, an agent's status) is one
-//! [`Event`], made by the chat service or the router right after the store committed it, and
+//! [`Event`], made by the chat service or the assigner right after the store committed it, and
 //! handed to the [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
 //! in-process bus), where [`fan_out`] decides who hears what; other subscribers (webhooks,
 //! metrics, reports) read the same events. Ephemeral signals that must reach connections on
@@ -32,7 +32,7 @@ pub enum Event {
     ConversationOpened {
         conversation: Conversation,
     },
-    /// The router gave the conversation to an agent.
+    /// The assigner gave the conversation to an agent.
     ConversationAssigned {
         conversation: Conversation,
     },
@@ -85,7 +85,7 @@ pub enum Event {
 }
 
 /// Who receives what for one event: the only place that decides it.
-pub fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
+pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
     match event {
         Event::MessageStored {
             conversation,
@@ -158,7 +158,7 @@ pub fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
             conversation,
             previous_agent,
         } => vec![released(*previous_agent, conversation)],
-        // The queue reorders; nobody is told (the router announces new positions).
+        // The queue reorders; nobody is told (the assigner announces new positions).
         Event::PriorityChanged { .. } => Vec::new(),
         Event::ConversationClosed { conversation } => to_parties(
             conversation,

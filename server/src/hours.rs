@@ -45,7 +45,7 @@ use chrono_tz::Tz;
 
 /// How far ahead [`Schedule::next_change`] searches for a change: a weekly schedule that flips
 /// at all flips within a week, and the extra day covers a change just past the week's end.
-pub const LOOKAHEAD_DAYS: u64 = 8;
+pub(crate) const LOOKAHEAD_DAYS: u64 = 8;
 
 const MINUTES_PER_DAY: u16 = 24 * 60;
 
@@ -55,7 +55,7 @@ const OFFSET_SCAN_STEP_SECS: i64 = 3600;
 
 /// Why admin-supplied business hours were rejected. The messages are shown to admins as-is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum HoursError {
+pub(crate) enum HoursError {
     #[error("unknown time zone \"{0}\" (expected an IANA name such as \"Europe/Berlin\")")]
     UnknownTimeZone(String),
     #[error(
@@ -110,7 +110,7 @@ impl Interval {
 
 /// Validated business hours, ready to answer "open at this instant?".
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     tz: Tz,
     intervals: Vec<Interval>,
     closed_dates: BTreeSet<NaiveDate>,
@@ -126,7 +126,7 @@ impl Schedule {
     /// # Errors
     ///
     /// The first problem found, as a [`HoursError`] whose message names the offending value.
-    pub fn parse(hours: &BusinessHours) -> Result<Schedule, HoursError> {
+    pub(crate) fn parse(hours: &BusinessHours) -> Result<Schedule, HoursError> {
         let tz: Tz = hours
             .time_zone
             .parse()
@@ -176,13 +176,8 @@ impl Schedule {
         })
     }
 
-    /// The schedule's time zone.
-    pub fn time_zone(&self) -> Tz {
-        self.tz
-    }
-
     /// Whether the schedule is open at `at` (see the module docs for the exact rules).
-    pub fn is_open(&self, at: DateTime<Utc>) -> bool {
+    pub(crate) fn is_open(&self, at: DateTime<Utc>) -> bool {
         self.local_time(at)
             .is_some_and(|local| self.is_open_local(local))
     }
@@ -219,7 +214,7 @@ impl Schedule {
     /// interval's open/close) or where the zone's UTC offset changes (the local clock jumps).
     /// Both kinds of instants are collected as candidates; between two consecutive candidates
     /// the state is constant, so the first candidate with a different state is the answer.
-    pub fn next_change(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_change(&self, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         if self.intervals.is_empty() {
             return None; // Always closed.
         }
@@ -951,7 +946,7 @@ mod tests {
             &[(Mon, "00:00", "24:00"), (Fri, "22:00", "02:00")],
             &["2026-12-31", "2027-01-01", "2026-12-31"],
         );
-        assert_eq!(s.time_zone(), chrono_tz::Asia::Vladivostok);
+        assert_eq!(s.tz, chrono_tz::Asia::Vladivostok);
         assert_eq!(s.closed_dates.len(), 2);
         assert_eq!(s.intervals.len(), 2);
     }

@@ -18,7 +18,7 @@ const MAX_FIELD_CHARS: usize = 500;
 const MAX_URL_CHARS: usize = 2000;
 
 /// Builds the lead a visitor's form submission describes, or says what is wrong with it.
-pub fn from_submission(
+pub(crate) fn from_submission(
     site: &SiteSettings,
     visitor: VisitorId,
     submission: LeadSubmission,
@@ -133,7 +133,7 @@ fn bounded_url(url: Option<String>) -> Result<Option<String>, String> {
 }
 
 /// The `utm_*` parameters of a URL's query (percent-decoded).
-pub fn utm_of(url: &str) -> Utm {
+pub(crate) fn utm_of(url: &str) -> Utm {
     let query = url
         .split_once('?')
         .map(|(_, q)| q.split('#').next().unwrap_or(q))
@@ -155,7 +155,7 @@ pub fn utm_of(url: &str) -> Utm {
     }
 }
 
-pub const CSV_HEADER: [&str; 20] = [
+pub(crate) const CSV_HEADER: [&str; 20] = [
     "created_at",
     "kind",
     "name",
@@ -179,7 +179,7 @@ pub const CSV_HEADER: [&str; 20] = [
 ];
 
 /// Leads as an RFC 4180 CSV document (UTF-8, CRLF), header first.
-pub fn to_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
+pub(crate) fn to_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Necessary)

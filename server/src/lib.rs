@@ -1,30 +1,31 @@
-//! The Bellhop server: HTTP API, WebSocket endpoints for visitors and agents, the hub, the
-//! router, storage and auth. `bellhop serve` runs it; tests build it with
+//! The Bellhop server: HTTP API, WebSocket endpoints for visitors and agents, the hub, the bus,
+//! assignment, storage and auth. `bellhop serve` runs it; tests build it with
 //! [`app::Application::build`].
 //!
 //! How the parts fit: a socket ([`ws`]) decodes a frame and asks the [`chat`] service to act;
 //! sends go through the group committer ([`store::commit`]) into the [`store`], which is the
 //! source of truth; after the commit, the change becomes one [`events::Event`] on the [`bus`],
 //! which [`events::fan_out`] turns into frames for the [`hub`]'s connections of the visitor
-//! and the assigned agent; the [`router`] assigns new conversations the same way.
+//! and the assigned agent; [`assignment`] gives waiting conversations to agents and emits its
+//! decisions the same way.
 
-pub mod accounts;
+pub(crate) mod accounts;
 pub mod app;
+pub mod assignment;
 pub mod auth;
-pub mod availability;
-pub mod bootstrap;
+pub(crate) mod availability;
+pub(crate) mod bootstrap;
 pub mod bus;
-pub mod chat;
+pub(crate) mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub mod error;
-pub mod events;
-pub mod hours;
+pub(crate) mod error;
+pub(crate) mod events;
+pub(crate) mod hours;
 pub mod hub;
-pub mod leads;
-pub mod router;
-pub mod routes;
+pub(crate) mod leads;
+pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;
-pub mod ws;
+pub(crate) mod ws;

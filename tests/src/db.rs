@@ -22,8 +22,17 @@ pub struct TestDb {
 }
 
 enum Kind {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Postgres { name: String, admin_url: String },
+    Sqlite(
+        #[expect(
+            dead_code,
+            reason = "held only so the directory lives as long as the test"
+        )]
+        tempfile::TempDir,
+    ),
+    Postgres {
+        name: String,
+        admin_url: String,
+    },
 }
 
 impl TestDb {

@@ -2,8 +2,9 @@
 //!
 //! - `run [ARGS...]` — build and run the server (`bellhop serve ARGS...`) on embedded SQLite.
 //! - `bench [ARGS...]` — the load generator against a release build (docs/benchmarks.md).
-//! - `test` — everything CI checks: formatting, clippy, and every test (unit, store suite and
-//!   black-box tests against SQLite and PostgreSQL).
+//! - `test` — everything CI checks: formatting, the Wasm build of the crates the browser runs
+//!   (protocol, client core), clippy, the module docs' links, and every test (unit, property,
+//!   store suite and black-box tests against SQLite and PostgreSQL).
 //!
 //! Each task prints the commands it runs, so any step can be repeated by hand.
 
@@ -34,10 +35,16 @@ fn main() -> ExitCode {
 }
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
+    cargo_with_env(args, &[])
+}
+
+fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("+ cargo {}", args.join(" "));
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
+    eprintln!("+ {}cargo {}", shown.concat(), args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .with_context(|| format!("running {cargo}"))?;
     if !status.success() {
@@ -89,18 +96,13 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
 fn test() -> anyhow::Result<()> {
     check_services();
     cargo(&["fmt", "--all", "--check"])?;
-    // The protocol crate is shared with the Wasm widget and console: it must build for Wasm.
+    // The protocol crate and the client core are shared with the Wasm widget and console:
+    // they must build for Wasm.
     ensure_wasm_target()?;
     cargo(&[
         "build",
         "--package",
         "bellhop-protocol",
-        "--target",
-        WASM_TARGET,
-    ])?;
-    // So is the client core, which the widget and console run.
-    cargo(&[
-        "build",
         "--package",
         "bellhop-client",
         "--target",
@@ -114,6 +116,24 @@ fn test() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ])?;
+    // Module docs describe how the parts fit; a link that no longer resolves is a stale doc.
+    cargo_with_env(
+        &[
+            "doc",
+            "--no-deps",
+            "--document-private-items",
+            "--package",
+            "bellhop-server",
+            "--package",
+            "bellhop-protocol",
+            "--package",
+            "bellhop-client",
+        ],
+        &[(
+            "RUSTDOCFLAGS",
+            "-D warnings -A rustdoc::private_intra_doc_links",
+        )],
+    )?;
     cargo(&["test", "--workspace", "--all-targets"])
 }
 

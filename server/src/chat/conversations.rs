@@ -56,7 +56,7 @@ impl Chat {
         self.emit(Event::ConversationClosed {
             conversation: closed.clone(),
         });
-        self.router.kick(closed.site_id);
+        self.assigner.kick(closed.site_id);
     }
 
     /// The conversation, if this agent may act on it: their own, or any of their sites' for
@@ -129,7 +129,7 @@ impl Chat {
             note,
         });
         // The previous agent's slot is free (and a department transfer waits in a queue).
-        self.router.kick(conversation.site_id);
+        self.assigner.kick(conversation.site_id);
         Ok(conversation)
     }
 
@@ -147,7 +147,7 @@ impl Chat {
         self.emit(Event::PriorityChanged {
             conversation: changed.clone(),
         });
-        self.router.kick(changed.site_id);
+        self.assigner.kick(changed.site_id);
         Ok(changed)
     }
 }

@@ -1,10 +1,10 @@
 //! The chat service: what happens when someone sends, closes, types or comes online. It ties
 //! the store (truth), the group committer (durability), the bus (events to every node's
-//! connections and subscribers) and the router (assignment) together, so the sockets and REST
-//! handlers stay thin.
+//! connections and subscribers) and the assigner (queues and caps) together, so the sockets
+//! and REST handlers stay thin.
 //!
 //! Each action checks who may do it, commits through the store, then emits one
-//! [`Event`](crate::events::Event) per change. Parts: sends here; [`conversations`] (close,
+//! [`Event`] per change. Parts: sends here; [`conversations`] (close,
 //! transfer, priority); [`presence`] (agent status and connections); [`opening`] (business
 //! hours and the priority of a new chat); [`sweepers`] (grace period and inactivity).
 //!
@@ -27,11 +27,11 @@ use bellhop_protocol::{
 use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
+use crate::assignment::Assigner;
 use crate::bus::Bus;
 use crate::clock::now_millis;
 use crate::events::Event;
 use crate::hub::Hub;
-use crate::router::Router;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
     Agent, Append, AppendRejection, Appended, Author, NodeId, Store, StoreError, Target,
@@ -105,7 +105,7 @@ pub struct Chat {
     hub: Hub,
     bus: Arc<dyn Bus>,
     commits: GroupCommit,
-    router: Router,
+    assigner: Assigner,
     /// Live agent connections on this node; the first connects an agent, the last disconnects
     /// them. Held across the presence update so connect and disconnect cannot interleave.
     presence: Mutex<HashMap<AgentId, usize>>,
@@ -119,23 +119,23 @@ impl Chat {
         store: Arc<dyn Store>,
         hub: Hub,
         bus: Arc<dyn Bus>,
-        router: Router,
+        assigner: Assigner,
         max_batch: usize,
         node: NodeId,
     ) -> (Arc<Self>, JoinHandle<()>) {
         let publish_bus = bus.clone();
-        let publish_router = router.clone();
+        let publish_assigner = assigner.clone();
         let (commits, task) = GroupCommit::start(
             store.clone(),
             max_batch,
-            Box::new(move |appended| committed(publish_bus.as_ref(), &publish_router, appended)),
+            Box::new(move |appended| committed(publish_bus.as_ref(), &publish_assigner, appended)),
         );
         let chat = Arc::new(Self {
             store,
             hub,
             bus,
             commits,
-            router,
+            assigner,
             presence: Mutex::new(HashMap::new()),
             node,
         });
@@ -170,7 +170,7 @@ impl Chat {
 
     /// Something that affects who may serve the site changed (caps, departments): route again.
     pub fn routing_changed(&self, site: SiteId) {
-        self.router.kick(site);
+        self.assigner.kick(site);
     }
 
     /// Turns a visitor's `send` into its store write: into the named conversation, or into
@@ -233,7 +233,7 @@ impl Chat {
 
 /// After-commit hook, in commit order: the opening (if this message opened the conversation),
 /// then each stored message; a new conversation asks for routing.
-fn committed(bus: &dyn Bus, router: &Router, appended: &Appended) {
+fn committed(bus: &dyn Bus, assigner: &Assigner, appended: &Appended) {
     let conversation = &appended.conversation;
     if appended.opened {
         bus.publish(Event::ConversationOpened {
@@ -247,6 +247,6 @@ fn committed(bus: &dyn Bus, router: &Router, appended: &Appended) {
         });
     }
     if appended.opened {
-        router.kick(conversation.site_id);
+        assigner.kick(conversation.site_id);
     }
 }

@@ -29,7 +29,7 @@ impl Chat {
         });
         if !away {
             for site in &agent.sites {
-                self.router.kick(*site);
+                self.assigner.kick(*site);
             }
         }
         Ok(())
@@ -53,7 +53,7 @@ impl Chat {
                 online: true,
             });
             for site in &agent.sites {
-                self.router.kick(*site);
+                self.assigner.kick(*site);
             }
         }
     }

@@ -48,7 +48,7 @@ impl Chat {
                 conversation: r.conversation.clone(),
                 previous_agent: r.previous_agent,
             });
-            self.router.kick(r.conversation.site_id);
+            self.assigner.kick(r.conversation.site_id);
         }
         Ok(())
     }

@@ -10,7 +10,7 @@ use crate::routes::auth::profile;
 use crate::routes::session::AgentSession;
 use crate::store::StoreError;
 
-pub async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
 ) -> Result<HttpResponse, HttpError> {
@@ -24,7 +24,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(visible))
 }
 
-pub async fn create(
+pub(crate) async fn create(
     state: web::Data<AppState>,
     session: AgentSession,
     body: web::Json<NewAgentRequest>,
@@ -60,7 +60,7 @@ pub async fn create(
 
 /// Changes an agent's chat cap or departments; routing runs again for their sites, since a
 /// higher cap or a new department may let a waiting chat through.
-pub async fn update(
+pub(crate) async fn update(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<AgentId>,

@@ -14,7 +14,7 @@ use crate::routes::session::AgentSession;
 use crate::store::Agent;
 use secrecy::ExposeSecret;
 
-pub fn profile(agent: &Agent) -> AgentProfile {
+pub(crate) fn profile(agent: &Agent) -> AgentProfile {
     AgentProfile {
         id: agent.id,
         email: agent.email.clone(),
@@ -27,7 +27,7 @@ pub fn profile(agent: &Agent) -> AgentProfile {
     }
 }
 
-pub async fn login(
+pub(crate) async fn login(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, HttpError> {
@@ -82,7 +82,7 @@ pub async fn login(
     }))
 }
 
-pub async fn logout(
+pub(crate) async fn logout(
     state: web::Data<AppState>,
     session: AgentSession,
 ) -> Result<HttpResponse, HttpError> {
@@ -95,6 +95,6 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().cookie(gone).finish())
 }
 
-pub async fn me(session: AgentSession) -> HttpResponse {
+pub(crate) async fn me(session: AgentSession) -> HttpResponse {
     HttpResponse::Ok().json(profile(&session.agent))
 }

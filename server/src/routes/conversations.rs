@@ -14,7 +14,7 @@ use crate::error::HttpError;
 use crate::routes::session::{self, AgentSession, Caller};
 use crate::store::ConversationFilter;
 
-pub async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
     query: web::Query<ConversationQuery>,
@@ -49,7 +49,7 @@ async fn readable(
     }
 }
 
-pub async fn get(
+pub(crate) async fn get(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<ConversationId>,
@@ -58,7 +58,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(conversation))
 }
 
-pub async fn transcript(
+pub(crate) async fn transcript(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<ConversationId>,
@@ -81,7 +81,7 @@ pub async fn transcript(
     }))
 }
 
-pub async fn close(
+pub(crate) async fn close(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<ConversationId>,
@@ -92,7 +92,7 @@ pub async fn close(
 
 /// The routing audit: every assignment and hand-off of the conversation, with the candidates
 /// considered. Supervisors and admins of the conversation's site.
-pub async fn routing(
+pub(crate) async fn routing(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<ConversationId>,

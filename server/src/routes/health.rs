@@ -12,11 +12,11 @@ fn health(status: &str) -> Health {
     }
 }
 
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(health("ok"))
 }
 
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.shutdown.is_cancelled() {
         return HttpResponse::ServiceUnavailable().json(health("shutting_down"));
     }

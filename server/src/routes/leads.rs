@@ -25,7 +25,7 @@ fn filter(session: &AgentSession, query: &LeadQuery) -> Result<LeadFilter, HttpE
     })
 }
 
-pub async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
     query: web::Query<LeadQuery>,
@@ -34,7 +34,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(LeadList { leads }))
 }
 
-pub async fn csv(
+pub(crate) async fn csv(
     state: web::Data<AppState>,
     session: AgentSession,
     query: web::Query<LeadQuery>,

@@ -7,20 +7,20 @@
 //! - `sites`, `agents` — administration
 //! - `session` — extractors that say who is calling
 
-pub mod agents;
-pub mod auth;
-pub mod conversations;
-pub mod health;
-pub mod leads;
-pub mod session;
-pub mod sites;
-pub mod widget;
+pub(crate) mod agents;
+pub(crate) mod auth;
+pub(crate) mod conversations;
+pub(crate) mod health;
+pub(crate) mod leads;
+pub(crate) mod session;
+pub(crate) mod sites;
+pub(crate) mod widget;
 
 use actix_web::{HttpResponse, web};
 
 use crate::error::bad_request;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
             .limit(64 * 1024)

@@ -19,7 +19,7 @@ use crate::error::HttpError;
 use crate::store::Agent;
 
 /// The bearer token of a request, from the header or else the session cookie.
-pub fn bearer(req: &HttpRequest) -> Option<String> {
+pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         return value
             .to_str()
@@ -31,7 +31,7 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
 }
 
 /// Looks up the agent a session token belongs to.
-pub async fn agent_for_token(state: &AppState, token: &str) -> Result<Agent, HttpError> {
+pub(crate) async fn agent_for_token(state: &AppState, token: &str) -> Result<Agent, HttpError> {
     if !looks_like_token(token) {
         return Err(HttpError::unauthorized());
     }
@@ -56,7 +56,7 @@ fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, HttpError> {
 }
 
 /// A logged-in agent. The token is kept secret (`Debug` redacts it) for logout.
-pub struct AgentSession {
+pub(crate) struct AgentSession {
     pub agent: Agent,
     pub token: SecretString,
 }
@@ -64,13 +64,13 @@ pub struct AgentSession {
 impl AgentSession {
     /// `Ok` if the agent's role is `role` or above (roles include the ones below them), else
     /// `forbidden` naming the role needed.
-    pub fn require(&self, role: Role) -> Result<&Agent, HttpError> {
+    pub(crate) fn require(&self, role: Role) -> Result<&Agent, HttpError> {
         require(&self.agent, role)
     }
 }
 
 /// `Ok` if `agent` holds `role` or a higher one, else `forbidden`.
-pub fn require(agent: &Agent, role: Role) -> Result<&Agent, HttpError> {
+pub(crate) fn require(agent: &Agent, role: Role) -> Result<&Agent, HttpError> {
     if agent.role >= role {
         Ok(agent)
     } else {
@@ -101,7 +101,7 @@ impl FromRequest for AgentSession {
 }
 
 /// An agent or a visitor.
-pub enum Caller {
+pub(crate) enum Caller {
     Agent(Agent),
     Visitor(VisitorClaims),
 }
@@ -109,7 +109,7 @@ pub enum Caller {
 impl Caller {
     /// Whether the caller may read this conversation: a visitor only their own; an agent the
     /// conversations of their sites (admins: all).
-    pub fn may_read(&self, conversation: &Conversation) -> bool {
+    pub(crate) fn may_read(&self, conversation: &Conversation) -> bool {
         match self {
             Caller::Visitor(claims) => {
                 claims.visitor_id == conversation.visitor_id

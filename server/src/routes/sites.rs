@@ -18,7 +18,7 @@ use crate::routes::session::AgentSession;
 use crate::store::{Agent, NewDepartment, NewSite, StoreError};
 
 /// A fresh public widget key: 24 random characters.
-pub fn new_widget_key() -> String {
+pub(crate) fn new_widget_key() -> String {
     random_alphanumeric(24)
 }
 
@@ -39,7 +39,7 @@ fn validate_text(field: &str, value: &str, max: usize) -> Result<(), HttpError> 
     Ok(())
 }
 
-pub async fn list(
+pub(crate) async fn list(
     state: web::Data<AppState>,
     session: AgentSession,
 ) -> Result<HttpResponse, HttpError> {
@@ -55,7 +55,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(SiteList { sites }))
 }
 
-pub async fn get(
+pub(crate) async fn get(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<SiteId>,
@@ -80,7 +80,7 @@ fn visible_to(agent: &Agent, mut site: SiteSettings) -> SiteSettings {
     site
 }
 
-pub async fn create(
+pub(crate) async fn create(
     state: web::Data<AppState>,
     session: AgentSession,
     body: web::Json<NewSiteRequest>,
@@ -111,7 +111,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(site))
 }
 
-pub async fn update(
+pub(crate) async fn update(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<SiteId>,
@@ -142,7 +142,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(site))
 }
 
-pub async fn departments(
+pub(crate) async fn departments(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<SiteId>,
@@ -155,7 +155,7 @@ pub async fn departments(
     Ok(HttpResponse::Ok().json(DepartmentList { departments }))
 }
 
-pub async fn create_department(
+pub(crate) async fn create_department(
     state: web::Data<AppState>,
     session: AgentSession,
     path: web::Path<SiteId>,

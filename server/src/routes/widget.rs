@@ -23,11 +23,11 @@ use crate::routes::session::Caller;
 
 /// The request's `Origin`, if the site allows it; otherwise a 403 `origin_not_allowed`
 /// (see [`crate::auth::origin`]).
-pub fn check_origin(req: &HttpRequest, site: &SiteSettings) -> Result<String, HttpError> {
+pub(crate) fn check_origin(req: &HttpRequest, site: &SiteSettings) -> Result<String, HttpError> {
     crate::auth::origin::require_allowed(req, site)
 }
 
-pub async fn session(
+pub(crate) async fn session(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<WidgetSessionRequest>,
@@ -110,7 +110,7 @@ async fn verified_session(
 /// Middleware for the widget's endpoints: echoes the page's origin so the browser lets the
 /// widget read every answer, errors included. Access itself is decided by each handler
 /// against the site's allow-list; these answers carry no cookies or credentials.
-pub async fn cors(
+pub(crate) async fn cors(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -125,7 +125,7 @@ pub async fn cors(
 }
 
 /// Anything else under `/api/v1/widget`: a CORS preflight (`OPTIONS`), or `not_found`.
-pub async fn preflight_or_not_found(req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn preflight_or_not_found(req: HttpRequest) -> Result<HttpResponse, HttpError> {
     if req.method() == actix_web::http::Method::OPTIONS {
         Ok(preflight(req))
     } else {
@@ -157,7 +157,7 @@ fn preflight(req: HttpRequest) -> HttpResponse {
 
 /// `GET /api/v1/widget/config?key=WIDGET_KEY`: departments, forms and whether a chat can start
 /// now (else the widget offers the offline form).
-pub async fn config(
+pub(crate) async fn config(
     req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<WidgetKeyQuery>,
@@ -195,7 +195,7 @@ pub async fn config(
 
 /// `POST /api/v1/widget/leads` with the visitor token: stores a filled-in pre-chat or offline
 /// form as a lead, with the page context and the landing page's UTM parameters.
-pub async fn submit_lead(
+pub(crate) async fn submit_lead(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,

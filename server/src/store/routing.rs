@@ -17,7 +17,7 @@ use super::{SqlStore, StoreResult, vanished};
 /// Queue order: urgent first, then conversations put back in the queue, then arrival.
 const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
 
-/// An agent who could take a conversation, as the router sees them.
+/// An agent who could take a conversation, as the assigner sees them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Candidate {
     pub agent_id: AgentId,
@@ -29,7 +29,7 @@ pub struct Candidate {
     pub sticky: bool,
 }
 
-/// What the router decided, for [`Store::try_assign`] to apply and record.
+/// What the assigner decided, for [`RoutingStore::try_assign`] to apply and record.
 #[derive(Clone, Debug)]
 pub struct Assignment {
     pub conversation: ConversationId,
@@ -282,7 +282,7 @@ impl RoutingStore for SqlStore {
         department: DepartmentId,
         limit: u32,
     ) -> StoreResult<Vec<Millis>> {
-        // Only the router's own choices measure throughput: not transfers or re-queues.
+        // Only the assigner's own choices measure throughput: not transfers or re-queues.
         let automatic: Vec<&str> = RoutingRule::ALL
             .into_iter()
             .filter(|rule| rule.is_automatic())

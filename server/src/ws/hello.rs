@@ -364,7 +364,7 @@ async fn send_queue_positions(
             .frame(&ServerFrame::QueueStatus {
                 conversation_id: entry.conversation_id,
                 position: entry.position,
-                estimated_wait_secs: crate::router::estimate_wait(
+                estimated_wait_secs: crate::assignment::estimate_wait(
                     entry.position,
                     &recent,
                     now_millis(),

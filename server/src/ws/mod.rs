@@ -7,7 +7,7 @@
 //! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
 //! (the authenticated connection's `select!` loop, pipelined sends, shutdown drain),
 //! [`delivery`] (what each connection has been sent: pure, unit-tested), and the frame handlers
-//! [`visitor`] and [`agent`]. Store writes are built by the chat service, not here.
+//! [`visitor`](mod@visitor) and [`agent`](mod@agent). Store writes are built by the chat service, not here.
 
 mod agent;
 mod delivery;
@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, rt, web};
 use bellhop_protocol::ErrorCode;
-use serde::Deserialize;
+use bellhop_protocol::api::WidgetKeyQuery;
+use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::auth::origin;
@@ -29,24 +30,18 @@ use crate::auth::session::COOKIE_NAME;
 use crate::error::HttpError;
 use crate::routes::session::agent_for_token;
 use hello::SocketKind;
-use tracing::Instrument;
 use transport::Transport;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws/v1/visitor", web::get().to(visitor))
         .route("/ws/v1/agent", web::get().to(agent));
-}
-
-#[derive(Deserialize)]
-pub struct VisitorQuery {
-    key: String,
 }
 
 async fn visitor(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    query: web::Query<VisitorQuery>,
+    query: web::Query<WidgetKeyQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let site = state
         .store

@@ -1,9 +1,9 @@
-//! The router: who gets a waiting conversation, and what waiting visitors are told.
+//! Assignment: who gets a waiting conversation, and what waiting visitors are told.
 //!
 //! The decisions are plain functions over plain data: [`choose`] picks an agent among a
 //! department's candidates (sticky, then least loaded, then longest idle), and
 //! [`estimate_wait`] turns a department's recent assignments into an honest wait estimate.
-//! [`Router`] is the task around them: when something may free or need a slot (a conversation
+//! [`Assigner`] is the task around them: when something may free or need a slot (a conversation
 //! opens, closes or is transferred, an agent comes online or back from away, an agent's chats
 //! are re-queued) the site is "kicked"; the task then serves each department's queue head
 //! (urgent first, then re-queued, then arrival order) while an agent has room, and tells every
@@ -95,11 +95,11 @@ pub fn estimate_wait(position: u32, recent: &[Millis], now: Millis) -> Option<u6
 
 /// Handle to the routing task.
 #[derive(Clone)]
-pub struct Router {
+pub struct Assigner {
     kicks: mpsc::UnboundedSender<SiteId>,
 }
 
-impl Router {
+impl Assigner {
     pub fn start(store: Arc<dyn Store>, bus: Arc<dyn Bus>) -> Self {
         let (kicks, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(store, bus, rx));
