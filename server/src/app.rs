@@ -5,7 +5,9 @@
 //! stops reading, lets the sends it took in commit, delivers their acks and closes with 1001
 //! (so clients reconnect, elsewhere if need be); the group committer takes no more appends and
 //! drains its queue; only then does the HTTP server stop listening, so `/readyz` answers 503
-//! (rather than refusing connections) for the whole drain; then the process exits.
+//! (rather than refusing connections) for the whole drain; then the process exits. Answers
+//! given during shutdown close their connections, so idle keep-alive connections cannot hold
+//! the process after the listener closes.
 //!
 //! Accepted connections have Nagle's algorithm off: a small frame (an ack) must not wait for
 //! the client's next segment or its delayed-ACK timer.
@@ -130,6 +132,7 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(close_while_shutting_down))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::request_span,
                 ))
@@ -199,6 +202,25 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// During shutdown every answer closes its connection, so no idle keep-alive connection holds
+/// the process once the listener closes.
+async fn close_while_shutting_down(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let shutting_down = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.shutdown.is_cancelled());
+    let mut response = next.call(req).await?;
+    if shutting_down {
+        response
+            .response_mut()
+            .head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
+    Ok(response)
 }
 
 /// Turns Nagle's algorithm off on an accepted connection.

@@ -348,6 +348,7 @@ async fn a_client_close_ends_the_connection_at_once(backend: Backend) {
     })
     .await;
     let lingered = started.elapsed();
+    println!("{backend:?}: the TCP connection ended {lingered:?} after the client's close");
     assert!(ended.is_ok(), "the server never closed the connection");
     assert!(
         lingered < Duration::from_millis(1000),

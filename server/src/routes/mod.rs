@@ -58,22 +58,27 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/conversations/{id}/close",
                 web::post().to(conversations::close),
             )
-            .route("/sites", web::get().to(sites::list))
-            .route("/sites", web::post().to(sites::create))
-            .route("/sites/{id}", web::get().to(sites::get))
-            .route("/sites/{id}", web::patch().to(sites::update))
-            .route("/sites/{id}/departments", web::get().to(sites::departments))
-            .route(
-                "/sites/{id}/departments",
-                web::post().to(sites::create_department),
-            )
-            .route("/agents", web::get().to(agents::list))
-            .route("/agents", web::post().to(agents::create))
-            .route("/agents/{id}", web::patch().to(agents::update))
             .route(
                 "/conversations/{id}/routing",
                 web::get().to(conversations::routing),
             )
+            .service(web::resource("/sites").get(sites::list).post(sites::create))
+            .service(
+                web::resource("/sites/{id}")
+                    .get(sites::get)
+                    .patch(sites::update),
+            )
+            .service(
+                web::resource("/sites/{id}/departments")
+                    .get(sites::departments)
+                    .post(sites::create_department),
+            )
+            .service(
+                web::resource("/agents")
+                    .get(agents::list)
+                    .post(agents::create),
+            )
+            .route("/agents/{id}", web::patch().to(agents::update))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(crate::error::HttpError::not_found("endpoint"))
             })),

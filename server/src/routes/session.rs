@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use bellhop_protocol::SiteId;
 use bellhop_protocol::api::Role;
 use bellhop_protocol::frames::Conversation;
 use secrecy::SecretString;
@@ -49,6 +50,23 @@ pub(crate) async fn agent_for_token(state: &AppState, token: &str) -> Result<Age
         .ok_or_else(HttpError::unauthorized)
 }
 
+/// Runs an extractor's lookup with the app state and the request's bearer token; no token is
+/// `401`.
+fn with_bearer<T, Fut>(
+    req: &HttpRequest,
+    lookup: impl FnOnce(web::Data<AppState>, String) -> Fut + 'static,
+) -> Pin<Box<dyn Future<Output = Result<T, HttpError>>>>
+where
+    Fut: Future<Output = Result<T, HttpError>> + 'static,
+{
+    let req = req.clone();
+    Box::pin(async move {
+        let state = state_of(&req)?;
+        let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
+        lookup(state, token).await
+    })
+}
+
 fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, HttpError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
@@ -66,6 +84,16 @@ impl AgentSession {
     /// `forbidden` naming the role needed.
     pub(crate) fn require(&self, role: Role) -> Result<&Agent, HttpError> {
         require(&self.agent, role)
+    }
+
+    /// `Ok(site)` if the agent works on it; another site answers `not_found`, as if it did not
+    /// exist.
+    pub(crate) fn reach(&self, site: SiteId) -> Result<SiteId, HttpError> {
+        if self.agent.reaches(site) {
+            Ok(site)
+        } else {
+            Err(HttpError::not_found("site"))
+        }
     }
 }
 
@@ -87,10 +115,7 @@ impl FromRequest for AgentSession {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state_of(&req)?;
-            let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
+        with_bearer(req, |state, token| async move {
             let agent = agent_for_token(&state, &token).await?;
             Ok(AgentSession {
                 agent,
@@ -125,10 +150,7 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let state = state_of(&req)?;
-            let token = bearer(&req).ok_or_else(HttpError::unauthorized)?;
+        with_bearer(req, |state, token| async move {
             if looks_like_token(&token) {
                 return Ok(Caller::Agent(agent_for_token(&state, &token).await?));
             }

@@ -60,10 +60,7 @@ pub(crate) async fn get(
     session: AgentSession,
     path: web::Path<SiteId>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = path.into_inner();
-    if !session.agent.reaches(id) {
-        return Err(HttpError::not_found("site"));
-    }
+    let id = session.reach(path.into_inner())?;
     let site = state
         .store
         .site(id)
@@ -147,10 +144,7 @@ pub(crate) async fn departments(
     session: AgentSession,
     path: web::Path<SiteId>,
 ) -> Result<HttpResponse, HttpError> {
-    let site = path.into_inner();
-    if !session.agent.reaches(site) {
-        return Err(HttpError::not_found("site"));
-    }
+    let site = session.reach(path.into_inner())?;
     let departments = state.store.departments(site).await?;
     Ok(HttpResponse::Ok().json(DepartmentList { departments }))
 }

@@ -27,18 +27,28 @@ pub(crate) fn check_origin(req: &HttpRequest, site: &SiteSettings) -> Result<Str
     crate::auth::origin::require_allowed(req, site)
 }
 
+/// The site a widget key names, provided the request comes from one of its allowed origins.
+pub(crate) async fn widget_site(
+    state: &AppState,
+    req: &HttpRequest,
+    key: &str,
+) -> Result<SiteSettings, HttpError> {
+    let site = state
+        .store
+        .site_by_widget_key(key)
+        .await?
+        .ok_or_else(|| HttpError::not_found("widget key"))?;
+    check_origin(req, &site)?;
+    Ok(site)
+}
+
 pub(crate) async fn session(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<WidgetSessionRequest>,
 ) -> Result<HttpResponse, HttpError> {
     let body = body.into_inner();
-    let site = state
-        .store
-        .site_by_widget_key(&body.widget_key)
-        .await?
-        .ok_or_else(|| HttpError::not_found("widget key"))?;
-    check_origin(&req, &site)?;
+    let site = widget_site(&state, &req, &body.widget_key).await?;
     if let Some(identity) = &body.identity {
         return verified_session(&state, &site, identity).await;
     }
@@ -162,12 +172,7 @@ pub(crate) async fn config(
     state: web::Data<AppState>,
     query: web::Query<WidgetKeyQuery>,
 ) -> Result<HttpResponse, HttpError> {
-    let site = state
-        .store
-        .site_by_widget_key(&query.key)
-        .await?
-        .ok_or_else(|| HttpError::not_found("widget key"))?;
-    check_origin(&req, &site)?;
+    let site = widget_site(&state, &req, &query.key).await?;
     let mut departments = Vec::new();
     let mut availability = None;
     for department in state.store.departments(site.id).await? {

@@ -94,11 +94,16 @@ pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, ki
             Incoming::Heard => continue,
             Incoming::End(end) => break end,
         };
-        let hello = match &kind {
-            SocketKind::Visitor { site } => accept_visitor(&state, transport, *site, &text).await,
-            SocketKind::Agent { cookie_agent } => {
-                accept_agent(&state, transport, cookie_agent.clone(), &text).await
-            }
+        let hello = match read_hello(transport, &kind, &text).await {
+            Err(answered) => answered,
+            Ok((transport, hello)) => match &kind {
+                SocketKind::Visitor { site } => {
+                    accept_visitor(&state, transport, *site, hello).await
+                }
+                SocketKind::Agent { cookie_agent } => {
+                    accept_agent(&state, transport, cookie_agent.clone(), hello).await
+                }
+            },
         };
         match hello {
             Accepted::Live(live) => return live.run(Instant::now()).await,
@@ -131,22 +136,52 @@ enum Accepted {
     Refused(Transport, Refusal),
 }
 
-/// Checks the protocol version.
-async fn check_version(transport: &mut Transport, v: u32) -> Result<(), Refusal> {
+/// What a `hello` says, on either socket.
+struct Hello {
+    token: Option<String>,
+    resume: Vec<ResumePoint>,
+}
+
+/// Decodes a frame that should be this socket's `hello` and checks its protocol version.
+/// Anything else is answered here, as the returned [`Accepted`] says.
+async fn read_hello(
+    mut transport: Transport,
+    kind: &SocketKind,
+    text: &str,
+) -> Result<(Transport, Hello), Accepted> {
+    let decoded = match kind {
+        SocketKind::Visitor { .. } => decode::<VisitorFrame>(text).map(|frame| match frame {
+            VisitorFrame::Hello { v, token, resume } => Some((v, Some(token), resume)),
+            _ => None,
+        }),
+        SocketKind::Agent { .. } => decode::<AgentFrame>(text).map(|frame| match frame {
+            AgentFrame::Hello { v, token, resume } => Some((v, token, resume)),
+            _ => None,
+        }),
+    };
+    let (v, token, resume) = match decoded {
+        Ok(Some(hello)) => hello,
+        Ok(None) => return Err(not_a_hello(transport, None).await),
+        Err(e) => return Err(not_a_hello(transport, Some((e.code, e.message))).await),
+    };
     if v == PROTOCOL_VERSION {
-        return Ok(());
+        return Ok((transport, Hello { token, resume }));
     }
-    transport
+    let refusal = match transport
         .error(
             ErrorCode::UnsupportedVersion,
             format!("this server speaks protocol version {PROTOCOL_VERSION}"),
             None,
         )
-        .await?;
-    Err(Refusal::End(End::Close(
-        close_code::UNSUPPORTED_VERSION,
-        "unsupported protocol version",
-    )))
+        .await
+    {
+        Ok(()) => Refusal::End(End::Close(
+            close_code::UNSUPPORTED_VERSION,
+            "unsupported protocol version",
+        )),
+        Err(gone) => gone.into(),
+    };
+    Err(Accepted::Refused(transport, refusal))
 }
 
 async fn refuse(transport: &mut Transport, why: &'static str) -> Refusal {
@@ -170,17 +205,10 @@ async fn accept_visitor(
     state: &web::Data<AppState>,
     mut transport: Transport,
     site: SiteId,
-    text: &str,
+    hello: Hello,
 ) -> Accepted {
-    let (v, token, resume) = match decode::<VisitorFrame>(text) {
-        Ok(VisitorFrame::Hello { v, token, resume }) => (v, token, resume),
-        Ok(_) => return not_a_hello(transport, None).await,
-        Err(e) => return not_a_hello(transport, Some((e.code, e.message))).await,
-    };
-    if let Err(refusal) = check_version(&mut transport, v).await {
-        return Accepted::Refused(transport, refusal);
-    }
-    let visitor = match state.signer.verify(&token) {
+    let Hello { token, resume } = hello;
+    let visitor = match state.signer.verify(token.as_deref().unwrap_or_default()) {
         Ok(claims) if claims.site_id == site => claims.visitor_id,
         _ => {
             let refusal = refuse(&mut transport, "invalid visitor token for this site").await;
@@ -217,16 +245,9 @@ async fn accept_agent(
     state: &web::Data<AppState>,
     mut transport: Transport,
     cookie_agent: Option<Agent>,
-    text: &str,
+    hello: Hello,
 ) -> Accepted {
-    let (v, token, resume) = match decode::<AgentFrame>(text) {
-        Ok(AgentFrame::Hello { v, token, resume }) => (v, token, resume),
-        Ok(_) => return not_a_hello(transport, None).await,
-        Err(e) => return not_a_hello(transport, Some((e.code, e.message))).await,
-    };
-    if let Err(refusal) = check_version(&mut transport, v).await {
-        return Accepted::Refused(transport, refusal);
-    }
+    let Hello { token, resume } = hello;
     let agent = match token {
         Some(token) => match agent_for_token(state, &token).await {
             Ok(agent) => Some(agent),

@@ -29,6 +29,7 @@ use crate::auth::origin;
 use crate::auth::session::COOKIE_NAME;
 use crate::error::HttpError;
 use crate::routes::session::agent_for_token;
+use crate::routes::widget::widget_site;
 use hello::SocketKind;
 use transport::Transport;
 
@@ -43,12 +44,7 @@ async fn visitor(
     state: web::Data<AppState>,
     query: web::Query<WidgetKeyQuery>,
 ) -> Result<HttpResponse, HttpError> {
-    let site = state
-        .store
-        .site_by_widget_key(&query.key)
-        .await?
-        .ok_or_else(|| HttpError::not_found("widget key"))?;
-    origin::require_allowed(&req, &site)?;
+    let site = widget_site(&state, &req, &query.key).await?;
     upgrade(&req, body, state, SocketKind::Visitor { site: site.id })
 }
 
