@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use bellhop_protocol::frames::{AuthorKind, Conversation, Message, Millis, Priority};
 use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
 
-use super::dialect::{Conn, affected, sql};
+use super::dialect::Conn;
 use super::messages::insert_message;
 use super::rows::{CONVERSATION_SELECT, ConversationRow};
 use super::{SqlStore, StoreResult, vanished};
@@ -60,29 +60,23 @@ pub(super) async fn load_conversation(
     id: ConversationId,
 ) -> StoreResult<Option<Conversation>> {
     let sql = format!("{CONVERSATION_SELECT} WHERE c.id = $1");
-    sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, ConversationRow>(&sql)
-            .bind(id)
-            .fetch_optional(c)
-            .await
-    })?
-    .map(Conversation::try_from)
-    .transpose()
+    conn.conn()
+        .row_optional::<ConversationRow>(&sql, (id,))
+        .await?
+        .map(Conversation::try_from)
+        .transpose()
 }
 
 /// Closes the conversation if it is open: `missed` when no agent ever answered.
 async fn close(conn: &mut Conn<'_>, id: ConversationId, now: Millis) -> StoreResult<u64> {
-    Ok(sql!(conn.conn(), |c| {
-        sqlx::query(
+    Ok(conn
+        .conn()
+        .execute(
             "UPDATE conversations SET status = 'closed', closed_at = $2, \
              missed = NOT agent_replied WHERE id = $1 AND status <> 'closed'",
+            (id, now),
         )
-        .bind(id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(affected)
-    })?)
+        .await?)
 }
 
 #[async_trait]
@@ -99,14 +93,11 @@ impl ConversationStore for SqlStore {
              AND ($2 IS NULL OR c.visitor_id = $2) AND ($3 = FALSE OR c.status <> 'closed') \
              ORDER BY c.created_at DESC, c.id DESC"
         );
-        let rows = sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, ConversationRow>(&sql)
-                .bind(filter.agent)
-                .bind(filter.visitor)
-                .bind(filter.open_only)
-                .fetch_all(c)
-                .await
-        })?;
+        let rows: Vec<ConversationRow> = self
+            .read
+            .get()
+            .rows(&sql, (filter.agent, filter.visitor, filter.open_only))
+            .await?;
         let mut out = Vec::new();
         for row in rows {
             let conversation = Conversation::try_from(row)?;
@@ -143,16 +134,13 @@ impl ConversationStore for SqlStore {
         priority: Priority,
     ) -> StoreResult<Option<Conversation>> {
         let mut tx = self.write.begin_write().await?;
-        let changed = sql!(tx.conn(), |c| {
-            sqlx::query(
+        let changed = tx
+            .conn()
+            .execute(
                 "UPDATE conversations SET priority = $2 WHERE id = $1 AND status <> 'closed'",
+                (conversation, priority.as_i64()),
             )
-            .bind(conversation)
-            .bind(priority.as_i64())
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         if changed == 0 {
             return Ok(None);
         }
@@ -169,16 +157,14 @@ impl ConversationStore for SqlStore {
         notice: &str,
     ) -> StoreResult<Vec<ClosedInactive>> {
         let mut tx = self.write.begin_write().await?;
-        let silent = sql!(tx.conn(), |c| {
-            sqlx::query_scalar::<_, ConversationId>(
+        let silent: Vec<ConversationId> = tx
+            .conn()
+            .scalars(
                 "SELECT id FROM conversations WHERE site_id = $1 AND status <> 'closed' \
                  AND last_visitor_at <= $2 ORDER BY last_visitor_at, id",
+                (site, cutoff),
             )
-            .bind(site)
-            .bind(cutoff)
-            .fetch_all(c)
-            .await
-        })?;
+            .await?;
         let mut closed = Vec::with_capacity(silent.len());
         for id in silent {
             let mut conn = tx.conn();

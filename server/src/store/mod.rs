@@ -30,6 +30,7 @@ mod leads;
 mod messages;
 pub mod postgres;
 mod presence;
+mod query;
 mod routing;
 mod rows;
 mod server;
@@ -119,6 +120,23 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Sto
 pub struct SqlStore {
     write: dialect::Pool,
     read: dialect::Pool,
+}
+
+impl SqlStore {
+    /// Locks the agent's row for this write transaction (see `Dialect::LOCK_AGENT`), so
+    /// assignments to the agent and changes to their presence, from any node, apply one after
+    /// the other: two assignments cannot both see a free slot, and each presence change sees
+    /// the others' rows.
+    async fn lock_agent(
+        &self,
+        conn: &mut dialect::Conn<'_>,
+        agent: bellhop_protocol::AgentId,
+    ) -> StoreResult<()> {
+        conn.conn()
+            .execute(self.write.lock_agent(), (agent,))
+            .await?;
+        Ok(())
+    }
 }
 
 /// A unique-constraint violation becomes [`StoreError::Duplicate`]; anything else stays itself.

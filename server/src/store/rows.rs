@@ -14,6 +14,29 @@ use bellhop_protocol::{
 
 use super::{Agent, Candidate, StoreError, StoreResult};
 
+/// Rows as read (`Option<R>` or `Vec<R>`) turned into what they stand for, for every row type
+/// `R` that converts into `T`.
+pub(crate) trait Converted<T> {
+    fn converted(self) -> StoreResult<T>;
+}
+
+impl<R, T: TryFrom<R, Error = StoreError>> Converted<Option<T>> for Option<R> {
+    fn converted(self) -> StoreResult<Option<T>> {
+        self.map(T::try_from).transpose()
+    }
+}
+
+impl<R, T: TryFrom<R, Error = StoreError>> Converted<Vec<T>> for Vec<R> {
+    fn converted(self) -> StoreResult<Vec<T>> {
+        self.into_iter().map(T::try_from).collect()
+    }
+}
+
+/// `rows.converted()`, where the caller's type says what the rows become.
+pub(crate) fn converted<T>(rows: impl Converted<T>) -> StoreResult<T> {
+    rows.converted()
+}
+
 /// A row of [`CONVERSATION_SELECT`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
