@@ -14,10 +14,10 @@ use bellhop_protocol::{
 };
 use uuid::Uuid;
 
-use super::conversations::load_conversation;
+use super::conversations::{load_conversation, reload_conversation};
 use super::dialect::Conn;
 use super::rows::{MESSAGE_SELECT, MessageRow, converted, to_db};
-use super::{SqlStore, StoreError, StoreResult, vanished};
+use super::{SqlStore, StoreError, StoreResult};
 
 /// Who appends a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,6 +162,26 @@ pub(super) async fn insert_message(
         )
         .await?;
     load_message(conn, conversation, seq).await
+}
+
+/// Stores a message from the server itself (`AuthorKind::System`), e.g. a notice for the
+/// visitor.
+pub(super) async fn system_notice(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    body: &str,
+    now: Millis,
+) -> StoreResult<Message> {
+    insert_message(
+        conn,
+        conversation,
+        AuthorKind::System,
+        None,
+        None,
+        body,
+        now,
+    )
+    .await
 }
 
 /// The visitor's open conversation (id and site), and whether this call opened it; `None`
@@ -340,23 +360,10 @@ async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOut
             )
             .await?;
         if !auto_reply.trim().is_empty() {
-            follow_ups.push(
-                insert_message(
-                    conn,
-                    conversation,
-                    AuthorKind::System,
-                    None,
-                    None,
-                    &auto_reply,
-                    item.now,
-                )
-                .await?,
-            );
+            follow_ups.push(system_notice(conn, conversation, &auto_reply, item.now).await?);
         }
     }
-    let conversation = load_conversation(conn, conversation)
-        .await?
-        .ok_or_else(|| vanished("conversation"))?;
+    let conversation = reload_conversation(conn, conversation).await?;
     Ok(Ok(Appended {
         message,
         conversation,

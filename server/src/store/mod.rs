@@ -88,21 +88,7 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: ServerStore
-        + SiteStore
-        + AgentStore
-        + PresenceStore
-        + PresenceStore
-        + SessionStore
-        + VisitorStore
-        + ConversationStore
-        + MessageStore
-        + RoutingStore
-        + TransferStore
-        + LeadStore
-{
-}
+impl Store for SqlStore {}
 
 /// Opens the store a URL names and runs its migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {

@@ -123,6 +123,26 @@ macro_rules! run {
     };
 }
 
+/// One reading method per line of the table: its name and output, and the sqlx constructor and
+/// fetch that produce it.
+macro_rules! query_methods {
+    ($(
+        $(#[doc = $doc:literal])*
+        $name:ident<$t:ident: $bound:ident> -> $out:ty = $make:ident . $fetch:ident;
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            pub(crate) async fn $name<'q, $t: $bound>(
+                self,
+                sql: &'q str,
+                binds: impl Binds<'q>,
+            ) -> Result<$out, sqlx::Error> {
+                run!(self, sql, binds, $make.$fetch)
+            }
+        )*
+    };
+}
+
 impl<'c, S, P> Backend<S, P>
 where
     S: Executor<'c, Database = Sqlite>,
@@ -146,57 +166,18 @@ where
         })
     }
 
-    /// The first column of the one row the query returns.
-    pub(crate) async fn scalar<'q, T: Scalar>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<T, sqlx::Error> {
-        run!(self, sql, binds, query_scalar_with.fetch_one)
-    }
-
-    /// The first column of the first row, if there is a row.
-    pub(crate) async fn scalar_optional<'q, T: Scalar>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<Option<T>, sqlx::Error> {
-        run!(self, sql, binds, query_scalar_with.fetch_optional)
-    }
-
-    /// The first column of every row.
-    pub(crate) async fn scalars<'q, T: Scalar>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<Vec<T>, sqlx::Error> {
-        run!(self, sql, binds, query_scalar_with.fetch_all)
-    }
-
-    /// The one row the query returns.
-    pub(crate) async fn row<'q, R: Row>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<R, sqlx::Error> {
-        run!(self, sql, binds, query_as_with.fetch_one)
-    }
-
-    /// The first row, if there is one.
-    pub(crate) async fn row_optional<'q, R: Row>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<Option<R>, sqlx::Error> {
-        run!(self, sql, binds, query_as_with.fetch_optional)
-    }
-
-    /// Every row.
-    pub(crate) async fn rows<'q, R: Row>(
-        self,
-        sql: &'q str,
-        binds: impl Binds<'q>,
-    ) -> Result<Vec<R>, sqlx::Error> {
-        run!(self, sql, binds, query_as_with.fetch_all)
+    query_methods! {
+        /// The first column of the one row the query returns.
+        scalar<T: Scalar> -> T = query_scalar_with.fetch_one;
+        /// The first column of the first row, if there is a row.
+        scalar_optional<T: Scalar> -> Option<T> = query_scalar_with.fetch_optional;
+        /// The first column of every row.
+        scalars<T: Scalar> -> Vec<T> = query_scalar_with.fetch_all;
+        /// The one row the query returns.
+        row<R: Row> -> R = query_as_with.fetch_one;
+        /// The first row, if there is one.
+        row_optional<R: Row> -> Option<R> = query_as_with.fetch_optional;
+        /// Every row.
+        rows<R: Row> -> Vec<R> = query_as_with.fetch_all;
     }
 }

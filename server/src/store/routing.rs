@@ -7,12 +7,12 @@ use bellhop_protocol::api::{RoutingDecision, RoutingRule};
 use bellhop_protocol::frames::{Conversation, Millis};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 
-use super::conversations::load_conversation;
+use super::conversations::reload_conversation;
 use super::dialect::{Conn, sql};
 use super::rows::{
     CONVERSATION_SELECT, CandidateRow, ConversationRow, DecisionRow, candidates_json, converted,
 };
-use super::{SqlStore, StoreResult, vanished};
+use super::{SqlStore, StoreResult};
 
 /// Queue order: urgent first, then conversations put back in the queue, then arrival.
 const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
@@ -211,9 +211,7 @@ impl RoutingStore for SqlStore {
                 (agent, now),
             )
             .await?;
-        let conversation = load_conversation(&mut conn, assignment.conversation)
-            .await?
-            .ok_or_else(|| vanished("conversation"))?;
+        let conversation = reload_conversation(&mut conn, assignment.conversation).await?;
         let decision = Decision {
             agent: Some(agent),
             department: conversation.department_id,

@@ -4,16 +4,14 @@
 
 use async_trait::async_trait;
 use bellhop_protocol::api::RoutingRule;
-use bellhop_protocol::frames::{
-    AuthorKind, Conversation, ConversationStatus, Message, Millis, TransferTarget,
-};
+use bellhop_protocol::frames::{Conversation, ConversationStatus, Message, Millis, TransferTarget};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId};
 
-use super::conversations::load_conversation;
+use super::conversations::{load_conversation, reload_conversation};
 use super::dialect::Conn;
-use super::messages::insert_message;
+use super::messages::system_notice;
 use super::routing::{Decision, record_decision};
-use super::{SqlStore, StoreResult, vanished};
+use super::{SqlStore, StoreResult};
 
 /// A conversation put back in the queue because its agent stayed away past the grace period,
 /// with the notice stored for the visitor.
@@ -159,9 +157,7 @@ impl TransferStore for SqlStore {
             }
         };
         record_decision(&mut conn, conversation, now, decision).await?;
-        let conversation = load_conversation(&mut conn, conversation)
-            .await?
-            .ok_or_else(|| vanished("conversation"))?;
+        let conversation = reload_conversation(&mut conn, conversation).await?;
         tx.commit().await?;
         Ok(Ok(Transferred { conversation, from }))
     }
@@ -207,19 +203,8 @@ impl TransferStore for SqlStore {
                 note: Some("the agent stayed offline past the grace period"),
             };
             record_decision(&mut conn, conversation, now, decision).await?;
-            let notice = insert_message(
-                &mut conn,
-                conversation,
-                AuthorKind::System,
-                None,
-                None,
-                notice,
-                now,
-            )
-            .await?;
-            let conversation = load_conversation(&mut conn, conversation)
-                .await?
-                .ok_or_else(|| vanished("conversation"))?;
+            let notice = system_notice(&mut conn, conversation, notice, now).await?;
+            let conversation = reload_conversation(&mut conn, conversation).await?;
             requeued.push(Requeued {
                 conversation,
                 previous_agent,
