@@ -101,22 +101,20 @@ impl SiteStore for SqlStore {
 
     async fn site(&self, id: SiteId) -> StoreResult<Option<SiteSettings>> {
         let sql = format!("{SITE_SELECT} WHERE id = $1");
-        converted(self.read.get().row_optional::<SiteRow>(&sql, (id,)).await?)
+        let row: Option<SiteRow> = self.read.get().row_optional(&sql, (id,)).await?;
+        converted(row)
     }
 
     async fn site_by_widget_key(&self, key: &str) -> StoreResult<Option<SiteSettings>> {
         let sql = format!("{SITE_SELECT} WHERE widget_key = $1");
-        converted(
-            self.read
-                .get()
-                .row_optional::<SiteRow>(&sql, (key,))
-                .await?,
-        )
+        let row: Option<SiteRow> = self.read.get().row_optional(&sql, (key,)).await?;
+        converted(row)
     }
 
     async fn sites(&self, only: Option<&[SiteId]>) -> StoreResult<Vec<SiteSettings>> {
         let sql = format!("{SITE_SELECT} ORDER BY created_at, id");
-        let all: Vec<SiteSettings> = converted(self.read.get().rows::<SiteRow>(&sql, ()).await?)?;
+        let rows: Vec<SiteRow> = self.read.get().rows(&sql, ()).await?;
+        let all: Vec<SiteSettings> = converted(rows)?;
         Ok(match only {
             Some(ids) => all.into_iter().filter(|s| ids.contains(&s.id)).collect(),
             None => all,
@@ -191,16 +189,13 @@ impl SiteStore for SqlStore {
 
     async fn department(&self, id: DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE id = $1");
-        converted(
-            self.read
-                .get()
-                .row_optional::<DepartmentRow>(&sql, (id,))
-                .await?,
-        )
+        let row: Option<DepartmentRow> = self.read.get().row_optional(&sql, (id,)).await?;
+        converted(row)
     }
 
     async fn departments(&self, site: SiteId) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE site_id = $1 ORDER BY created_at, id");
-        converted(self.read.get().rows::<DepartmentRow>(&sql, (site,)).await?)
+        let rows: Vec<DepartmentRow> = self.read.get().rows(&sql, (site,)).await?;
+        converted(rows)
     }
 }
