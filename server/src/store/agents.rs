@@ -5,7 +5,7 @@ use bellhop_protocol::api::Role;
 use bellhop_protocol::frames::{AgentStatus, Millis};
 use bellhop_protocol::{AgentId, DepartmentId, SiteId};
 
-use super::dialect::{Conn, affected, sql};
+use super::dialect::Conn;
 use super::rows::{AGENT_SELECT, AgentRow};
 use super::{SqlStore, StoreResult, duplicate_or_error, vanished};
 
@@ -76,81 +76,70 @@ async fn agent_memberships(
     conn: &mut Conn<'_>,
     agent: AgentId,
 ) -> StoreResult<(Vec<SiteId>, Vec<DepartmentId>)> {
-    let sites = sql!(conn.conn(), |c| {
-        sqlx::query_scalar::<_, SiteId>(
+    let sites = conn
+        .conn()
+        .scalars(
             "SELECT site_id FROM agent_sites WHERE agent_id = $1 ORDER BY site_id",
+            (agent,),
         )
-        .bind(agent)
-        .fetch_all(c)
-        .await
-    })?;
-    let departments = sql!(conn.conn(), |c| {
-        sqlx::query_scalar::<_, DepartmentId>(
+        .await?;
+    let departments = conn
+        .conn()
+        .scalars(
             "SELECT department_id FROM agent_departments WHERE agent_id = $1 \
              ORDER BY department_id",
+            (agent,),
         )
-        .bind(agent)
-        .fetch_all(c)
-        .await
-    })?;
+        .await?;
     Ok((sites, departments))
 }
 
 #[async_trait]
 impl AgentStore for SqlStore {
     async fn agent_count(&self) -> StoreResult<u64> {
-        let n = sql!(self.read.get(), |c| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM agents")
-                .fetch_one(c)
-                .await
-        })?;
+        let n: i64 = self
+            .read
+            .get()
+            .scalar("SELECT COUNT(*) FROM agents", ())
+            .await?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
     async fn create_agent(&self, agent: NewAgent) -> StoreResult<Agent> {
         let mut tx = self.write.begin_write().await?;
-        sql!(tx.conn(), |c| {
-            sqlx::query(
+        tx.conn()
+            .execute(
                 "INSERT INTO agents (id, email, display_name, password_hash, role, max_chats, \
                  idle_since, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                (
+                    agent.id,
+                    &agent.email,
+                    &agent.display_name,
+                    &agent.password_hash,
+                    agent.role.as_str(),
+                    i64::from(agent.max_chats),
+                    agent.now,
+                ),
             )
-            .bind(agent.id)
-            .bind(&agent.email)
-            .bind(&agent.display_name)
-            .bind(&agent.password_hash)
-            .bind(agent.role.as_str())
-            .bind(i64::from(agent.max_chats))
-            .bind(agent.now)
-            .execute(c)
             .await
-            .map(affected)
-        })
-        .map_err(duplicate_or_error)?;
+            .map_err(duplicate_or_error)?;
         for site in &agent.sites {
-            sql!(tx.conn(), |c| {
-                sqlx::query(
+            tx.conn()
+                .execute(
                     "INSERT INTO agent_sites (agent_id, site_id) VALUES ($1, $2) \
                      ON CONFLICT DO NOTHING",
+                    (agent.id, site),
                 )
-                .bind(agent.id)
-                .bind(site)
-                .execute(c)
-                .await
-                .map(affected)
-            })?;
+                .await?;
             // A new agent serves their sites' default queues.
-            sql!(tx.conn(), |c| {
-                sqlx::query(
+            tx.conn()
+                .execute(
                     "INSERT INTO agent_departments (agent_id, department_id) \
                      SELECT $1, default_department_id FROM sites \
                      WHERE id = $2 AND default_department_id IS NOT NULL ON CONFLICT DO NOTHING",
+                    (agent.id, site),
                 )
-                .bind(agent.id)
-                .bind(site)
-                .execute(c)
-                .await
-                .map(affected)
-            })?;
+                .await?;
         }
         tx.commit().await?;
         self.agent(agent.id)
@@ -162,13 +151,7 @@ impl AgentStore for SqlStore {
         let mut pooled = self.read.acquire().await?;
         let mut conn = pooled.conn();
         let sql = format!("{AGENT_SELECT} WHERE id = $1");
-        let Some(row) = sql!(conn.conn(), |c| {
-            sqlx::query_as::<_, AgentRow>(&sql)
-                .bind(id)
-                .fetch_optional(c)
-                .await
-        })?
-        else {
+        let Some(row) = conn.conn().row_optional::<AgentRow>(&sql, (id,)).await? else {
             return Ok(None);
         };
         let (sites, departments) = agent_memberships(&mut conn, id).await?;
@@ -176,12 +159,11 @@ impl AgentStore for SqlStore {
     }
 
     async fn agent_by_email(&self, email: &str) -> StoreResult<Option<Agent>> {
-        let id = sql!(self.read.get(), |c| {
-            sqlx::query_scalar::<_, AgentId>("SELECT id FROM agents WHERE email = $1")
-                .bind(email)
-                .fetch_optional(c)
-                .await
-        })?;
+        let id = self
+            .read
+            .get()
+            .scalar_optional("SELECT id FROM agents WHERE email = $1", (email,))
+            .await?;
         match id {
             Some(id) => self.agent(id).await,
             None => Ok(None),
@@ -192,9 +174,7 @@ impl AgentStore for SqlStore {
         let mut pooled = self.read.acquire().await?;
         let mut conn = pooled.conn();
         let sql = format!("{AGENT_SELECT} ORDER BY created_at, id");
-        let rows = sql!(conn.conn(), |c| {
-            sqlx::query_as::<_, AgentRow>(&sql).fetch_all(c).await
-        })?;
+        let rows: Vec<AgentRow> = conn.conn().rows(&sql, ()).await?;
         let mut agents = Vec::with_capacity(rows.len());
         for row in rows {
             let (sites, departments) = agent_memberships(&mut conn, row.id).await?;
@@ -204,14 +184,13 @@ impl AgentStore for SqlStore {
     }
 
     async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE agents SET max_chats = $2 WHERE id = $1")
-                .bind(agent)
-                .bind(i64::from(max_chats))
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        self.write
+            .get()
+            .execute(
+                "UPDATE agents SET max_chats = $2 WHERE id = $1",
+                (agent, i64::from(max_chats)),
+            )
+            .await?;
         Ok(())
     }
 
@@ -221,25 +200,20 @@ impl AgentStore for SqlStore {
         departments: &[DepartmentId],
     ) -> StoreResult<()> {
         let mut tx = self.write.begin_write().await?;
-        sql!(tx.conn(), |c| {
-            sqlx::query("DELETE FROM agent_departments WHERE agent_id = $1")
-                .bind(agent)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        tx.conn()
+            .execute(
+                "DELETE FROM agent_departments WHERE agent_id = $1",
+                (agent,),
+            )
+            .await?;
         for department in departments {
-            sql!(tx.conn(), |c| {
-                sqlx::query(
+            tx.conn()
+                .execute(
                     "INSERT INTO agent_departments (agent_id, department_id) VALUES ($1, $2) \
                      ON CONFLICT DO NOTHING",
+                    (agent, department),
                 )
-                .bind(agent)
-                .bind(department)
-                .execute(c)
-                .await
-                .map(affected)
-            })?;
+                .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -1,11 +1,12 @@
 //! Conversations: reading, listing, closing (by hand or for inactivity), priority.
 
 use async_trait::async_trait;
-use bellhop_protocol::frames::{AuthorKind, Conversation, Message, Millis, Priority};
+use bellhop_protocol::frames::{Conversation, Message, Millis, Priority};
 use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
 
-use super::dialect::{Conn, affected, sql};
-use super::messages::insert_message;
+use super::dialect::Conn;
+use super::messages::system_notice;
+use super::query::Binds;
 use super::rows::{CONVERSATION_SELECT, ConversationRow};
 use super::{SqlStore, StoreResult, vanished};
 
@@ -60,29 +61,44 @@ pub(super) async fn load_conversation(
     id: ConversationId,
 ) -> StoreResult<Option<Conversation>> {
     let sql = format!("{CONVERSATION_SELECT} WHERE c.id = $1");
-    sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, ConversationRow>(&sql)
-            .bind(id)
-            .fetch_optional(c)
-            .await
-    })?
-    .map(Conversation::try_from)
-    .transpose()
+    conn.conn()
+        .row_optional::<ConversationRow>(&sql, (id,))
+        .await?
+        .map(Conversation::try_from)
+        .transpose()
 }
 
-/// Closes the conversation if it is open: `missed` when no agent ever answered.
-async fn close(conn: &mut Conn<'_>, id: ConversationId, now: Millis) -> StoreResult<u64> {
-    Ok(sql!(conn.conn(), |c| {
-        sqlx::query(
-            "UPDATE conversations SET status = 'closed', closed_at = $2, \
-             missed = NOT agent_replied WHERE id = $1 AND status <> 'closed'",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(affected)
-    })?)
+/// The conversation a transaction has just changed; a missing one means corruption.
+pub(super) async fn reload_conversation(
+    conn: &mut Conn<'_>,
+    id: ConversationId,
+) -> StoreResult<Conversation> {
+    load_conversation(conn, id)
+        .await?
+        .ok_or_else(|| vanished("conversation"))
+}
+
+/// Closes the conversation (`$1`) at `$2` if it is open: `missed` when no agent ever answered.
+const CLOSE: &str = "UPDATE conversations SET status = 'closed', closed_at = $2, \
+                     missed = NOT agent_replied WHERE id = $1 AND status <> 'closed'";
+
+impl SqlStore {
+    /// Runs `sql`, a change to the open conversation `id`, in a write transaction; returns the
+    /// conversation after it, or `None` (nothing changed) when it was not open.
+    async fn change_open<'q>(
+        &self,
+        id: ConversationId,
+        sql: &'q str,
+        binds: impl Binds<'q>,
+    ) -> StoreResult<Option<Conversation>> {
+        let mut tx = self.write.begin_write().await?;
+        if tx.conn().execute(sql, binds).await? == 0 {
+            return Ok(None);
+        }
+        let conversation = load_conversation(&mut tx.conn(), id).await?;
+        tx.commit().await?;
+        Ok(conversation)
+    }
 }
 
 #[async_trait]
@@ -99,14 +115,11 @@ impl ConversationStore for SqlStore {
              AND ($2 IS NULL OR c.visitor_id = $2) AND ($3 = FALSE OR c.status <> 'closed') \
              ORDER BY c.created_at DESC, c.id DESC"
         );
-        let rows = sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, ConversationRow>(&sql)
-                .bind(filter.agent)
-                .bind(filter.visitor)
-                .bind(filter.open_only)
-                .fetch_all(c)
-                .await
-        })?;
+        let rows: Vec<ConversationRow> = self
+            .read
+            .get()
+            .rows(&sql, (filter.agent, filter.visitor, filter.open_only))
+            .await?;
         let mut out = Vec::new();
         for row in rows {
             let conversation = Conversation::try_from(row)?;
@@ -128,13 +141,7 @@ impl ConversationStore for SqlStore {
         id: ConversationId,
         now: Millis,
     ) -> StoreResult<Option<Conversation>> {
-        let mut tx = self.write.begin_write().await?;
-        if close(&mut tx.conn(), id, now).await? == 0 {
-            return Ok(None);
-        }
-        let conversation = load_conversation(&mut tx.conn(), id).await?;
-        tx.commit().await?;
-        Ok(conversation)
+        self.change_open(id, CLOSE, (id, now)).await
     }
 
     async fn set_priority(
@@ -142,23 +149,9 @@ impl ConversationStore for SqlStore {
         conversation: ConversationId,
         priority: Priority,
     ) -> StoreResult<Option<Conversation>> {
-        let mut tx = self.write.begin_write().await?;
-        let changed = sql!(tx.conn(), |c| {
-            sqlx::query(
-                "UPDATE conversations SET priority = $2 WHERE id = $1 AND status <> 'closed'",
-            )
-            .bind(conversation)
-            .bind(priority.as_i64())
-            .execute(c)
+        let sql = "UPDATE conversations SET priority = $2 WHERE id = $1 AND status <> 'closed'";
+        self.change_open(conversation, sql, (conversation, priority.as_i64()))
             .await
-            .map(affected)
-        })?;
-        if changed == 0 {
-            return Ok(None);
-        }
-        let conversation = load_conversation(&mut tx.conn(), conversation).await?;
-        tx.commit().await?;
-        Ok(conversation)
     }
 
     async fn close_inactive(
@@ -169,25 +162,20 @@ impl ConversationStore for SqlStore {
         notice: &str,
     ) -> StoreResult<Vec<ClosedInactive>> {
         let mut tx = self.write.begin_write().await?;
-        let silent = sql!(tx.conn(), |c| {
-            sqlx::query_scalar::<_, ConversationId>(
+        let silent: Vec<ConversationId> = tx
+            .conn()
+            .scalars(
                 "SELECT id FROM conversations WHERE site_id = $1 AND status <> 'closed' \
                  AND last_visitor_at <= $2 ORDER BY last_visitor_at, id",
+                (site, cutoff),
             )
-            .bind(site)
-            .bind(cutoff)
-            .fetch_all(c)
-            .await
-        })?;
+            .await?;
         let mut closed = Vec::with_capacity(silent.len());
         for id in silent {
             let mut conn = tx.conn();
-            let notice =
-                insert_message(&mut conn, id, AuthorKind::System, None, None, notice, now).await?;
-            close(&mut conn, id, now).await?;
-            let conversation = load_conversation(&mut conn, id)
-                .await?
-                .ok_or_else(|| vanished("conversation"))?;
+            let notice = system_notice(&mut conn, id, notice, now).await?;
+            conn.conn().execute(CLOSE, (id, now)).await?;
+            let conversation = reload_conversation(&mut conn, id).await?;
             closed.push(ClosedInactive {
                 conversation,
                 notice,

@@ -11,7 +11,9 @@
 //! higher-ranked executor bounds do not mix well with `Send` futures. Instead a connection is a
 //! [`Backend`] value, one variant per database, and [`sql!`] runs a query expression against
 //! whichever variant it holds: the expression is written once and type-checked for both
-//! connection types, as the compiler sees and lints it in place.
+//! connection types, as the compiler sees and lints it in place. The typed query methods in
+//! `query.rs` (`execute`, `scalars`, `row_optional`, …) are built on the same match, so a call
+//! site is only SQL and a tuple of binds.
 
 use std::ops::DerefMut;
 
@@ -45,7 +47,8 @@ pub(crate) type PooledConn = Backend<PoolConnection<Sqlite>, PoolConnection<Post
 
 /// Runs `$body` with `$c` bound to the concrete connection (or pool) that `$on` holds, so the
 /// body is compiled once per database: `sql!(tx.conn(), |c| query(...).fetch_one(c).await)`.
-/// Both arms must produce the same type (use [`affected`] after `execute`).
+/// Both arms must produce the same type. Most queries use the typed methods of `query.rs`
+/// instead; this is for the few whose binds are not a fixed list.
 macro_rules! sql {
     ($on:expr, |$c:ident| $body:expr) => {
         match $on {
@@ -118,26 +121,5 @@ impl Tx {
             Backend::Sqlite(tx) => tx.commit().await,
             Backend::Postgres(tx) => tx.commit().await,
         }
-    }
-}
-
-/// How many rows an `execute` changed, the same type for both databases.
-pub(crate) fn affected(result: impl RowsAffected) -> u64 {
-    result.rows_affected()
-}
-
-pub(crate) trait RowsAffected {
-    fn rows_affected(&self) -> u64;
-}
-
-impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
-    fn rows_affected(&self) -> u64 {
-        self.rows_affected()
-    }
-}
-
-impl RowsAffected for sqlx::postgres::PgQueryResult {
-    fn rows_affected(&self) -> u64 {
-        self.rows_affected()
     }
 }

@@ -5,7 +5,6 @@ use bellhop_protocol::SiteId;
 use bellhop_protocol::api::{Lead, LeadKind};
 use bellhop_protocol::frames::Millis;
 
-use super::dialect::{affected, sql};
 use super::rows::{LEAD_SELECT, LeadRow, json};
 use super::{SqlStore, StoreResult};
 
@@ -31,38 +30,39 @@ pub trait LeadStore: Send + Sync + 'static {
 #[async_trait]
 impl LeadStore for SqlStore {
     async fn create_lead(&self, lead: Lead) -> StoreResult<Lead> {
-        sql!(self.write.get(), |c| {
-            sqlx::query(
+        let (page, utm) = (&lead.page, &lead.utm);
+        self.write
+            .get()
+            .execute(
                 "INSERT INTO leads (id, site_id, visitor_id, kind, department_id, name, email, \
                  phone, message, custom, consent, landing_page, current_page, referrer, \
                  utm_source, utm_medium, utm_campaign, utm_term, utm_content, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
                  $17, $18, $19, $20)",
+                (
+                    lead.id,
+                    lead.site_id,
+                    lead.visitor_id,
+                    lead.kind.as_str(),
+                    lead.department_id,
+                    &lead.name,
+                    &lead.email,
+                    &lead.phone,
+                    &lead.message,
+                    json(&lead.custom),
+                    lead.consent,
+                    &page.landing_page,
+                    &page.current_page,
+                    &page.referrer,
+                    &utm.source,
+                    &utm.medium,
+                    &utm.campaign,
+                    &utm.term,
+                    &utm.content,
+                    lead.created_at,
+                ),
             )
-            .bind(lead.id)
-            .bind(lead.site_id)
-            .bind(lead.visitor_id)
-            .bind(lead.kind.as_str())
-            .bind(lead.department_id)
-            .bind(&lead.name)
-            .bind(&lead.email)
-            .bind(&lead.phone)
-            .bind(&lead.message)
-            .bind(json(&lead.custom))
-            .bind(lead.consent)
-            .bind(&lead.page.landing_page)
-            .bind(&lead.page.current_page)
-            .bind(&lead.page.referrer)
-            .bind(&lead.utm.source)
-            .bind(&lead.utm.medium)
-            .bind(&lead.utm.campaign)
-            .bind(&lead.utm.term)
-            .bind(&lead.utm.content)
-            .bind(lead.created_at)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         Ok(lead)
     }
 
@@ -71,14 +71,12 @@ impl LeadStore for SqlStore {
             "{LEAD_SELECT} WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR created_at >= $2) \
              AND ($3 IS NULL OR created_at < $3) ORDER BY created_at DESC, id DESC"
         );
-        let rows = sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, LeadRow>(&sql)
-                .bind(filter.kind.map(|k| k.as_str()))
-                .bind(filter.from)
-                .bind(filter.to)
-                .fetch_all(c)
-                .await
-        })?;
+        let kind = filter.kind.map(|k| k.as_str());
+        let rows: Vec<LeadRow> = self
+            .read
+            .get()
+            .rows(&sql, (kind, filter.from, filter.to))
+            .await?;
         let mut leads = Vec::with_capacity(rows.len());
         for row in rows {
             let lead = Lead::try_from(row)?;

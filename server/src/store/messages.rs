@@ -14,10 +14,10 @@ use bellhop_protocol::{
 };
 use uuid::Uuid;
 
-use super::conversations::load_conversation;
-use super::dialect::{Conn, affected, sql};
-use super::rows::{MESSAGE_SELECT, MessageRow, to_db};
-use super::{SqlStore, StoreError, StoreResult, vanished};
+use super::conversations::{load_conversation, reload_conversation};
+use super::dialect::Conn;
+use super::rows::{MESSAGE_SELECT, MessageRow, converted, to_db};
+use super::{SqlStore, StoreError, StoreResult};
 
 /// Who appends a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,14 +123,10 @@ async fn load_message(
     seq: i64,
 ) -> StoreResult<Message> {
     let sql = format!("{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq = $2");
-    sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, MessageRow>(&sql)
-            .bind(conversation)
-            .bind(seq)
-            .fetch_one(c)
-            .await
-    })?
-    .try_into()
+    conn.conn()
+        .row::<MessageRow>(&sql, (conversation, seq))
+        .await?
+        .try_into()
 }
 
 /// Stores one message with the next seq of its conversation; returns it.
@@ -143,31 +139,49 @@ pub(super) async fn insert_message(
     body: &str,
     now: Millis,
 ) -> StoreResult<Message> {
-    let seq = sql!(conn.conn(), |c| {
-        sqlx::query_scalar::<_, i64>(
+    let seq: i64 = conn
+        .conn()
+        .scalar(
             "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+            (conversation,),
         )
-        .bind(conversation)
-        .fetch_one(c)
-        .await
-    })?;
-    sql!(conn.conn(), |c| {
-        sqlx::query(
+        .await?;
+    conn.conn()
+        .execute(
             "INSERT INTO messages (conversation_id, seq, author_kind, author_id, client_id, \
              body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (
+                conversation,
+                seq,
+                kind.as_str(),
+                author,
+                client_id,
+                body,
+                now,
+            ),
         )
-        .bind(conversation)
-        .bind(seq)
-        .bind(kind.as_str())
-        .bind(author)
-        .bind(client_id)
-        .bind(body)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(affected)
-    })?;
+        .await?;
     load_message(conn, conversation, seq).await
+}
+
+/// Stores a message from the server itself (`AuthorKind::System`), e.g. a notice for the
+/// visitor.
+pub(super) async fn system_notice(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    body: &str,
+    now: Millis,
+) -> StoreResult<Message> {
+    insert_message(
+        conn,
+        conversation,
+        AuthorKind::System,
+        None,
+        None,
+        body,
+        now,
+    )
+    .await
 }
 
 /// The visitor's open conversation (id and site), and whether this call opened it; `None`
@@ -182,35 +196,28 @@ async fn open_conversation_for(
 ) -> StoreResult<Option<(ConversationId, SiteId, bool)>> {
     let open_one = "SELECT id, site_id FROM conversations WHERE visitor_id = $1 \
                     AND status <> 'closed'";
-    let existing = sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, (ConversationId, SiteId)>(open_one)
-            .bind(visitor)
-            .fetch_optional(c)
-            .await
-    })?;
+    let existing = conn.conn().row_optional(open_one, (visitor,)).await?;
     if let Some((id, site_id)) = existing {
         return Ok(Some((id, site_id, false)));
     }
     // The chosen department must be one of this site's; none means the default.
     let department = match department {
-        Some(d) => sql!(conn.conn(), |c| {
-            sqlx::query_scalar::<_, DepartmentId>(
-                "SELECT id FROM departments WHERE id = $1 AND site_id = $2",
-            )
-            .bind(d)
-            .bind(site)
-            .fetch_optional(c)
-            .await
-        })?,
-        None => sql!(conn.conn(), |c| {
-            sqlx::query_scalar::<_, Option<DepartmentId>>(
+        Some(d) => {
+            conn.conn()
+                .scalar_optional(
+                    "SELECT id FROM departments WHERE id = $1 AND site_id = $2",
+                    (d, site),
+                )
+                .await?
+        }
+        None => conn
+            .conn()
+            .scalar_optional::<Option<DepartmentId>>(
                 "SELECT default_department_id FROM sites WHERE id = $1",
+                (site,),
             )
-            .bind(site)
-            .fetch_optional(c)
-            .await
-        })?
-        .flatten(),
+            .await?
+            .flatten(),
     };
     let Some(department) = department else {
         return Ok(None);
@@ -218,31 +225,19 @@ async fn open_conversation_for(
     let id = ConversationId::from(Uuid::now_v7());
     // Another node may open one at the same moment: the partial unique index decides, and the
     // loser uses the winner's conversation.
-    let inserted = sql!(conn.conn(), |c| {
-        sqlx::query(
+    let inserted = conn
+        .conn()
+        .execute(
             "INSERT INTO conversations (id, site_id, visitor_id, department_id, status, \
              created_at, queued_at, priority) VALUES ($1, $2, $3, $4, 'queued', $5, $5, $6) \
              ON CONFLICT (visitor_id) WHERE status <> 'closed' DO NOTHING",
+            (id, site, visitor, department, now, priority.as_i64()),
         )
-        .bind(id)
-        .bind(site)
-        .bind(visitor)
-        .bind(department)
-        .bind(now)
-        .bind(priority.as_i64())
-        .execute(c)
-        .await
-        .map(affected)
-    })?;
+        .await?;
     if inserted == 1 {
         return Ok(Some((id, site, true)));
     }
-    let (id, site_id) = sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, (ConversationId, SiteId)>(open_one)
-            .bind(visitor)
-            .fetch_one(c)
-            .await
-    })?;
+    let (id, site_id) = conn.conn().row(open_one, (visitor,)).await?;
     Ok(Some((id, site_id, false)))
 }
 
@@ -250,16 +245,14 @@ async fn open_conversation_for(
 /// written, so a rejected item leaves no trace.
 async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOutcome> {
     let author = item.author.uuid();
-    let previous = sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, (ConversationId, i64, String)>(
+    let previous: Option<(ConversationId, i64, String)> = conn
+        .conn()
+        .row_optional(
             "SELECT conversation_id, seq, body FROM messages \
              WHERE author_id = $1 AND client_id = $2",
+            (author, item.client_id.as_str()),
         )
-        .bind(author)
-        .bind(item.client_id.as_str())
-        .fetch_optional(c)
-        .await
-    })?;
+        .await?;
     if let Some((conversation, seq, body)) = previous {
         let same_target = match &item.target {
             Target::Conversation(id) => *id == conversation,
@@ -338,53 +331,39 @@ async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOut
     .await?;
     // Inactivity counts from the visitor's last word; an agent's first word means the chat
     // was answered (not missed).
-    sql!(conn.conn(), |c| {
-        match item.author {
-            Author::Visitor(_) => {
-                sqlx::query("UPDATE conversations SET last_visitor_at = $2 WHERE id = $1")
-                    .bind(conversation)
-                    .bind(item.now)
-                    .execute(c)
-                    .await
-            }
-            Author::Agent(_) => {
-                sqlx::query("UPDATE conversations SET agent_replied = TRUE WHERE id = $1")
-                    .bind(conversation)
-                    .execute(c)
-                    .await
-            }
+    match item.author {
+        Author::Visitor(_) => {
+            conn.conn()
+                .execute(
+                    "UPDATE conversations SET last_visitor_at = $2 WHERE id = $1",
+                    (conversation, item.now),
+                )
+                .await?
         }
-        .map(affected)
-    })?;
+        Author::Agent(_) => {
+            conn.conn()
+                .execute(
+                    "UPDATE conversations SET agent_replied = TRUE WHERE id = $1",
+                    (conversation,),
+                )
+                .await?
+        }
+    };
     let mut follow_ups = Vec::new();
     if opened {
-        let auto_reply = sql!(conn.conn(), |c| {
-            sqlx::query_scalar::<_, String>(
+        let auto_reply: String = conn
+            .conn()
+            .scalar(
                 "SELECT s.auto_reply FROM sites s JOIN conversations c ON c.site_id = s.id \
                  WHERE c.id = $1",
+                (conversation,),
             )
-            .bind(conversation)
-            .fetch_one(c)
-            .await
-        })?;
+            .await?;
         if !auto_reply.trim().is_empty() {
-            follow_ups.push(
-                insert_message(
-                    conn,
-                    conversation,
-                    AuthorKind::System,
-                    None,
-                    None,
-                    &auto_reply,
-                    item.now,
-                )
-                .await?,
-            );
+            follow_ups.push(system_notice(conn, conversation, &auto_reply, item.now).await?);
         }
     }
-    let conversation = load_conversation(conn, conversation)
-        .await?
-        .ok_or_else(|| vanished("conversation"))?;
+    let conversation = reload_conversation(conn, conversation).await?;
     Ok(Ok(Appended {
         message,
         conversation,
@@ -416,16 +395,10 @@ impl MessageStore for SqlStore {
         let sql = format!(
             "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
         );
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(conversation)
-                .bind(to_db(after))
-                .bind(i64::from(limit))
-                .fetch_all(c)
-                .await
-        })?
-        .into_iter()
-        .map(Message::try_from)
-        .collect()
+        let rows = self
+            .read
+            .get()
+            .rows::<MessageRow>(&sql, (conversation, to_db(after), i64::from(limit)));
+        converted(rows.await?)
     }
 }

@@ -3,8 +3,8 @@
 //! [`Store`] is the seam every caller holds (`Arc<dyn Store>`). It is the sum of one trait per
 //! aggregate, each in its own file with the types it speaks: [`ServerStore`] (health, server
 //! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
-//! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`], [`ConversationStore`], [`MessageStore`],
-//! [`RoutingStore`] (queues, assignment, the audit), [`TransferStore`] (transfers, re-queues
+//! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
+//! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit), [`TransferStore`] (transfers, re-queues
 //! after the grace period) and [`LeadStore`]. A new feature adds one trait and one file;
 //! callers import the aggregate traits whose methods they call.
 //!
@@ -14,6 +14,17 @@
 //! [`dialect`]. One shared test suite (`tests/`) runs against both. [`commit::GroupCommit`]
 //! sits in front of [`MessageStore::append_batch`] and turns concurrent sends into shared
 //! transactions.
+//!
+//! The aggregate files hold SQL and decisions; what every one of them needs is written once:
+//! - `query.rs`: the typed query methods (`execute`, `scalar`, `scalars`, `row_optional`, …)
+//!   that take SQL and a tuple of binds and run on either database, a pool or a connection.
+//! - `rows.rs`: row types, their conversion into protocol types (`converted` for an optional
+//!   row or a list), and `known`/`from_json`, which report a stored value that does not parse
+//!   as [`StoreError::Corrupt`].
+//! - [`SqlStore`]'s `lock_agent`, the one statement that serialises presence changes,
+//!   assignments and transfers to an agent; `conversations.rs`'s `load_conversation` and
+//!   `reload_conversation`, and `messages.rs`'s `insert_message` and `system_notice`, used by
+//!   every aggregate that changes a conversation or writes in it.
 //!
 //! Every write transaction takes the database's write lock when it begins (`BEGIN IMMEDIATE`
 //! on SQLite), so another process writing the same database (`bellhop agent add`, a second
@@ -30,6 +41,7 @@ mod leads;
 mod messages;
 pub mod postgres;
 mod presence;
+mod query;
 mod routing;
 mod rows;
 mod server;
@@ -87,21 +99,7 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
-    T: ServerStore
-        + SiteStore
-        + AgentStore
-        + PresenceStore
-        + PresenceStore
-        + SessionStore
-        + VisitorStore
-        + ConversationStore
-        + MessageStore
-        + RoutingStore
-        + TransferStore
-        + LeadStore
-{
-}
+impl Store for SqlStore {}
 
 /// Opens the store a URL names and runs its migrations.
 pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Store>> {
@@ -119,6 +117,23 @@ pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Arc<dyn Sto
 pub struct SqlStore {
     write: dialect::Pool,
     read: dialect::Pool,
+}
+
+impl SqlStore {
+    /// Locks the agent's row for this write transaction (see `Dialect::LOCK_AGENT`), so
+    /// assignments to the agent and changes to their presence, from any node, apply one after
+    /// the other: two assignments cannot both see a free slot, and each presence change sees
+    /// the others' rows.
+    async fn lock_agent(
+        &self,
+        conn: &mut dialect::Conn<'_>,
+        agent: bellhop_protocol::AgentId,
+    ) -> StoreResult<()> {
+        conn.conn()
+            .execute(self.write.lock_agent(), (agent,))
+            .await?;
+        Ok(())
+    }
 }
 
 /// A unique-constraint violation becomes [`StoreError::Duplicate`]; anything else stays itself.

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::dialect::{Conn, affected, sql};
+use super::dialect::Conn;
 use super::{SqlStore, Store, StoreResult};
 
 /// One server process sharing the database.
@@ -81,34 +81,15 @@ async fn offline_unless_present(
     agent: AgentId,
     at: Millis,
 ) -> StoreResult<bool> {
-    let changed = sql!(conn.conn(), |c| {
-        sqlx::query(
+    let changed = conn
+        .conn()
+        .execute(
             "UPDATE agents SET online = FALSE, disconnected_at = $2 WHERE id = $1 AND online \
              AND NOT EXISTS (SELECT 1 FROM agent_presence p WHERE p.agent_id = $1)",
+            (agent, at),
         )
-        .bind(agent)
-        .bind(at)
-        .execute(c)
-        .await
-        .map(affected)
-    })?;
+        .await?;
     Ok(changed > 0)
-}
-
-impl SqlStore {
-    /// Locks the agent's row for this transaction (see `Dialect::LOCK_AGENT`), so presence
-    /// changes from several nodes apply one after the other and each sees the others' rows.
-    async fn lock_agent(&self, conn: &mut Conn<'_>, agent: AgentId) -> StoreResult<()> {
-        let lock_agent = self.write.lock_agent();
-        sql!(conn.conn(), |c| {
-            sqlx::query(lock_agent)
-                .bind(agent)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -119,18 +100,14 @@ impl PresenceStore for SqlStore {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query(
+        self.write
+            .get()
+            .execute(
                 "INSERT INTO nodes (id, started_at, lease_until) VALUES ($1, $2, $3) \
                  ON CONFLICT (id) DO UPDATE SET lease_until = $3",
+                (node, now, lease_until),
             )
-            .bind(node)
-            .bind(now)
-            .bind(lease_until)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         Ok(())
     }
 
@@ -140,14 +117,14 @@ impl PresenceStore for SqlStore {
         now: Millis,
         lease_until: Millis,
     ) -> StoreResult<bool> {
-        let renewed = sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE nodes SET lease_until = $2 WHERE id = $1")
-                .bind(node)
-                .bind(lease_until)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        let renewed = self
+            .write
+            .get()
+            .execute(
+                "UPDATE nodes SET lease_until = $2 WHERE id = $1",
+                (node, lease_until),
+            )
+            .await?;
         if renewed > 0 {
             return Ok(true);
         }
@@ -158,41 +135,31 @@ impl PresenceStore for SqlStore {
     async fn release_expired_nodes(&self, now: Millis) -> StoreResult<Vec<AgentId>> {
         let mut tx = self.write.begin_write().await?;
         let mut conn = tx.conn();
-        let expired = sql!(conn.conn(), |c| {
-            sqlx::query_as::<_, (NodeId, Millis)>(
+        let expired: Vec<(NodeId, Millis)> = conn
+            .conn()
+            .rows(
                 "SELECT id, lease_until FROM nodes WHERE lease_until < $1 ORDER BY id",
+                (now,),
             )
-            .bind(now)
-            .fetch_all(c)
-            .await
-        })?;
+            .await?;
         let mut released = Vec::new();
         for (node, lease_until) in expired {
-            let agents = sql!(conn.conn(), |c| {
-                sqlx::query_scalar::<_, AgentId>(
+            let agents: Vec<AgentId> = conn
+                .conn()
+                .scalars(
                     "SELECT agent_id FROM agent_presence WHERE node_id = $1 ORDER BY agent_id",
+                    (node,),
                 )
-                .bind(node)
-                .fetch_all(c)
-                .await
-            })?;
+                .await?;
             for &agent in &agents {
                 self.lock_agent(&mut conn, agent).await?;
             }
-            sql!(conn.conn(), |c| {
-                sqlx::query("DELETE FROM agent_presence WHERE node_id = $1")
-                    .bind(node)
-                    .execute(c)
-                    .await
-                    .map(affected)
-            })?;
-            sql!(conn.conn(), |c| {
-                sqlx::query("DELETE FROM nodes WHERE id = $1")
-                    .bind(node)
-                    .execute(c)
-                    .await
-                    .map(affected)
-            })?;
+            conn.conn()
+                .execute("DELETE FROM agent_presence WHERE node_id = $1", (node,))
+                .await?;
+            conn.conn()
+                .execute("DELETE FROM nodes WHERE id = $1", (node,))
+                .await?;
             for agent in agents {
                 if offline_unless_present(&mut conn, agent, lease_until).await? {
                     released.push(agent);
@@ -207,31 +174,22 @@ impl PresenceStore for SqlStore {
         let mut tx = self.write.begin_write().await?;
         let mut conn = tx.conn();
         self.lock_agent(&mut conn, agent).await?;
-        sql!(conn.conn(), |c| {
-            sqlx::query(
+        conn.conn()
+            .execute(
                 "INSERT INTO agent_presence (agent_id, node_id, connected_at) \
                  VALUES ($1, $2, $3) ON CONFLICT (agent_id, node_id) DO NOTHING",
+                (agent, node, now),
             )
-            .bind(agent)
-            .bind(node)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         // Coming online counts as the start of idleness; a return within the grace period
         // keeps every chat.
-        sql!(conn.conn(), |c| {
-            sqlx::query(
+        conn.conn()
+            .execute(
                 "UPDATE agents SET idle_since = CASE WHEN online THEN idle_since ELSE $2 END, \
                  online = TRUE, disconnected_at = NULL WHERE id = $1",
+                (agent, now),
             )
-            .bind(agent)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -245,28 +203,22 @@ impl PresenceStore for SqlStore {
         let mut tx = self.write.begin_write().await?;
         let mut conn = tx.conn();
         self.lock_agent(&mut conn, agent).await?;
-        sql!(conn.conn(), |c| {
-            sqlx::query("DELETE FROM agent_presence WHERE agent_id = $1 AND node_id = $2")
-                .bind(agent)
-                .bind(node)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        conn.conn()
+            .execute(
+                "DELETE FROM agent_presence WHERE agent_id = $1 AND node_id = $2",
+                (agent, node),
+            )
+            .await?;
         offline_unless_present(&mut conn, agent, now).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn set_agent_away(&self, agent: AgentId, away: bool) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE agents SET away = $2 WHERE id = $1")
-                .bind(agent)
-                .bind(away)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        self.write
+            .get()
+            .execute("UPDATE agents SET away = $2 WHERE id = $1", (agent, away))
+            .await?;
         Ok(())
     }
 }

@@ -7,12 +7,12 @@ use bellhop_protocol::api::{RoutingDecision, RoutingRule};
 use bellhop_protocol::frames::{Conversation, Millis};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 
-use super::conversations::load_conversation;
-use super::dialect::{Conn, affected, sql};
+use super::conversations::reload_conversation;
+use super::dialect::{Conn, sql};
 use super::rows::{
-    CONVERSATION_SELECT, CandidateRow, ConversationRow, DecisionRow, candidates_json,
+    CONVERSATION_SELECT, CandidateRow, ConversationRow, DecisionRow, candidates_json, converted,
 };
-use super::{SqlStore, StoreResult, vanished};
+use super::{SqlStore, StoreResult};
 
 /// Queue order: urgent first, then conversations put back in the queue, then arrival.
 const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
@@ -101,22 +101,21 @@ pub(super) async fn record_decision(
     now: Millis,
     decision: Decision<'_>,
 ) -> StoreResult<()> {
-    sql!(conn.conn(), |c| {
-        sqlx::query(
+    conn.conn()
+        .execute(
             "INSERT INTO routing_decisions (conversation_id, decided_at, agent_id, \
              department_id, rule, candidates, note) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (
+                conversation,
+                now,
+                decision.agent,
+                decision.department,
+                decision.rule.as_str(),
+                candidates_json(decision.candidates),
+                decision.note,
+            ),
         )
-        .bind(conversation)
-        .bind(now)
-        .bind(decision.agent)
-        .bind(decision.department)
-        .bind(decision.rule.as_str())
-        .bind(candidates_json(decision.candidates))
-        .bind(decision.note)
-        .execute(c)
-        .await
-        .map(affected)
-    })?;
+        .await?;
     Ok(())
 }
 
@@ -125,27 +124,24 @@ impl RoutingStore for SqlStore {
     async fn queue_heads(&self, site: SiteId) -> StoreResult<Vec<Conversation>> {
         let mut pooled = self.read.acquire().await?;
         let mut conn = pooled.conn();
-        let departments = sql!(conn.conn(), |c| {
-            sqlx::query_scalar::<_, DepartmentId>(
+        let departments: Vec<DepartmentId> = conn
+            .conn()
+            .scalars(
                 "SELECT DISTINCT department_id FROM conversations \
                  WHERE site_id = $1 AND status = 'queued' AND department_id IS NOT NULL",
+                (site,),
             )
-            .bind(site)
-            .fetch_all(c)
-            .await
-        })?;
+            .await?;
         let sql = format!(
             "{CONVERSATION_SELECT} WHERE c.department_id = $1 AND c.status = 'queued' \
              ORDER BY {QUEUE_ORDER} LIMIT 1"
         );
         let mut heads = Vec::with_capacity(departments.len());
         for department in departments {
-            if let Some(row) = sql!(conn.conn(), |c| {
-                sqlx::query_as::<_, ConversationRow>(&sql)
-                    .bind(department)
-                    .fetch_optional(c)
-                    .await
-            })? {
+            let head = conn
+                .conn()
+                .row_optional::<ConversationRow>(&sql, (department,));
+            if let Some(row) = head.await? {
                 heads.push(Conversation::try_from(row)?);
             }
         }
@@ -157,27 +153,20 @@ impl RoutingStore for SqlStore {
         department: DepartmentId,
         visitor: VisitorId,
     ) -> StoreResult<Vec<Candidate>> {
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, CandidateRow>(
-                "SELECT a.id, a.max_chats, a.idle_since, \
-                 (SELECT COUNT(*) FROM conversations c WHERE c.agent_id = a.id \
-                  AND c.status = 'assigned') AS open_chats, \
-                 EXISTS (SELECT 1 FROM conversations p WHERE p.id = \
-                         (SELECT q.id FROM conversations q WHERE q.visitor_id = $2 \
-                          AND q.agent_id IS NOT NULL AND q.status = 'closed' \
-                          ORDER BY q.closed_at DESC, q.id DESC LIMIT 1) \
-                         AND p.agent_id = a.id) AS sticky \
-                 FROM agents a JOIN agent_departments d ON d.agent_id = a.id \
-                 WHERE d.department_id = $1 AND a.online AND NOT a.away ORDER BY a.id",
-            )
-            .bind(department)
-            .bind(visitor)
-            .fetch_all(c)
-            .await
-        })?
-        .into_iter()
-        .map(TryInto::try_into)
-        .collect()
+        let rows = self.read.get().rows::<CandidateRow>(
+            "SELECT a.id, a.max_chats, a.idle_since, \
+             (SELECT COUNT(*) FROM conversations c WHERE c.agent_id = a.id \
+              AND c.status = 'assigned') AS open_chats, \
+             EXISTS (SELECT 1 FROM conversations p WHERE p.id = \
+                     (SELECT q.id FROM conversations q WHERE q.visitor_id = $2 \
+                      AND q.agent_id IS NOT NULL AND q.status = 'closed' \
+                      ORDER BY q.closed_at DESC, q.id DESC LIMIT 1) \
+                     AND p.agent_id = a.id) AS sticky \
+             FROM agents a JOIN agent_departments d ON d.agent_id = a.id \
+             WHERE d.department_id = $1 AND a.online AND NOT a.away ORDER BY a.id",
+            (department, visitor),
+        );
+        converted(rows.await?)
     }
 
     async fn try_assign(
@@ -189,16 +178,10 @@ impl RoutingStore for SqlStore {
         let mut conn = tx.conn();
         let agent = assignment.agent;
         // Serialise assignments to this agent, so two of them cannot both see a free slot.
-        let lock_agent = self.write.lock_agent();
-        sql!(conn.conn(), |c| {
-            sqlx::query(lock_agent)
-                .bind(agent)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
-        let assigned = sql!(conn.conn(), |c| {
-            sqlx::query(
+        self.lock_agent(&mut conn, agent).await?;
+        let assigned = conn
+            .conn()
+            .execute(
                 "UPDATE conversations SET status = 'assigned', agent_id = $2, assigned_at = $3, \
                  requeued = FALSE \
                  WHERE id = $1 AND status = 'queued' \
@@ -211,29 +194,24 @@ impl RoutingStore for SqlStore {
                              AND a.max_chats > (SELECT COUNT(*) FROM conversations o \
                                                 WHERE o.agent_id = $2 \
                                                 AND o.status = 'assigned'))",
+                (
+                    assignment.conversation,
+                    agent,
+                    now,
+                    assignment.via_department,
+                ),
             )
-            .bind(assignment.conversation)
-            .bind(agent)
-            .bind(now)
-            .bind(assignment.via_department)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         if assigned == 0 {
             return Ok(None);
         }
-        sql!(conn.conn(), |c| {
-            sqlx::query("UPDATE agents SET idle_since = $2 WHERE id = $1")
-                .bind(agent)
-                .bind(now)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
-        let conversation = load_conversation(&mut conn, assignment.conversation)
-            .await?
-            .ok_or_else(|| vanished("conversation"))?;
+        conn.conn()
+            .execute(
+                "UPDATE agents SET idle_since = $2 WHERE id = $1",
+                (agent, now),
+            )
+            .await?;
+        let conversation = reload_conversation(&mut conn, assignment.conversation).await?;
         let decision = Decision {
             agent: Some(agent),
             department: conversation.department_id,
@@ -252,12 +230,8 @@ impl RoutingStore for SqlStore {
              WHERE c.site_id = $1 AND c.status = 'queued' AND c.department_id IS NOT NULL \
              ORDER BY c.department_id, {QUEUE_ORDER}"
         );
-        let rows = sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, (ConversationId, VisitorId, DepartmentId)>(&sql)
-                .bind(site)
-                .fetch_all(c)
-                .await
-        })?;
+        let rows: Vec<(ConversationId, VisitorId, DepartmentId)> =
+            self.read.get().rows(&sql, (site,)).await?;
         let mut entries = Vec::with_capacity(rows.len());
         let mut position = 0;
         let mut current = None;
@@ -312,17 +286,11 @@ impl RoutingStore for SqlStore {
         &self,
         conversation: ConversationId,
     ) -> StoreResult<Vec<RoutingDecision>> {
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, DecisionRow>(
-                "SELECT decided_at, agent_id, department_id, rule, candidates, note \
-                 FROM routing_decisions WHERE conversation_id = $1 ORDER BY id",
-            )
-            .bind(conversation)
-            .fetch_all(c)
-            .await
-        })?
-        .into_iter()
-        .map(RoutingDecision::try_from)
-        .collect()
+        let rows = self.read.get().rows::<DecisionRow>(
+            "SELECT decided_at, agent_id, department_id, rule, candidates, note \
+             FROM routing_decisions WHERE conversation_id = $1 ORDER BY id",
+            (conversation,),
+        );
+        converted(rows.await?)
     }
 }

@@ -14,6 +14,29 @@ use bellhop_protocol::{
 
 use super::{Agent, Candidate, StoreError, StoreResult};
 
+/// Rows as read (`Option<R>` or `Vec<R>`) turned into what they stand for, for every row type
+/// `R` that converts into `T`.
+pub(crate) trait Converted<T> {
+    fn converted(self) -> StoreResult<T>;
+}
+
+impl<R, T: TryFrom<R, Error = StoreError>> Converted<Option<T>> for Option<R> {
+    fn converted(self) -> StoreResult<Option<T>> {
+        self.map(T::try_from).transpose()
+    }
+}
+
+impl<R, T: TryFrom<R, Error = StoreError>> Converted<Vec<T>> for Vec<R> {
+    fn converted(self) -> StoreResult<Vec<T>> {
+        self.into_iter().map(T::try_from).collect()
+    }
+}
+
+/// `rows.converted()`, where the caller's type says what the rows become.
+pub(crate) fn converted<T>(rows: impl Converted<T>) -> StoreResult<T> {
+    rows.converted()
+}
+
 /// A row of [`CONVERSATION_SELECT`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
@@ -42,8 +65,11 @@ impl TryFrom<ConversationRow> for Conversation {
     type Error = StoreError;
 
     fn try_from(row: ConversationRow) -> StoreResult<Self> {
-        let status = ConversationStatus::parse(&row.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("conversation status {:?}", row.status)))?;
+        let status = known(
+            "conversation status",
+            &row.status,
+            ConversationStatus::parse,
+        )?;
         Ok(Conversation {
             id: row.id,
             site_id: row.site_id,
@@ -83,8 +109,7 @@ impl TryFrom<MessageRow> for Message {
     type Error = StoreError;
 
     fn try_from(row: MessageRow) -> StoreResult<Self> {
-        let author = AuthorKind::parse(&row.author_kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("author kind {:?}", row.author_kind)))?;
+        let author = known("author kind", &row.author_kind, AuthorKind::parse)?;
         let client_id = row
             .client_id
             .map(ClientMessageId::parse)
@@ -120,8 +145,7 @@ impl TryFrom<SiteRow> for SiteSettings {
     type Error = StoreError;
 
     fn try_from(row: SiteRow) -> StoreResult<Self> {
-        let allowed_origins = serde_json::from_str(&row.allowed_origins)
-            .map_err(|e| StoreError::Corrupt(format!("allowed origins: {e}")))?;
+        let allowed_origins = from_json("allowed origins", &row.allowed_origins)?;
         Ok(SiteSettings {
             id: row.id,
             name: row.name,
@@ -131,8 +155,7 @@ impl TryFrom<SiteRow> for SiteSettings {
             default_department_id: row
                 .default_department_id
                 .ok_or_else(|| StoreError::Corrupt("site without a default department".into()))?,
-            config: serde_json::from_str(&row.config)
-                .map_err(|e| StoreError::Corrupt(format!("site config: {e}")))?,
+            config: from_json("site config", &row.config)?,
         })
     }
 }
@@ -162,8 +185,7 @@ impl AgentRow {
         sites: Vec<SiteId>,
         departments: Vec<DepartmentId>,
     ) -> StoreResult<Agent> {
-        let role = Role::parse(&self.role)
-            .ok_or_else(|| StoreError::Corrupt(format!("role {:?}", self.role)))?;
+        let role = known("role", &self.role, Role::parse)?;
         Ok(Agent {
             id: self.id,
             email: self.email,
@@ -237,9 +259,8 @@ impl TryFrom<DepartmentRow> for Department {
             fallback_id: row.fallback_id,
             hours: row
                 .hours
-                .map(|h| serde_json::from_str(&h))
-                .transpose()
-                .map_err(|e| StoreError::Corrupt(format!("department hours: {e}")))?,
+                .map(|h| from_json("department hours", &h))
+                .transpose()?,
         })
     }
 }
@@ -280,15 +301,13 @@ impl TryFrom<LeadRow> for Lead {
             id: row.id,
             site_id: row.site_id,
             visitor_id: row.visitor_id,
-            kind: LeadKind::parse(&row.kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("lead kind {:?}", row.kind)))?,
+            kind: known("lead kind", &row.kind, LeadKind::parse)?,
             department_id: row.department_id,
             name: row.name,
             email: row.email,
             phone: row.phone,
             message: row.message,
-            custom: serde_json::from_str(&row.custom)
-                .map_err(|e| StoreError::Corrupt(format!("lead custom fields: {e}")))?,
+            custom: from_json("lead custom fields", &row.custom)?,
             consent: row.consent,
             page: PageContext {
                 landing_page: row.landing_page,
@@ -325,10 +344,8 @@ impl TryFrom<DecisionRow> for RoutingDecision {
             decided_at: row.decided_at,
             agent_id: row.agent_id,
             department_id: row.department_id,
-            rule: RoutingRule::parse(&row.rule)
-                .ok_or_else(|| StoreError::Corrupt(format!("routing rule {:?}", row.rule)))?,
-            candidates: serde_json::from_str(&row.candidates)
-                .map_err(|e| StoreError::Corrupt(format!("routing candidates: {e}")))?,
+            rule: known("routing rule", &row.rule, RoutingRule::parse)?,
+            candidates: from_json("routing candidates", &row.candidates)?,
             note: row.note,
         })
     }
@@ -343,6 +360,17 @@ pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
 pub(crate) fn candidates_json(candidates: &[Candidate]) -> String {
     let list: Vec<RoutingCandidate> = candidates.iter().map(RoutingCandidate::from).collect();
     serde_json::to_string(&list).unwrap_or_else(|_| "[]".into())
+}
+
+/// A stored name (status, kind, role, rule) as `parse` reads it; one it does not know means
+/// the stored data is corrupt.
+fn known<T>(what: &str, stored: &str, parse: impl FnOnce(&str) -> Option<T>) -> StoreResult<T> {
+    parse(stored).ok_or_else(|| StoreError::Corrupt(format!("{what} {stored:?}")))
+}
+
+/// Stored JSON text decoded; text that does not decode means the stored data is corrupt.
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 fn seq(value: i64) -> StoreResult<u64> {

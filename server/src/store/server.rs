@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::dialect::sql;
 use super::{SqlStore, StoreResult};
 
 #[async_trait]
@@ -24,32 +23,23 @@ impl ServerStore for SqlStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sql!(self.read.get(), |c| sqlx::query("SELECT 1")
-            .execute(c)
-            .await
-            .map(drop))?;
+        self.read.get().execute("SELECT 1", ()).await?;
         Ok(())
     }
 
     async fn secret(&self, name: &str, fresh: &[u8]) -> StoreResult<Vec<u8>> {
         let mut tx = self.write.begin_write().await?;
-        sql!(tx.conn(), |c| {
-            sqlx::query(
+        tx.conn()
+            .execute(
                 "INSERT INTO server_secrets (name, value) VALUES ($1, $2) \
                  ON CONFLICT (name) DO NOTHING",
+                (name, fresh),
             )
-            .bind(name)
-            .bind(fresh)
-            .execute(c)
-            .await
-            .map(drop)
-        })?;
-        let value = sql!(tx.conn(), |c| {
-            sqlx::query_scalar::<_, Vec<u8>>("SELECT value FROM server_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(c)
-                .await
-        })?;
+            .await?;
+        let value = tx
+            .conn()
+            .scalar("SELECT value FROM server_secrets WHERE name = $1", (name,))
+            .await?;
         tx.commit().await?;
         Ok(value)
     }

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use bellhop_protocol::AgentId;
 use bellhop_protocol::frames::Millis;
 
-use super::dialect::{affected, sql};
 use super::{SqlStore, StoreResult};
 
 #[async_trait]
@@ -30,42 +29,36 @@ impl SessionStore for SqlStore {
         now: Millis,
         expires_at: Millis,
     ) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query(
+        self.write
+            .get()
+            .execute(
                 "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at) \
                  VALUES ($1, $2, $3, $4)",
+                (token_hash, agent, now, expires_at),
             )
-            .bind(token_hash)
-            .bind(agent)
-            .bind(now)
-            .bind(expires_at)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         Ok(())
     }
 
     async fn session_agent(&self, token_hash: &[u8], now: Millis) -> StoreResult<Option<AgentId>> {
-        Ok(sql!(self.read.get(), |c| {
-            sqlx::query_scalar::<_, AgentId>(
+        Ok(self
+            .read
+            .get()
+            .scalar_optional(
                 "SELECT agent_id FROM agent_sessions WHERE token_hash = $1 AND expires_at > $2",
+                (token_hash, now),
             )
-            .bind(token_hash)
-            .bind(now)
-            .fetch_optional(c)
-            .await
-        })?)
+            .await?)
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        self.write
+            .get()
+            .execute(
+                "DELETE FROM agent_sessions WHERE token_hash = $1",
+                (token_hash,),
+            )
+            .await?;
         Ok(())
     }
 }

@@ -7,8 +7,9 @@ use bellhop_protocol::api::{
 use bellhop_protocol::frames::Millis;
 use bellhop_protocol::{DepartmentId, SiteId};
 
-use super::dialect::{affected, sql};
-use super::rows::{DEPARTMENT_SELECT, DepartmentRow, SITE_SELECT, SiteRow, json, origins_json};
+use super::rows::{
+    DEPARTMENT_SELECT, DepartmentRow, SITE_SELECT, SiteRow, converted, json, origins_json,
+};
 use super::{SqlStore, StoreResult, duplicate_or_error};
 
 #[derive(Clone, Debug)]
@@ -57,43 +58,35 @@ pub trait SiteStore: Send + Sync + 'static {
 impl SiteStore for SqlStore {
     async fn create_site(&self, site: NewSite) -> StoreResult<SiteSettings> {
         let mut tx = self.write.begin_write().await?;
-        sql!(tx.conn(), |c| {
-            sqlx::query(
+        tx.conn()
+            .execute(
                 "INSERT INTO sites (id, name, widget_key, allowed_origins, auto_reply, \
                  created_at, config) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                (
+                    site.id,
+                    &site.name,
+                    &site.widget_key,
+                    origins_json(&site.allowed_origins),
+                    &site.auto_reply,
+                    site.now,
+                    json(&SiteConfig::default()),
+                ),
             )
-            .bind(site.id)
-            .bind(&site.name)
-            .bind(&site.widget_key)
-            .bind(origins_json(&site.allowed_origins))
-            .bind(&site.auto_reply)
-            .bind(site.now)
-            .bind(json(&SiteConfig::default()))
-            .execute(c)
             .await
-            .map(affected)
-        })
-        .map_err(duplicate_or_error)?;
-        sql!(tx.conn(), |c| {
-            sqlx::query(
+            .map_err(duplicate_or_error)?;
+        tx.conn()
+            .execute(
                 "INSERT INTO departments (id, site_id, name, created_at) \
                  VALUES ($1, $2, 'General', $3)",
+                (site.default_department_id, site.id, site.now),
             )
-            .bind(site.default_department_id)
-            .bind(site.id)
-            .bind(site.now)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
-        sql!(tx.conn(), |c| {
-            sqlx::query("UPDATE sites SET default_department_id = $2 WHERE id = $1")
-                .bind(site.id)
-                .bind(site.default_department_id)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+            .await?;
+        tx.conn()
+            .execute(
+                "UPDATE sites SET default_department_id = $2 WHERE id = $1",
+                (site.id, site.default_department_id),
+            )
+            .await?;
         tx.commit().await?;
         Ok(SiteSettings {
             id: site.id,
@@ -108,36 +101,20 @@ impl SiteStore for SqlStore {
 
     async fn site(&self, id: SiteId) -> StoreResult<Option<SiteSettings>> {
         let sql = format!("{SITE_SELECT} WHERE id = $1");
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, SiteRow>(&sql)
-                .bind(id)
-                .fetch_optional(c)
-                .await
-        })?
-        .map(SiteSettings::try_from)
-        .transpose()
+        let row: Option<SiteRow> = self.read.get().row_optional(&sql, (id,)).await?;
+        converted(row)
     }
 
     async fn site_by_widget_key(&self, key: &str) -> StoreResult<Option<SiteSettings>> {
         let sql = format!("{SITE_SELECT} WHERE widget_key = $1");
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, SiteRow>(&sql)
-                .bind(key)
-                .fetch_optional(c)
-                .await
-        })?
-        .map(SiteSettings::try_from)
-        .transpose()
+        let row: Option<SiteRow> = self.read.get().row_optional(&sql, (key,)).await?;
+        converted(row)
     }
 
     async fn sites(&self, only: Option<&[SiteId]>) -> StoreResult<Vec<SiteSettings>> {
         let sql = format!("{SITE_SELECT} ORDER BY created_at, id");
-        let all = sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, SiteRow>(&sql).fetch_all(c).await
-        })?
-        .into_iter()
-        .map(SiteSettings::try_from)
-        .collect::<StoreResult<Vec<_>>>()?;
+        let rows: Vec<SiteRow> = self.read.get().rows(&sql, ()).await?;
+        let all: Vec<SiteSettings> = converted(rows)?;
         Ok(match only {
             Some(ids) => all.into_iter().filter(|s| ids.contains(&s.id)).collect(),
             None => all,
@@ -151,13 +128,7 @@ impl SiteStore for SqlStore {
     ) -> StoreResult<Option<SiteSettings>> {
         let mut tx = self.write.begin_write().await?;
         let sql = format!("{SITE_SELECT} WHERE id = $1");
-        let Some(row) = sql!(tx.conn(), |c| {
-            sqlx::query_as::<_, SiteRow>(&sql)
-                .bind(id)
-                .fetch_optional(c)
-                .await
-        })?
-        else {
+        let Some(row) = tx.conn().row_optional::<SiteRow>(&sql, (id,)).await? else {
             return Ok(None);
         };
         let mut site = SiteSettings::try_from(row)?;
@@ -173,41 +144,40 @@ impl SiteStore for SqlStore {
         if let Some(config) = update.config {
             site.config = config;
         }
-        sql!(tx.conn(), |c| {
-            sqlx::query(
+        tx.conn()
+            .execute(
                 "UPDATE sites SET name = $2, allowed_origins = $3, auto_reply = $4, config = $5 \
                  WHERE id = $1",
+                (
+                    id,
+                    &site.name,
+                    origins_json(&site.allowed_origins),
+                    &site.auto_reply,
+                    json(&site.config),
+                ),
             )
-            .bind(id)
-            .bind(&site.name)
-            .bind(origins_json(&site.allowed_origins))
-            .bind(&site.auto_reply)
-            .bind(json(&site.config))
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         tx.commit().await?;
         Ok(Some(site))
     }
 
     async fn create_department(&self, department: NewDepartment) -> StoreResult<Department> {
-        sql!(self.write.get(), |c| {
-            sqlx::query(
+        self.write
+            .get()
+            .execute(
                 "INSERT INTO departments (id, site_id, name, fallback_id, created_at, hours) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
+                (
+                    department.id,
+                    department.site_id,
+                    &department.name,
+                    department.fallback_id,
+                    department.now,
+                    department.hours.as_ref().map(json),
+                ),
             )
-            .bind(department.id)
-            .bind(department.site_id)
-            .bind(&department.name)
-            .bind(department.fallback_id)
-            .bind(department.now)
-            .bind(department.hours.as_ref().map(json))
-            .execute(c)
             .await
-            .map(affected)
-        })
-        .map_err(duplicate_or_error)?;
+            .map_err(duplicate_or_error)?;
         Ok(Department {
             id: department.id,
             site_id: department.site_id,
@@ -219,26 +189,13 @@ impl SiteStore for SqlStore {
 
     async fn department(&self, id: DepartmentId) -> StoreResult<Option<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE id = $1");
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, DepartmentRow>(&sql)
-                .bind(id)
-                .fetch_optional(c)
-                .await
-        })?
-        .map(Department::try_from)
-        .transpose()
+        let row: Option<DepartmentRow> = self.read.get().row_optional(&sql, (id,)).await?;
+        converted(row)
     }
 
     async fn departments(&self, site: SiteId) -> StoreResult<Vec<Department>> {
         let sql = format!("{DEPARTMENT_SELECT} WHERE site_id = $1 ORDER BY created_at, id");
-        sql!(self.read.get(), |c| {
-            sqlx::query_as::<_, DepartmentRow>(&sql)
-                .bind(site)
-                .fetch_all(c)
-                .await
-        })?
-        .into_iter()
-        .map(Department::try_from)
-        .collect()
+        let rows: Vec<DepartmentRow> = self.read.get().rows(&sql, (site,)).await?;
+        converted(rows)
     }
 }

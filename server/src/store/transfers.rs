@@ -4,16 +4,14 @@
 
 use async_trait::async_trait;
 use bellhop_protocol::api::RoutingRule;
-use bellhop_protocol::frames::{
-    AuthorKind, Conversation, ConversationStatus, Message, Millis, TransferTarget,
-};
+use bellhop_protocol::frames::{Conversation, ConversationStatus, Message, Millis, TransferTarget};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId};
 
-use super::conversations::load_conversation;
-use super::dialect::{Conn, affected, sql};
-use super::messages::insert_message;
+use super::conversations::{load_conversation, reload_conversation};
+use super::dialect::Conn;
+use super::messages::system_notice;
 use super::routing::{Decision, record_decision};
-use super::{SqlStore, StoreResult, vanished};
+use super::{SqlStore, StoreResult};
 
 /// A conversation put back in the queue because its agent stayed away past the grace period,
 /// with the notice stored for the visitor.
@@ -75,18 +73,16 @@ async fn agent_load(
     agent: AgentId,
     site: SiteId,
 ) -> StoreResult<Option<(bool, bool, i64, i64)>> {
-    Ok(sql!(conn.conn(), |c| {
-        sqlx::query_as::<_, (bool, bool, i64, i64)>(
+    Ok(conn
+        .conn()
+        .row_optional(
             "SELECT a.online, a.away, a.max_chats, \
              (SELECT COUNT(*) FROM conversations o WHERE o.agent_id = a.id \
               AND o.status = 'assigned') FROM agents a JOIN agent_sites s \
              ON s.agent_id = a.id WHERE a.id = $1 AND s.site_id = $2",
+            (agent, site),
         )
-        .bind(agent)
-        .bind(site)
-        .fetch_optional(c)
-        .await
-    })?)
+        .await?)
 }
 
 #[async_trait]
@@ -112,31 +108,19 @@ impl TransferStore for SqlStore {
                 if from == Some(*agent_id) {
                     return Ok(Err(TransferRejection::SameAgent));
                 }
-                let lock_agent = self.write.lock_agent();
-                sql!(conn.conn(), |c| {
-                    sqlx::query(lock_agent)
-                        .bind(agent_id)
-                        .execute(c)
-                        .await
-                        .map(affected)
-                })?;
+                self.lock_agent(&mut conn, *agent_id).await?;
                 match agent_load(&mut conn, *agent_id, current.site_id).await? {
                     Some((true, false, cap, open)) if open < cap => {}
                     Some((true, false, _, _)) => return Ok(Err(TransferRejection::AgentFull)),
                     _ => return Ok(Err(TransferRejection::AgentUnavailable)),
                 }
-                sql!(conn.conn(), |c| {
-                    sqlx::query(
+                conn.conn()
+                    .execute(
                         "UPDATE conversations SET status = 'assigned', agent_id = $2, \
                          assigned_at = $3, requeued = FALSE WHERE id = $1",
+                        (conversation, agent_id, now),
                     )
-                    .bind(conversation)
-                    .bind(agent_id)
-                    .bind(now)
-                    .execute(c)
-                    .await
-                    .map(affected)
-                })?;
+                    .await?;
                 Decision {
                     agent: Some(*agent_id),
                     department: current.department_id,
@@ -146,29 +130,23 @@ impl TransferStore for SqlStore {
                 }
             }
             TransferTarget::Department { department_id } => {
-                let same_site = sql!(conn.conn(), |c| {
-                    sqlx::query_scalar::<_, DepartmentId>(
+                let same_site: Option<DepartmentId> = conn
+                    .conn()
+                    .scalar_optional(
                         "SELECT id FROM departments WHERE id = $1 AND site_id = $2",
+                        (department_id, current.site_id),
                     )
-                    .bind(department_id)
-                    .bind(current.site_id)
-                    .fetch_optional(c)
-                    .await
-                })?;
+                    .await?;
                 if same_site.is_none() {
                     return Ok(Err(TransferRejection::DepartmentNotFound));
                 }
-                sql!(conn.conn(), |c| {
-                    sqlx::query(
+                conn.conn()
+                    .execute(
                         "UPDATE conversations SET status = 'queued', agent_id = NULL, \
                          assigned_at = NULL, department_id = $2, requeued = TRUE WHERE id = $1",
+                        (conversation, department_id),
                     )
-                    .bind(conversation)
-                    .bind(department_id)
-                    .execute(c)
-                    .await
-                    .map(affected)
-                })?;
+                    .await?;
                 Decision {
                     agent: None,
                     department: Some(*department_id),
@@ -179,9 +157,7 @@ impl TransferStore for SqlStore {
             }
         };
         record_decision(&mut conn, conversation, now, decision).await?;
-        let conversation = load_conversation(&mut conn, conversation)
-            .await?
-            .ok_or_else(|| vanished("conversation"))?;
+        let conversation = reload_conversation(&mut conn, conversation).await?;
         tx.commit().await?;
         Ok(Ok(Transferred { conversation, from }))
     }
@@ -194,36 +170,31 @@ impl TransferStore for SqlStore {
     ) -> StoreResult<Vec<Requeued>> {
         let mut tx = self.write.begin_write().await?;
         let mut conn = tx.conn();
-        let abandoned = sql!(conn.conn(), |c| {
-            sqlx::query_as::<_, (ConversationId, AgentId)>(
+        let abandoned: Vec<(ConversationId, AgentId)> = conn
+            .conn()
+            .rows(
                 "SELECT c.id, c.agent_id FROM conversations c JOIN agents a ON a.id = c.agent_id \
                  WHERE c.status = 'assigned' AND NOT a.online AND a.disconnected_at IS NOT NULL \
                  AND a.disconnected_at <= $1 ORDER BY c.assigned_at, c.id",
+                (cutoff,),
             )
-            .bind(cutoff)
-            .fetch_all(c)
-            .await
-        })?;
+            .await?;
         let mut requeued = Vec::with_capacity(abandoned.len());
         for (conversation, previous_agent) in abandoned {
-            sql!(conn.conn(), |c| {
-                sqlx::query(
+            conn.conn()
+                .execute(
                     "UPDATE conversations SET status = 'queued', agent_id = NULL, \
                      assigned_at = NULL, requeued = TRUE WHERE id = $1 AND status = 'assigned'",
+                    (conversation,),
                 )
-                .bind(conversation)
-                .execute(c)
-                .await
-                .map(affected)
-            })?;
-            let department = sql!(conn.conn(), |c| {
-                sqlx::query_scalar::<_, Option<DepartmentId>>(
+                .await?;
+            let department: Option<DepartmentId> = conn
+                .conn()
+                .scalar(
                     "SELECT department_id FROM conversations WHERE id = $1",
+                    (conversation,),
                 )
-                .bind(conversation)
-                .fetch_one(c)
-                .await
-            })?;
+                .await?;
             let decision = Decision {
                 agent: None,
                 department,
@@ -232,19 +203,8 @@ impl TransferStore for SqlStore {
                 note: Some("the agent stayed offline past the grace period"),
             };
             record_decision(&mut conn, conversation, now, decision).await?;
-            let notice = insert_message(
-                &mut conn,
-                conversation,
-                AuthorKind::System,
-                None,
-                None,
-                notice,
-                now,
-            )
-            .await?;
-            let conversation = load_conversation(&mut conn, conversation)
-                .await?
-                .ok_or_else(|| vanished("conversation"))?;
+            let notice = system_notice(&mut conn, conversation, notice, now).await?;
+            let conversation = reload_conversation(&mut conn, conversation).await?;
             requeued.push(Requeued {
                 conversation,
                 previous_agent,

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use bellhop_protocol::frames::Millis;
 use bellhop_protocol::{SiteId, VisitorId};
 
-use super::dialect::{affected, sql};
 use super::{SqlStore, StoreResult};
 
 #[async_trait]
@@ -24,18 +23,14 @@ pub trait VisitorStore: Send + Sync + 'static {
 #[async_trait]
 impl VisitorStore for SqlStore {
     async fn ensure_visitor(&self, id: VisitorId, site: SiteId, now: Millis) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query(
+        self.write
+            .get()
+            .execute(
                 "INSERT INTO visitors (id, site_id, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (id) DO NOTHING",
+                (id, site, now),
             )
-            .bind(id)
-            .bind(site)
-            .bind(now)
-            .execute(c)
-            .await
-            .map(affected)
-        })?;
+            .await?;
         Ok(())
     }
 
@@ -45,24 +40,21 @@ impl VisitorStore for SqlStore {
         user_id: &str,
         attributes: &str,
     ) -> StoreResult<()> {
-        sql!(self.write.get(), |c| {
-            sqlx::query("UPDATE visitors SET user_id = $2, attributes = $3 WHERE id = $1")
-                .bind(id)
-                .bind(user_id)
-                .bind(attributes)
-                .execute(c)
-                .await
-                .map(affected)
-        })?;
+        self.write
+            .get()
+            .execute(
+                "UPDATE visitors SET user_id = $2, attributes = $3 WHERE id = $1",
+                (id, user_id, attributes),
+            )
+            .await?;
         Ok(())
     }
 
     async fn visitor_attributes(&self, id: VisitorId) -> StoreResult<Option<String>> {
-        Ok(sql!(self.read.get(), |c| {
-            sqlx::query_scalar::<_, String>("SELECT attributes FROM visitors WHERE id = $1")
-                .bind(id)
-                .fetch_optional(c)
-                .await
-        })?)
+        Ok(self
+            .read
+            .get()
+            .scalar_optional("SELECT attributes FROM visitors WHERE id = $1", (id,))
+            .await?)
     }
 }
