@@ -424,6 +424,11 @@ pub async fn next_assignment(ws: &mut WsClient) -> bellhop_protocol::frames::Con
     }
 }
 
+/// Waits for a `conversation_assigned` frame and returns the agent it names, if any.
+pub async fn next_assigned_agent(ws: &mut WsClient) -> Option<AgentId> {
+    next_assignment(ws).await.agent.map(|agent| agent.id)
+}
+
 /// Waits for a `queue_status` frame; returns (position, estimate).
 pub async fn next_queue_status(ws: &mut WsClient) -> (u32, Option<u64>) {
     match ws

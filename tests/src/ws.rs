@@ -19,8 +19,10 @@
 use std::time::{Duration, Instant};
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
-use bellhop_protocol::frames::{Conversation, Message, ResumePoint, ServerFrame};
-use bellhop_protocol::{ClientMessageId, ConversationId};
+use bellhop_protocol::frames::{
+    AgentFrame, AgentStatus, Conversation, Message, ResumePoint, ServerFrame,
+};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::net::TcpStream;
@@ -342,6 +344,27 @@ impl WsClient {
                 ),
             }
         }
+    }
+
+    /// Waits for an `error` frame; returns its code and the client id it names, if any.
+    pub async fn expect_error(&mut self) -> (ErrorCode, Option<String>) {
+        let is_error = |f: &ServerFrame| matches!(f, ServerFrame::Error { .. });
+        match self.expect("an error", is_error).await {
+            ServerFrame::Error {
+                code, client_id, ..
+            } => (code, client_id.map(|c| c.as_str().to_owned())),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sets this agent's status and waits until the server confirms it.
+    pub async fn set_status(&mut self, status: AgentStatus) {
+        self.send(&AgentFrame::SetStatus { status }).await;
+        self.expect(
+            "the status",
+            |f| matches!(f, ServerFrame::AgentStatus { status: s } if *s == status),
+        )
+        .await;
     }
 
     /// Forgets frames skipped so far.

@@ -116,12 +116,9 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     ws.send(&visitor_send("too-late", "Здравствуйте!", None))
         .await;
-    let refused = ws
-        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(
-        matches!(&refused, ServerFrame::Error { code: ErrorCode::Offline, client_id: Some(c), .. } if c.as_str() == "too-late"),
-        "{refused:?}"
+    assert_eq!(
+        ws.expect_error().await,
+        (ErrorCode::Offline, Some("too-late".to_owned()))
     );
 
     let submit = |consent: bool| {
@@ -304,12 +301,7 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
         .await;
     // A visitor who leaves (ends the chat) before anyone answered: missed.
     agent_ws
-        .send(&bellhop_protocol::frames::AgentFrame::SetStatus {
-            status: bellhop_protocol::frames::AgentStatus::Away,
-        })
-        .await;
-    agent_ws
-        .expect("away", |f| matches!(f, ServerFrame::AgentStatus { .. }))
+        .set_status(bellhop_protocol::frames::AgentStatus::Away)
         .await;
     let (_, mut leaver, left) = app.open_chat(&app.demo_site, None, "never mind").await;
     leaver

@@ -9,8 +9,9 @@ use bellhop_protocol::frames::{
 };
 use bellhop_protocol::{ConversationId, ErrorCode};
 use bellhop_tests::{
-    Backend, Client, TestAgent, WsClient, agent_send, both_backends, is_ack_of, next_assignment,
-    next_message, next_queue_status, spawn_app, spawn_app_with,
+    Backend, Client, TestAgent, WsClient, agent_send, both_backends, is_ack_of,
+    next_assigned_agent, next_assignment, next_message, next_queue_status, spawn_app,
+    spawn_app_with,
 };
 
 both_backends!(
@@ -63,17 +64,26 @@ async fn department(app: &Client, name: &str, fallback: Option<&Department>) -> 
     response.json().await.unwrap()
 }
 
-async fn only_in(app: &Client, agent: &TestAgent, departments: &[&Department]) {
+/// An agent of the demo site who serves only `department`, online.
+async fn agent_in(
+    app: &Client,
+    name: &str,
+    max_chats: u32,
+    department: &Department,
+) -> (TestAgent, WsClient) {
+    let agent = app.create_agent(name, max_chats, &[app.demo_site.id]).await;
     let response = app
         .patch(
             &format!("/api/v1/agents/{}", agent.id()),
             &AgentUpdate {
                 max_chats: None,
-                departments: Some(departments.iter().map(|d| d.id).collect()),
+                departments: Some(vec![department.id]),
             },
         )
         .await;
     assert_eq!(response.status(), 200);
+    let ws = app.connect_agent(&agent).await;
+    (agent, ws)
 }
 
 /// A visitor who comes back is served by the agent who served them before, even when a
@@ -103,8 +113,7 @@ async fn a_returning_visitor_gets_their_previous_agent(backend: Backend) {
         .await;
     let mut visitor_ws = visitor_ws;
     assert_ne!(again, chat);
-    let assigned = next_assignment(&mut visitor_ws).await;
-    assert_eq!(assigned.agent.map(|a| a.id), Some(served_by));
+    assert_eq!(next_assigned_agent(&mut visitor_ws).await, Some(served_by));
     let decision = &audit(&app, again).await.decisions[0];
     assert_eq!(decision.rule.as_str(), "sticky");
     assert_eq!(decision.candidates.len(), 2);
@@ -117,10 +126,7 @@ async fn a_returning_visitor_gets_their_previous_agent(backend: Backend) {
 
     // A new visitor goes to the other, longer idle agent.
     let (_, mut newcomer, _) = app.open_chat(&app.demo_site, None, "hello").await;
-    assert_eq!(
-        next_assignment(&mut newcomer).await.agent.map(|a| a.id),
-        Some(other)
-    );
+    assert_eq!(next_assigned_agent(&mut newcomer).await, Some(other));
 }
 
 /// Chats flagged urgent jump the queue; the rest keep arrival order.
@@ -139,21 +145,7 @@ async fn urgent_chats_are_served_before_normal_ones(backend: Backend) {
         .create_agent("Super Visor", 0, &[app.demo_site.id])
         .await;
     let mut supervisor_ws = app.connect_agent(&supervisor).await;
-    supervisor_ws
-        .send(&AgentFrame::SetStatus {
-            status: AgentStatus::Away,
-        })
-        .await;
-    supervisor_ws
-        .expect("status", |f| {
-            matches!(
-                f,
-                ServerFrame::AgentStatus {
-                    status: AgentStatus::Away
-                }
-            )
-        })
-        .await;
+    supervisor_ws.set_status(AgentStatus::Away).await;
     supervisor_ws
         .send(&AgentFrame::SetPriority {
             conversation_id: chat_c,
@@ -184,19 +176,12 @@ async fn a_department_without_agents_online_falls_back(backend: Backend) {
     let app = spawn_app(backend).await;
     let support = department(&app, "Support", None).await;
     let sales = department(&app, "Sales", Some(&support)).await;
-    let helper = app
-        .create_agent("Sam Support", 3, &[app.demo_site.id])
-        .await;
-    only_in(&app, &helper, &[&support]).await;
-    let mut helper_ws = app.connect_agent(&helper).await;
+    let (helper, mut helper_ws) = agent_in(&app, "Sam Support", 3, &support).await;
 
     let (_, mut buyer, chat) = app
         .open_chat(&app.demo_site, Some(sales.id), "a quote?")
         .await;
-    assert_eq!(
-        next_assignment(&mut buyer).await.agent.map(|a| a.id),
-        Some(helper.id())
-    );
+    assert_eq!(next_assigned_agent(&mut buyer).await, Some(helper.id()));
     assert_eq!(
         next_assignment(&mut helper_ws).await.department_id,
         Some(sales.id)
@@ -207,18 +192,11 @@ async fn a_department_without_agents_online_falls_back(backend: Backend) {
     );
 
     // Once a Sales agent is online, Sales chats wait for Sales even when that agent is full.
-    let seller = app
-        .create_agent("Sally Sales", 1, &[app.demo_site.id])
-        .await;
-    only_in(&app, &seller, &[&sales]).await;
-    let mut seller_ws = app.connect_agent(&seller).await;
+    let (seller, mut seller_ws) = agent_in(&app, "Sally Sales", 1, &sales).await;
     let (_, mut second, _) = app
         .open_chat(&app.demo_site, Some(sales.id), "another")
         .await;
-    assert_eq!(
-        next_assignment(&mut second).await.agent.map(|a| a.id),
-        Some(seller.id())
-    );
+    assert_eq!(next_assigned_agent(&mut second).await, Some(seller.id()));
     next_assignment(&mut seller_ws).await;
     let (_, mut third, waiting) = app
         .open_chat(&app.demo_site, Some(sales.id), "me too")
@@ -408,14 +386,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .create_agent("Out Tolunch", 3, &[app.demo_site.id])
         .await;
     let mut away_ws = app.connect_agent(&away).await;
-    away_ws
-        .send(&AgentFrame::SetStatus {
-            status: AgentStatus::Away,
-        })
-        .await;
-    away_ws
-        .expect("status", |f| matches!(f, ServerFrame::AgentStatus { .. }))
-        .await;
+    away_ws.set_status(AgentStatus::Away).await;
     for (target, code) in [
         (full.id(), ErrorCode::AgentAtCapacity),
         (away.id(), ErrorCode::AgentUnavailable),
@@ -427,13 +398,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
                 note: None,
             })
             .await;
-        let refused = first_ws
-            .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-            .await;
-        assert!(
-            matches!(refused, ServerFrame::Error { code: c, .. } if c == code),
-            "{refused:?}"
-        );
+        assert_eq!(first_ws.expect_error().await.0, code);
     }
 
     let expert = app
@@ -490,16 +455,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .await;
     // The first agent can no longer write into it.
     first_ws.send(&agent_send("f2", "still me", chat)).await;
-    let refused = first_ws
-        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Forbidden,
-            ..
-        }
-    ));
+    assert_eq!(first_ws.expect_error().await.0, ErrorCode::Forbidden);
 
     // The expert closes; when the visitor returns, the expert (who served last) gets them.
     close(&mut expert_ws, chat).await;
@@ -508,7 +464,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .await;
     assert_ne!(again, chat);
     assert_eq!(
-        next_assignment(&mut visitor_ws).await.agent.map(|a| a.id),
+        next_assigned_agent(&mut visitor_ws).await,
         Some(expert.id())
     );
     let rules: Vec<&str> = audit(&app, chat)
@@ -647,11 +603,7 @@ async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
     next_assignment(&mut generalist_ws).await;
     next_assignment(&mut visitor).await;
 
-    let specialist = app
-        .create_agent("Billing Bob", 3, &[app.demo_site.id])
-        .await;
-    only_in(&app, &specialist, &[&billing]).await;
-    let mut specialist_ws = app.connect_agent(&specialist).await;
+    let (specialist, mut specialist_ws) = agent_in(&app, "Billing Bob", 3, &billing).await;
     generalist_ws
         .send(&AgentFrame::Transfer {
             conversation_id: chat,
@@ -673,7 +625,7 @@ async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
     );
     assert_eq!(next_message(&mut specialist_ws).await.body, "refund please");
     assert_eq!(
-        next_assignment(&mut visitor).await.agent.map(|a| a.id),
+        next_assigned_agent(&mut visitor).await,
         Some(specialist.id())
     );
     let decisions = audit(&app, chat).await.decisions;

@@ -95,16 +95,10 @@ async fn a_third_chat_waits_for_a_cap_of_two_and_gets_the_freed_slot(backend: Ba
             conversation_id: chats[0],
         })
         .await;
-    let refused = agent_ws
-        .expect("error", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::ConversationClosed,
-            ..
-        }
-    ));
+    assert_eq!(
+        agent_ws.expect_error().await.0,
+        ErrorCode::ConversationClosed
+    );
 }
 
 /// A chat that arrives while nobody is online waits, and goes to the first agent who connects.
