@@ -20,7 +20,7 @@ use bellhop_protocol::api::{
     WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
-use bellhop_protocol::{AgentId, ChatCap, SiteId, VisitorId};
+use bellhop_protocol::{AgentId, ChatCap, PROTOCOL_VERSION, SiteId, VisitorId};
 use bellhop_server::app::{Application, Stopper};
 use bellhop_server::config::Config;
 use serde::Serialize;
@@ -336,6 +336,42 @@ impl Client {
             ServerFrame::Welcome { conversations, .. } => (ws, conversations),
             other => panic!("expected welcome, got {other:?}"),
         }
+    }
+
+    /// Opens the visitor's socket and says a hand-written `hello` with `token` and `resume`,
+    /// past the client core; the test reads the answer itself.
+    pub async fn visitor_hello(
+        &self,
+        visitor: &TestVisitor,
+        token: &str,
+        resume: Vec<ResumePoint>,
+    ) -> WsClient {
+        let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
+        let mut ws = WsClient::connect(&url, Some(&visitor.origin))
+            .await
+            .expect("visitor socket upgrade");
+        ws.send(&VisitorFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: token.to_owned(),
+            resume,
+        })
+        .await;
+        ws
+    }
+
+    /// Opens an agent socket and says a hand-written `hello` with `token` and `resume`, past
+    /// the client core; the test reads the answer itself.
+    pub async fn agent_hello(&self, token: Option<&str>, resume: Vec<ResumePoint>) -> WsClient {
+        let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
+            .await
+            .expect("agent socket upgrade");
+        ws.send(&AgentFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: token.map(str::to_owned),
+            resume,
+        })
+        .await;
+        ws
     }
 
     /// Opens an agent socket and says hello; returns after the `welcome`.

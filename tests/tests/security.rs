@@ -8,7 +8,7 @@ use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
     AgentFrame, ResumePoint, ServerFrame, TransferTarget, VisitorFrame,
 };
-use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION, close_code};
+use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, both_backends, is_ack_of, next_message, spawn_app,
     spawn_app_with, visitor_send,
@@ -44,6 +44,22 @@ async fn open_chat(app: &TestApp, visitor: &TestVisitor, text: &str) -> (WsClien
         unreachable!()
     };
     (ws, conversation_id)
+}
+
+/// The socket's first answer is an `unauthorized` error, and then it closes with 4001.
+async fn assert_refused_as_unauthorized(mut ws: WsClient) {
+    let refused = ws.next_frame().await;
+    assert!(
+        matches!(
+            refused,
+            ServerFrame::Error {
+                code: ErrorCode::Unauthorized,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
 }
 
 async fn a_foreign_origin_is_refused_at_upgrade(backend: Backend) {
@@ -138,24 +154,7 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
     let (payload_b, _) = b.token.rsplit_once('.').unwrap();
     assert_ne!(payload_a, payload_b);
     let forged = format!("{payload_b}.{sig_a}");
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/visitor?key=demo"), Some(&a.origin))
-        .await
-        .unwrap();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: forged.clone(),
-        resume: Vec::new(),
-    })
-    .await;
-    let refused = ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Unauthorized,
-            ..
-        }
-    ));
-    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
+    assert_refused_as_unauthorized(app.visitor_hello(&a, &forged, Vec::new()).await).await;
     assert_eq!(
         api_error(app.get(&path, &forged).await, 401).await.code,
         ErrorCode::Unauthorized
@@ -291,24 +290,8 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
     );
 
     // Agent socket: a bad token is refused with 4001; so is silence after the upgrade.
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: Vec::new(),
-    })
-    .await;
-    let refused = ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Unauthorized,
-            ..
-        }
-    ));
-    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
+    let ws = app.agent_hello(Some(&agent.token), Vec::new()).await;
+    assert_refused_as_unauthorized(ws).await;
     let mut silent = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
         .await
         .unwrap();

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
+use bellhop_protocol::frames::{ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, agent_send, both_backends, is_ack_of, next_assignment,
@@ -71,19 +71,10 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     visitor_ws.close().await;
     agent_ws.close().await;
 
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    // The client core does not know these points, so this test checks the order itself.
+    let resume = vec![point(conversation, 5), point(conversation, 8)];
+    let mut ws = app.visitor_hello(&visitor, &visitor.token, resume).await;
     ws.allow_disorder();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: vec![point(conversation, 5), point(conversation, 8)],
-    })
-    .await;
     assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
         seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
@@ -91,18 +82,9 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
         "the visitor gets 6..=12, each once"
     );
 
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    let resume = vec![point(conversation, 10), point(conversation, 11)];
+    let mut ws = app.agent_hello(Some(&agent.token), resume).await;
     ws.allow_disorder();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: vec![point(conversation, 10), point(conversation, 11)],
-    })
-    .await;
     assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
         seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
@@ -121,19 +103,10 @@ async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
 
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    // The client core does not know this point, so this test checks the order itself.
+    let resume = vec![point(conversation, 1 << 40)];
+    let mut ws = app.visitor_hello(&visitor, &visitor.token, resume).await;
     ws.allow_disorder();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: vec![point(conversation, 1 << 40)],
-    })
-    .await;
     match ws.next_frame().await {
         ServerFrame::Welcome { clamped, .. } => {
             assert_eq!(clamped, vec![point(conversation, 4)]);
@@ -199,27 +172,11 @@ async fn a_store_error_during_hello_is_an_internal_error_not_an_empty_welcome(ba
         "ALTER TABLE conversations RENAME TO conversations_unavailable",
     )
     .await;
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: Vec::new(),
-    })
-    .await;
+    let mut ws = app
+        .visitor_hello(&visitor, &visitor.token, Vec::new())
+        .await;
     expect_internal_and_1011(&mut ws, "visitor").await;
-
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: Vec::new(),
-    })
-    .await;
+    let mut ws = app.agent_hello(Some(&agent.token), Vec::new()).await;
     expect_internal_and_1011(&mut ws, "agent").await;
 
     // Once the database is back, the retry gets the conversation.
