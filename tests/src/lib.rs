@@ -19,8 +19,9 @@ use bellhop_protocol::api::{
     AgentProfile, LoginResponse, NewAgentRequest, NewSiteRequest, Role, SiteList, SiteSettings,
     WidgetSessionResponse,
 };
+use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
-use bellhop_protocol::{AgentId, ChatCap, PROTOCOL_VERSION, SiteId, VisitorId};
+use bellhop_protocol::{AgentId, ChatCap, ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId};
 use bellhop_server::app::{Application, Stopper};
 use bellhop_server::config::Config;
 use serde::Serialize;
@@ -431,6 +432,12 @@ pub fn agent_send(
     }
 }
 
+/// The error body of a refused request, after checking its status.
+pub async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
+    assert_eq!(response.status(), status);
+    response.json().await.expect("error body")
+}
+
 /// Whether a frame is the `ack` of `client_id`.
 pub fn is_ack_of(client_id: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
     move |frame| matches!(frame, ServerFrame::Ack { client_id: c, .. } if c.as_str() == client_id)
@@ -514,6 +521,11 @@ impl Client {
             } => (ws, conversation_id),
             _ => unreachable!(),
         }
+    }
+
+    /// GETs `path` with `token`, expects `status`, and returns the error code of the body.
+    pub async fn get_error(&self, path: &str, token: &str, status: u16) -> ErrorCode {
+        api_error(self.get(path, token).await, status).await.code
     }
 
     /// Sends an admin PATCH and checks it succeeded.

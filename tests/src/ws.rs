@@ -349,12 +349,12 @@ impl WsClient {
     /// Waits for an `error` frame; returns its code and the client id it names, if any.
     pub async fn expect_error(&mut self) -> (ErrorCode, Option<String>) {
         let is_error = |f: &ServerFrame| matches!(f, ServerFrame::Error { .. });
-        match self.expect("an error", is_error).await {
-            ServerFrame::Error {
-                code, client_id, ..
-            } => (code, client_id.map(|c| c.as_str().to_owned())),
-            _ => unreachable!(),
-        }
+        error_parts(self.expect("an error", is_error).await)
+    }
+
+    /// Like [`WsClient::expect_error`], but the very next frame must be the error.
+    pub async fn next_error(&mut self) -> (ErrorCode, Option<String>) {
+        error_parts(self.next_frame().await)
     }
 
     /// Sets this agent's status and waits until the server confirms it.
@@ -409,5 +409,15 @@ impl WsClient {
 
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+}
+
+/// The code and client id of an `error` frame; any other frame fails the test.
+fn error_parts(frame: ServerFrame) -> (ErrorCode, Option<String>) {
+    match frame {
+        ServerFrame::Error {
+            code, client_id, ..
+        } => (code, client_id.map(|c| c.as_str().to_owned())),
+        other => panic!("expected an error, got {other:?}"),
     }
 }

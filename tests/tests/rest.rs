@@ -4,10 +4,9 @@ use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{
     AgentProfile, ConversationList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
 };
-use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus, ServerFrame};
 use bellhop_tests::{
-    Backend, TestApp, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+    Backend, TestApp, api_error, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
 };
 
 both_backends!(
@@ -17,12 +16,6 @@ both_backends!(
     list_queries_refuse_unknown_values,
     every_answer_carries_a_request_id,
 );
-
-/// The error body of a refused request, after checking its status.
-async fn refusal(response: reqwest::Response, status: u16) -> ApiError {
-    assert_eq!(response.status(), status);
-    response.json().await.expect("error body")
-}
 
 async fn agent_count(app: &TestApp) -> usize {
     let agents: Vec<AgentProfile> = app.get_json("/api/v1/agents", &app.admin_token).await;
@@ -58,7 +51,7 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
         ),
     ] {
         let response = app.post("/api/v1/agents", &app.admin_token, &request).await;
-        let error = refusal(response, 400).await;
+        let error = api_error(response, 400).await;
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{request}");
         assert!(error.message.contains(field), "{}", error.message);
     }
@@ -66,7 +59,7 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
         "email": "ann@example.test", "display_name": "Ann", "password": "short",
         "role": "agent", "sites": [],
     });
-    let error = refusal(
+    let error = api_error(
         app.post("/api/v1/agents", &app.admin_token, &short).await,
         400,
     )
@@ -104,14 +97,14 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
             &body("ANN.LEE@example.test", "Ann", 2),
         )
         .await;
-    assert_eq!(refusal(again, 409).await.code, ErrorCode::Conflict);
+    assert_eq!(api_error(again, 409).await.code, ErrorCode::Conflict);
 
     // A cap change is checked the same way, and a refused one changes nothing.
     let path = format!("/api/v1/agents/{}", ann.id);
     let response = app
         .patch(&path, &serde_json::json!({ "max_chats": 101 }))
         .await;
-    let error = refusal(response, 400).await;
+    let error = api_error(response, 400).await;
     assert!(
         error.message.contains("max_chats must be at most 100"),
         "{}",
@@ -130,7 +123,7 @@ async fn list_queries_refuse_unknown_values(backend: Backend) {
         "/api/v1/conversations?limit=many",
         "/api/v1/leads?kind=webinar",
     ] {
-        let error = refusal(app.get(path, &app.admin_token).await, 400).await;
+        let error = api_error(app.get(path, &app.admin_token).await, 400).await;
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{path}");
     }
     let all: ConversationList = app

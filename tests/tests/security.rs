@@ -10,8 +10,8 @@ use bellhop_protocol::frames::{
 };
 use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, TestApp, TestVisitor, WsClient, both_backends, is_ack_of, next_message, spawn_app,
-    spawn_app_with, visitor_send,
+    Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_message,
+    spawn_app, spawn_app_with, visitor_send,
 };
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -28,11 +28,6 @@ both_backends!(
     an_over_long_transfer_note_is_refused_and_the_chat_stays,
 );
 
-async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
-    assert_eq!(response.status(), status);
-    response.json().await.expect("error body")
-}
-
 /// Opens a conversation for `visitor`; returns its id.
 async fn open_chat(app: &TestApp, visitor: &TestVisitor, text: &str) -> (WsClient, ConversationId) {
     let mut ws = app.connect_visitor(visitor, Vec::new()).await;
@@ -48,17 +43,7 @@ async fn open_chat(app: &TestApp, visitor: &TestVisitor, text: &str) -> (WsClien
 
 /// The socket's first answer is an `unauthorized` error, and then it closes with 4001.
 async fn assert_refused_as_unauthorized(mut ws: WsClient) {
-    let refused = ws.next_frame().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::Unauthorized,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(ws.next_error().await.0, ErrorCode::Unauthorized);
     assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
 }
 
@@ -104,14 +89,12 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
     // REST: A cannot read B's conversation or transcript; B can.
     let path = format!("/api/v1/conversations/{b_chat}/messages");
     assert_eq!(
-        api_error(app.get(&path, &a.token).await, 404).await.code,
+        app.get_error(&path, &a.token, 404).await,
         ErrorCode::NotFound
     );
     let conversation_path = format!("/api/v1/conversations/{b_chat}");
     assert_eq!(
-        api_error(app.get(&conversation_path, &a.token).await, 404)
-            .await
-            .code,
+        app.get_error(&conversation_path, &a.token, 404).await,
         ErrorCode::NotFound
     );
     let page: TranscriptPage = app.get_json(&path, &b.token).await;
@@ -127,23 +110,12 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
             }],
         )
         .await;
-    let refused = a_ws.next_frame().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(a_ws.next_error().await.0, ErrorCode::NotFound);
     a_ws.send(&visitor_send("sneaky", "let me in", Some(b_chat)))
         .await;
-    let refused = a_ws.next_frame().await;
-    assert!(
-        matches!(&refused, ServerFrame::Error { code: ErrorCode::NotFound, client_id: Some(c), .. } if c.as_str() == "sneaky"),
-        "{refused:?}"
+    assert_eq!(
+        a_ws.next_error().await,
+        (ErrorCode::NotFound, Some("sneaky".to_owned()))
     );
     a_ws.expect_silence(Duration::from_millis(300)).await;
     let page: TranscriptPage = app.get_json(&path, &b.token).await;
@@ -156,7 +128,7 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
     let forged = format!("{payload_b}.{sig_a}");
     assert_refused_as_unauthorized(app.visitor_hello(&a, &forged, Vec::new()).await).await;
     assert_eq!(
-        api_error(app.get(&path, &forged).await, 401).await.code,
+        app.get_error(&path, &forged, 401).await,
         ErrorCode::Unauthorized
     );
 }
@@ -175,16 +147,12 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
     agent_ws.expect_silence(Duration::from_millis(500)).await;
     let transcript = format!("/api/v1/conversations/{chat}/messages");
     assert_eq!(
-        api_error(app.get(&transcript, &agent.token).await, 404)
-            .await
-            .code,
+        app.get_error(&transcript, &agent.token, 404).await,
         ErrorCode::NotFound
     );
     let site_path = format!("/api/v1/sites/{}", other_site.id);
     assert_eq!(
-        api_error(app.get(&site_path, &agent.token).await, 404)
-            .await
-            .code,
+        app.get_error(&site_path, &agent.token, 404).await,
         ErrorCode::NotFound
     );
     // An agent cannot change settings, even of their own site; an admin can.
@@ -224,17 +192,7 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
             conversation_id: chat,
         })
         .await;
-    let refused = agent_ws.next_frame().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(agent_ws.next_error().await.0, ErrorCode::NotFound);
     // The admin reads it.
     let page: TranscriptPage = app.get_json(&transcript, &app.admin_token).await;
     assert_eq!(page.messages[0].body, "question for the other shop");
@@ -247,18 +205,15 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
     assert_eq!(api_error(response, 401).await.code, ErrorCode::Unauthorized);
     for token in ["bs1_not-a-real-session", "garbage"] {
         assert_eq!(
-            api_error(app.get("/api/v1/me", token).await, 401)
-                .await
-                .code,
+            app.get_error("/api/v1/me", token, 401).await,
             ErrorCode::Unauthorized
         );
     }
     // A visitor token is not an agent session.
     let visitor = app.new_visitor(&app.demo_site).await;
     assert_eq!(
-        api_error(app.get("/api/v1/conversations", &visitor.token).await, 401)
-            .await
-            .code,
+        app.get_error("/api/v1/conversations", &visitor.token, 401)
+            .await,
         ErrorCode::Unauthorized
     );
     // A logged-out session is dead.
@@ -271,9 +226,7 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
         204
     );
     assert_eq!(
-        api_error(app.get("/api/v1/me", &agent.token).await, 401)
-            .await
-            .code,
+        app.get_error("/api/v1/me", &agent.token, 401).await,
         ErrorCode::Unauthorized
     );
     // Wrong password.
@@ -358,11 +311,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     ];
     for (message, code) in cases {
         bad_ws.send_raw(message).await;
-        let answer = bad_ws.next_frame().await;
-        assert!(
-            matches!(answer, ServerFrame::Error { code: c, .. } if c == code),
-            "{answer:?}"
-        );
+        assert_eq!(bad_ws.next_error().await.0, code);
         still_chatting(&mut good_ws, &mut agent_ws).await;
     }
     // The bad socket itself still works after its errors.
@@ -375,14 +324,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let url = app.ws_url("/ws/v1/visitor?key=demo");
     let mut early = WsClient::connect(&url, Some(&bad.origin)).await.unwrap();
     early.send(&visitor_send("early", "hi", None)).await;
-    let answer = early.next_frame().await;
-    assert!(matches!(
-        answer,
-        ServerFrame::Error {
-            code: ErrorCode::HelloRequired,
-            ..
-        }
-    ));
+    assert_eq!(early.next_error().await.0, ErrorCode::HelloRequired);
     // A version this server does not speak.
     early
         .send(&VisitorFrame::Hello {
@@ -391,14 +333,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
             resume: Vec::new(),
         })
         .await;
-    let answer = early.next_frame().await;
-    assert!(matches!(
-        answer,
-        ServerFrame::Error {
-            code: ErrorCode::UnsupportedVersion,
-            ..
-        }
-    ));
+    assert_eq!(early.next_error().await.0, ErrorCode::UnsupportedVersion);
     assert_eq!(
         early.expect_close().await,
         Some(close_code::UNSUPPORTED_VERSION)
