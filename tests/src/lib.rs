@@ -528,6 +528,36 @@ impl Client {
         api_error(self.get(path, token).await, status).await.code
     }
 
+    /// An agent of the demo site with room for `max_chats`, online on their own socket.
+    pub async fn online_agent(&self, name: &str, max_chats: u32) -> (TestAgent, WsClient) {
+        let agent = self
+            .create_agent(name, max_chats, &[self.demo_site.id])
+            .await;
+        let ws = self.connect_agent(&agent).await;
+        (agent, ws)
+    }
+
+    /// A visitor of the demo site opens a chat and the agent on `agent_ws` (online, the only
+    /// one with room) is assigned it; both sides have seen the assignment.
+    pub async fn assigned_chat(
+        &self,
+        agent_ws: &mut WsClient,
+        text: &str,
+    ) -> (TestVisitor, WsClient, bellhop_protocol::ConversationId) {
+        let (visitor, mut ws, chat) = self.open_chat(&self.demo_site, None, text).await;
+        assert_eq!(
+            next_assignment(agent_ws).await.id,
+            chat,
+            "the agent's assignment"
+        );
+        assert_eq!(
+            next_assignment(&mut ws).await.id,
+            chat,
+            "the visitor's assignment"
+        );
+        (visitor, ws, chat)
+    }
+
     /// Sends an admin PATCH and checks it succeeded.
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
         self.http

@@ -24,8 +24,7 @@ both_backends!(
 /// acknowledgement at seq 2) in order; the agent's reply reaches the visitor.
 async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Ann Agent", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Ann Agent", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut visitor_ws = app.connect_visitor(&visitor, Vec::new()).await;
 
@@ -176,10 +175,7 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
 /// A client that resumes with `last_seq = k` gets exactly k+1..n, in order, then live traffic.
 async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Rita Resume", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     for i in 1..=6 {
@@ -304,8 +300,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
         config.ws.client_timeout_ms = 60_000;
     })
     .await;
-    let stuck_agent = app.create_agent("Stuck Stan", 3, &[app.demo_site.id]).await;
-    let mut stuck = app.connect_agent(&stuck_agent).await;
+    let (stuck_agent, mut stuck) = app.online_agent("Stuck Stan", 3).await;
     let flooder = app.new_visitor(&app.demo_site).await;
     let mut flood = app.connect_visitor(&flooder, Vec::new()).await;
     flood.send(&visitor_send("f-0", "hello", None)).await;
@@ -397,10 +392,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
 /// Typing indicators go to the other side of the conversation and nowhere else.
 async fn typing_reaches_the_other_side_only(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Tina Typist", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Tina Typist", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     ws.send(&visitor_send("t-1", "hello", None)).await;

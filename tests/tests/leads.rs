@@ -278,8 +278,7 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
     assert!(unanswered.skipped().any(|f| matches!(f, ServerFrame::Message { message } if message.author == AuthorKind::System && message.body == "Closed for inactivity.")));
 
     // Answered, then silent: closed, not missed; the agent is told too.
-    let agent = app.create_agent("Answering", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Answering", 3).await;
     let (_, mut answered, chat) = app.open_chat(&app.demo_site, None, "hi there").await;
     next_assignment(&mut agent_ws).await;
     agent_ws

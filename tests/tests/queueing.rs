@@ -141,10 +141,7 @@ async fn urgent_chats_are_served_before_normal_ones(backend: Backend) {
     assert_eq!(next_queue_status(&mut c).await.0, 3);
 
     // A colleague with no chat slots (so they take none), away as well, flags the third one.
-    let supervisor = app
-        .create_agent("Super Visor", 0, &[app.demo_site.id])
-        .await;
-    let mut supervisor_ws = app.connect_agent(&supervisor).await;
+    let (_, mut supervisor_ws) = app.online_agent("Super Visor", 0).await;
     supervisor_ws.set_status(AgentStatus::Away).await;
     supervisor_ws
         .send(&AgentFrame::SetPriority {
@@ -228,8 +225,7 @@ async fn a_waiting_visitor_sees_position_three_two_one_then_an_agent(backend: Ba
     let (_, mut early, early_chat) = app.open_chat(&app.demo_site, None, "anyone?").await;
     assert_eq!(next_queue_status(&mut early).await, (1, None));
 
-    let agent = app.create_agent("Busy Bee", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Busy Bee", 1).await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, early_chat);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, _second_ws, second) = app.open_chat(&app.demo_site, None, "me next").await;
@@ -266,11 +262,8 @@ async fn a_waiting_visitor_sees_position_three_two_one_then_an_agent(backend: Ba
 /// queue, the visitor is told, and the next agent gets the whole history.
 async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.routing.agent_grace_ms = 600).await;
-    let leaver = app.create_agent("Lea Ver", 3, &[app.demo_site.id]).await;
-    let mut leaver_ws = app.connect_agent(&leaver).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "help please").await;
-    next_assignment(&mut visitor).await;
-    next_assignment(&mut leaver_ws).await;
+    let (leaver, mut leaver_ws) = app.online_agent("Lea Ver", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut leaver_ws, "help please").await;
     leaver_ws.close().await;
 
     let ServerFrame::Message { message: notice } = visitor
@@ -290,8 +283,7 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
     );
     assert_eq!(next_queue_status(&mut visitor).await.0, 1);
 
-    let successor = app.create_agent("Suc Cessor", 3, &[app.demo_site.id]).await;
-    let mut successor_ws = app.connect_agent(&successor).await;
+    let (_, mut successor_ws) = app.online_agent("Suc Cessor", 3).await;
     assert_eq!(next_assignment(&mut successor_ws).await.id, chat);
     let mut history = Vec::new();
     while history.last() != Some(&notice.seq) {
@@ -318,11 +310,8 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
 /// receives everything the visitor wrote meanwhile.
 async fn an_agent_back_within_the_grace_period_loses_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.routing.agent_grace_ms = 10_000).await;
-    let agent = app.create_agent("Flaky Wifi", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "hi").await;
-    next_assignment(&mut visitor).await;
-    next_assignment(&mut agent_ws).await;
+    let (agent, mut agent_ws) = app.online_agent("Flaky Wifi", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut agent_ws, "hi").await;
     agent_ws.close().await;
     for i in 1..=3 {
         let id = format!("while-away-{i}");
@@ -369,11 +358,8 @@ async fn an_agent_back_within_the_grace_period_loses_nothing(backend: Backend) {
 /// the visitor who serves them now, and sticky routing follows the new agent.
 async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
     let app = spawn_app(backend).await;
-    let first = app.create_agent("First Line", 3, &[app.demo_site.id]).await;
-    let mut first_ws = app.connect_agent(&first).await;
-    let (visitor, mut visitor_ws, chat) = app.open_chat(&app.demo_site, None, "billing?").await;
-    next_assignment(&mut first_ws).await;
-    next_assignment(&mut visitor_ws).await;
+    let (first, mut first_ws) = app.online_agent("First Line", 3).await;
+    let (visitor, mut visitor_ws, chat) = app.assigned_chat(&mut first_ws, "billing?").await;
     first_ws
         .send(&agent_send("f1", "Let me check.", chat))
         .await;
@@ -382,10 +368,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
     // Busy and away colleagues are refused; nothing changes.
     let full = app.create_agent("Full Up", 0, &[app.demo_site.id]).await;
     let _full_ws = app.connect_agent(&full).await;
-    let away = app
-        .create_agent("Out Tolunch", 3, &[app.demo_site.id])
-        .await;
-    let mut away_ws = app.connect_agent(&away).await;
+    let (away, mut away_ws) = app.online_agent("Out Tolunch", 3).await;
     away_ws.set_status(AgentStatus::Away).await;
     for (target, code) in [
         (full.id(), ErrorCode::AgentAtCapacity),
@@ -401,10 +384,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         assert_eq!(first_ws.expect_error().await.0, code);
     }
 
-    let expert = app
-        .create_agent("Billing Expert", 3, &[app.demo_site.id])
-        .await;
-    let mut expert_ws = app.connect_agent(&expert).await;
+    let (expert, mut expert_ws) = app.online_agent("Billing Expert", 3).await;
     first_ws
         .send(&AgentFrame::Transfer {
             conversation_id: chat,
@@ -513,8 +493,7 @@ async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
         )
         .await;
     assert_eq!(response.status(), 200);
-    let agent = app.create_agent("Only One", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Only One", 1).await;
     let (_, _busy_ws, busy) = app.open_chat(&app.demo_site, None, "first").await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, busy);
     let (_, mut normal, normal_chat) = app
@@ -570,8 +549,7 @@ async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
 /// An admin raising a full agent's cap serves the waiting chat at once.
 async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Capped", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Capped", 1).await;
     let (_, _first, first) = app.open_chat(&app.demo_site, None, "first").await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, first);
     let (_, mut waiting, second) = app.open_chat(&app.demo_site, None, "second").await;
@@ -595,13 +573,8 @@ async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
 async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
     let app = spawn_app(backend).await;
     let billing = department(&app, "Billing", None).await;
-    let generalist = app
-        .create_agent("General Gina", 3, &[app.demo_site.id])
-        .await;
-    let mut generalist_ws = app.connect_agent(&generalist).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "refund please").await;
-    next_assignment(&mut generalist_ws).await;
-    next_assignment(&mut visitor).await;
+    let (_, mut generalist_ws) = app.online_agent("General Gina", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut generalist_ws, "refund please").await;
 
     let (specialist, mut specialist_ws) = agent_in(&app, "Billing Bob", 3, &billing).await;
     generalist_ws

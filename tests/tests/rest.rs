@@ -192,8 +192,7 @@ async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
 
 async fn an_agent_lists_their_chats_and_pages_a_transcript(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Lister", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Lister", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     for i in 1..=9 {

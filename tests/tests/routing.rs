@@ -25,8 +25,7 @@ async fn assigned_id(ws: &mut WsClient) -> ConversationId {
 /// chat 1 closes.
 async fn a_third_chat_waits_for_a_cap_of_two_and_gets_the_freed_slot(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Cap Two", 2, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Cap Two", 2).await;
 
     let mut visitors = Vec::new();
     let mut chats = Vec::new();

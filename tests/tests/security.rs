@@ -13,6 +13,7 @@ use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_message,
     spawn_app, spawn_app_with, visitor_send,
 };
+use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -138,8 +139,7 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
     let other_site = app
         .create_site("Other shop", &["https://other.example"])
         .await;
-    let agent = app.create_agent("Demo Dana", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Demo Dana", 3).await;
     let visitor = app.new_visitor(&other_site).await;
     let (_ws, chat) = open_chat(&app, &visitor, "question for the other shop").await;
 
@@ -256,8 +256,7 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
 /// close that socket; meanwhile another visitor and an agent keep chatting.
 async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Steady Sam", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Steady Sam", 3).await;
     let good = app.new_visitor(&app.demo_site).await;
     let (mut good_ws, chat) = open_chat(&app, &good, "message 1").await;
     agent_ws
@@ -379,36 +378,24 @@ async fn each_supervisor_and_admin_route_needs_its_role(backend: Backend) {
     let new_site = serde_json::json!({ "name": "Paul's", "allowed_origins": [] });
     let department = serde_json::json!({ "name": "Paul's desk" });
     let requests = [
-        (reqwest::Method::GET, "/api/v1/agents".to_owned(), None),
+        (Method::GET, "/api/v1/agents".to_owned(), None),
+        (Method::POST, "/api/v1/agents".to_owned(), Some(&new_agent)),
         (
-            reqwest::Method::POST,
-            "/api/v1/agents".to_owned(),
-            Some(&new_agent),
-        ),
-        (
-            reqwest::Method::PATCH,
+            Method::PATCH,
             format!("/api/v1/agents/{agent_id}"),
             Some(&empty),
         ),
+        (Method::POST, "/api/v1/sites".to_owned(), Some(&new_site)),
+        (Method::PATCH, format!("/api/v1/sites/{site}"), Some(&empty)),
         (
-            reqwest::Method::POST,
-            "/api/v1/sites".to_owned(),
-            Some(&new_site),
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("/api/v1/sites/{site}"),
-            Some(&empty),
-        ),
-        (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/v1/sites/{site}/departments"),
             Some(&department),
         ),
-        (reqwest::Method::GET, "/api/v1/leads".to_owned(), None),
-        (reqwest::Method::GET, "/api/v1/leads.csv".to_owned(), None),
+        (Method::GET, "/api/v1/leads".to_owned(), None),
+        (Method::GET, "/api/v1/leads.csv".to_owned(), None),
         (
-            reqwest::Method::GET,
+            Method::GET,
             "/api/v1/conversations?scope=site".to_owned(),
             None,
         ),
@@ -489,8 +476,7 @@ async fn origins_match_by_scheme_host_and_port(backend: Backend) {
 
 async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backend) {
     let app = spawn_app(backend).await;
-    let first = app.create_agent("First Fay", 3, &[app.demo_site.id]).await;
-    let mut first_ws = app.connect_agent(&first).await;
+    let (first, mut first_ws) = app.online_agent("First Fay", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let (_visitor_ws, chat) = open_chat(&app, &visitor, "please hand me over").await;
     first_ws
@@ -498,8 +484,7 @@ async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backe
             matches!(f, ServerFrame::ConversationAssigned { .. })
         })
         .await;
-    let second = app.create_agent("Second Sam", 3, &[app.demo_site.id]).await;
-    let mut second_ws = app.connect_agent(&second).await;
+    let (second, mut second_ws) = app.online_agent("Second Sam", 3).await;
     first_ws
         .send(&AgentFrame::Transfer {
             conversation_id: chat,

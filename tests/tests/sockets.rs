@@ -62,10 +62,7 @@ fn point(conversation_id: ConversationId, last_seq: u64) -> ResumePoint {
 /// A `hello` naming one conversation twice is served from the lower point, each message once.
 async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Rita Resume", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
     let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 12).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
@@ -97,8 +94,7 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
 /// the socket still receives the conversation's next messages.
 async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Cleo Clamp", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Cleo Clamp", 3).await;
     let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 4).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
