@@ -401,41 +401,38 @@ fn every_json_example_decodes_as_its_type() {
     );
 }
 
-/// The codes that have no table row of their own: no row whose first cell is the code, quoted.
-fn codes_without_a_row(doc: &str, codes: impl IntoIterator<Item = String>) -> Vec<String> {
+/// Fails unless each of `codes` has a table row of its own in the document: a row whose
+/// first cell is the code, quoted.
+fn assert_each_code_has_a_row(kind: &str, codes: impl IntoIterator<Item = String>) {
+    let doc = read_doc();
     let rows: Vec<&str> = doc
         .lines()
         .map(str::trim)
         .filter(|l| l.starts_with('|'))
         .collect();
-    codes
+    let missing: Vec<String> = codes
         .into_iter()
         .filter(|code| {
             let cell = format!("| `{code}` |");
             !rows.iter().any(|row| row.starts_with(&cell))
         })
-        .collect()
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/protocol.md lacks a {kind} table row (`| \\`code\\` | ...`) for: {missing:?}"
+    );
 }
 
 /// Every code in `ErrorCode::ALL`, which the protocol crate's own tests hold complete.
 #[test]
 fn every_error_code_has_a_table_row() {
     let codes = ErrorCode::ALL.iter().map(|code| code.as_str().to_owned());
-    let missing = codes_without_a_row(&read_doc(), codes);
-    assert!(
-        missing.is_empty(),
-        "docs/protocol.md lacks an error-code table row (`| \\`code\\` | ...`) for: {missing:?}"
-    );
+    assert_each_code_has_a_row("error-code", codes);
 }
 
 #[test]
 fn every_close_code_has_a_table_row() {
-    let codes = CLOSE_CODES.iter().map(u16::to_string);
-    let missing = codes_without_a_row(&read_doc(), codes);
-    assert!(
-        missing.is_empty(),
-        "docs/protocol.md lacks a close-code table row (`| \\`code\\` | ...`) for: {missing:?}"
-    );
+    assert_each_code_has_a_row("close-code", CLOSE_CODES.iter().map(u16::to_string));
 }
 
 #[test]
