@@ -438,6 +438,31 @@ pub async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
     response.json().await.expect("error body")
 }
 
+/// The visitor on `ws` sends `body` as `client_id` (into `conversation_id`, or opening one)
+/// and waits for its `ack`.
+pub async fn visitor_says(
+    ws: &mut WsClient,
+    client_id: &str,
+    body: &str,
+    conversation_id: Option<bellhop_protocol::ConversationId>,
+) {
+    ws.send(&visitor_send(client_id, body, conversation_id))
+        .await;
+    ws.expect("ack", is_ack_of(client_id)).await;
+}
+
+/// The agent on `ws` sends `body` as `client_id` into `conversation_id` and waits for its
+/// `ack`.
+pub async fn agent_says(
+    ws: &mut WsClient,
+    client_id: &str,
+    body: &str,
+    conversation_id: bellhop_protocol::ConversationId,
+) {
+    ws.send(&agent_send(client_id, body, conversation_id)).await;
+    ws.expect("ack", is_ack_of(client_id)).await;
+}
+
 /// Whether a frame is the `ack` of `client_id`.
 pub fn is_ack_of(client_id: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
     move |frame| matches!(frame, ServerFrame::Ack { client_id: c, .. } if c.as_str() == client_id)

@@ -7,7 +7,8 @@ use bellhop_protocol::api::TranscriptPage;
 use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
 use bellhop_protocol::{ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, agent_send, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+    Backend, agent_says, agent_send, both_backends, is_ack_of, next_message, spawn_app,
+    visitor_says, visitor_send,
 };
 
 both_backends!(
@@ -179,9 +180,7 @@ async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     for i in 1..=6 {
-        ws.send(&visitor_send(&format!("m{i}"), &format!("line {i}"), None))
-            .await;
-        ws.expect("ack", is_ack_of(&format!("m{i}"))).await;
+        visitor_says(&mut ws, &format!("m{i}"), &format!("line {i}"), None).await;
     }
     let ServerFrame::ConversationAssigned { conversation } = agent_ws
         .expect("assignment", |f| {
@@ -195,14 +194,13 @@ async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
 
     // While the visitor is away, the agent answers three times: seq 8, 9, 10.
     for i in 1..=3 {
-        agent_ws
-            .send(&agent_send(
-                &format!("r{i}"),
-                &format!("answer {i}"),
-                conversation.id,
-            ))
-            .await;
-        agent_ws.expect("ack", is_ack_of(&format!("r{i}"))).await;
+        agent_says(
+            &mut agent_ws,
+            &format!("r{i}"),
+            &format!("answer {i}"),
+            conversation.id,
+        )
+        .await;
     }
     let mut n = 10;
 
@@ -253,8 +251,7 @@ async fn shutdown_closes_sockets_with_going_away(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("before-stop", "hello", None)).await;
-    ws.expect("ack", is_ack_of("before-stop")).await;
+    visitor_says(&mut ws, "before-stop", "hello", None).await;
     let stopping = tokio::spawn(async move {
         app.stop().await;
         app
@@ -282,10 +279,7 @@ async fn a_silent_client_is_dropped_after_the_timeout(backend: Backend) {
         let _ = lively.try_next_frame(Duration::from_millis(50)).await;
     }
     assert_eq!(silent.expect_close().await, Some(close_code::TIMED_OUT));
-    lively
-        .send(&visitor_send("alive", "still here", None))
-        .await;
-    lively.expect("ack", is_ack_of("alive")).await;
+    visitor_says(&mut lively, "alive", "still here", None).await;
 }
 
 /// An agent whose console stops reading (TCP window full) is disconnected instead of holding
@@ -346,10 +340,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
         if acked % 500 == 0 {
             round_trips += 1;
             let id = format!("calm-{round_trips}");
-            calm_ws
-                .send(&visitor_send(&id, "all fine here?", None))
-                .await;
-            calm_ws.expect("ack", is_ack_of(&id)).await;
+            visitor_says(&mut calm_ws, &id, "all fine here?", None).await;
             calm.expect("the calm chat's message", |f| {
                 matches!(f, ServerFrame::Message { message } if message.client_id.as_ref().map(|c| c.as_str()) == Some(id.as_str()))
             })

@@ -9,9 +9,9 @@ use bellhop_protocol::frames::{
 };
 use bellhop_protocol::{ConversationId, ErrorCode};
 use bellhop_tests::{
-    Backend, Client, TestAgent, WsClient, agent_send, both_backends, is_ack_of,
+    Backend, Client, TestAgent, WsClient, agent_says, agent_send, both_backends, is_ack_of,
     next_assigned_agent, next_assignment, next_message, next_queue_status, spawn_app,
-    spawn_app_with,
+    spawn_app_with, visitor_says,
 };
 
 both_backends!(
@@ -315,14 +315,13 @@ async fn an_agent_back_within_the_grace_period_loses_nothing(backend: Backend) {
     agent_ws.close().await;
     for i in 1..=3 {
         let id = format!("while-away-{i}");
-        visitor
-            .send(&bellhop_tests::visitor_send(
-                &id,
-                &format!("are you there? {i}"),
-                Some(chat),
-            ))
-            .await;
-        visitor.expect("ack", is_ack_of(&id)).await;
+        visitor_says(
+            &mut visitor,
+            &id,
+            &format!("are you there? {i}"),
+            Some(chat),
+        )
+        .await;
     }
     let mut agent_ws = app.connect_agent(&agent).await;
     let mut seqs = Vec::new();
@@ -360,10 +359,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
     let app = spawn_app(backend).await;
     let (first, mut first_ws) = app.online_agent("First Line", 3).await;
     let (visitor, mut visitor_ws, chat) = app.assigned_chat(&mut first_ws, "billing?").await;
-    first_ws
-        .send(&agent_send("f1", "Let me check.", chat))
-        .await;
-    first_ws.expect("ack", is_ack_of("f1")).await;
+    agent_says(&mut first_ws, "f1", "Let me check.", chat).await;
 
     // Busy and away colleagues are refused; nothing changes.
     let full = app.create_agent("Full Up", 0, &[app.demo_site.id]).await;

@@ -6,7 +6,7 @@ use bellhop_protocol::api::{
 };
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus, ServerFrame};
 use bellhop_tests::{
-    Backend, TestApp, api_error, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+    Backend, TestApp, api_error, both_backends, next_message, spawn_app, visitor_says,
 };
 
 both_backends!(
@@ -180,8 +180,7 @@ async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
 
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("first", "Здравствуйте", None)).await;
-    ws.expect("ack", is_ack_of("first")).await;
+    visitor_says(&mut ws, "first", "Здравствуйте", None).await;
     assert_eq!(next_message(&mut ws).await.body, "Здравствуйте");
     let reply = next_message(&mut ws).await;
     assert_eq!(
@@ -196,9 +195,7 @@ async fn an_agent_lists_their_chats_and_pages_a_transcript(backend: Backend) {
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     for i in 1..=9 {
-        ws.send(&visitor_send(&format!("p{i}"), &format!("part {i}"), None))
-            .await;
-        ws.expect("ack", is_ack_of(&format!("p{i}"))).await;
+        visitor_says(&mut ws, &format!("p{i}"), &format!("part {i}"), None).await;
     }
     agent_ws
         .expect("assignment", |f| {

@@ -11,7 +11,7 @@ use bellhop_protocol::frames::{
 use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_message,
-    spawn_app, spawn_app_with, visitor_send,
+    spawn_app, spawn_app_with, visitor_says, visitor_send,
 };
 use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
@@ -271,10 +271,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let mut still_chatting = async |good_ws: &mut WsClient, agent_ws: &mut WsClient| {
         expected_seq += 1;
         let id = format!("good-{expected_seq}");
-        good_ws
-            .send(&visitor_send(&id, "still here", Some(chat)))
-            .await;
-        good_ws.expect("ack", is_ack_of(&id)).await;
+        visitor_says(good_ws, &id, "still here", Some(chat)).await;
         let ServerFrame::Message { message } = agent_ws
             .expect("the good chat's message", |f| {
                 matches!(f, ServerFrame::Message { message } if message.conversation_id == chat)
@@ -314,10 +311,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
         still_chatting(&mut good_ws, &mut agent_ws).await;
     }
     // The bad socket itself still works after its errors.
-    bad_ws
-        .send(&visitor_send("fine-now", "a proper message", None))
-        .await;
-    bad_ws.expect("ack", is_ack_of("fine-now")).await;
+    visitor_says(&mut bad_ws, "fine-now", "a proper message", None).await;
 
     // A frame before hello.
     let url = app.ws_url("/ws/v1/visitor?key=demo");

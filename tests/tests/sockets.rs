@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bellhop_protocol::frames::{ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION};
 use bellhop_tests::{
-    Backend, TestApp, TestVisitor, WsClient, agent_send, both_backends, is_ack_of, next_assignment,
-    spawn_app, visitor_send,
+    Backend, TestApp, TestVisitor, WsClient, agent_says, both_backends, next_assignment, spawn_app,
+    visitor_says, visitor_send,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -28,13 +28,7 @@ async fn chat_with_messages(app: &TestApp, last: u64) -> (TestVisitor, WsClient,
     let (visitor, mut ws, conversation) = app.open_chat(&app.demo_site, None, "message 1").await;
     for i in 3..=last {
         let id = format!("fill-{i}");
-        ws.send(&visitor_send(
-            &id,
-            &format!("message {i}"),
-            Some(conversation),
-        ))
-        .await;
-        ws.expect("ack", is_ack_of(&id)).await;
+        visitor_says(&mut ws, &id, &format!("message {i}"), Some(conversation)).await;
     }
     (visitor, ws, conversation)
 }
@@ -115,10 +109,7 @@ async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive
         "nothing after the real end to replay"
     );
 
-    agent_ws
-        .send(&agent_send("reply-1", "Still there?", conversation))
-        .await;
-    agent_ws.expect("agent ack", is_ack_of("reply-1")).await;
+    agent_says(&mut agent_ws, "reply-1", "Still there?", conversation).await;
     assert_eq!(
         seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
         vec![5],
