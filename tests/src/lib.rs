@@ -463,6 +463,19 @@ pub async fn agent_says(
     ws.expect("ack", is_ack_of(client_id)).await;
 }
 
+/// An agent `transfer` frame handing `conversation_id` to the agent `to`, with `note`.
+pub fn transfer_to_agent(
+    conversation_id: bellhop_protocol::ConversationId,
+    to: AgentId,
+    note: Option<&str>,
+) -> AgentFrame {
+    AgentFrame::Transfer {
+        conversation_id,
+        to: bellhop_protocol::frames::TransferTarget::Agent { agent_id: to },
+        note: note.map(str::to_owned),
+    }
+}
+
 /// Whether a frame is the `ack` of `client_id`.
 pub fn is_ack_of(client_id: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
     move |frame| matches!(frame, ServerFrame::Ack { client_id: c, .. } if c.as_str() == client_id)

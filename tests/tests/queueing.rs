@@ -11,7 +11,7 @@ use bellhop_protocol::{ConversationId, ErrorCode};
 use bellhop_tests::{
     Backend, Client, TestAgent, WsClient, agent_says, agent_send, both_backends, is_ack_of,
     next_assigned_agent, next_assignment, next_message, next_queue_status, spawn_app,
-    spawn_app_with, visitor_says,
+    spawn_app_with, transfer_to_agent, visitor_says,
 };
 
 both_backends!(
@@ -33,6 +33,15 @@ async fn audit(app: &Client, conversation: ConversationId) -> RoutingAudit {
         &app.admin_token,
     )
     .await
+}
+
+/// The rule of each routing decision about `conversation`, in order.
+async fn rules(app: &Client, conversation: ConversationId) -> Vec<String> {
+    let decisions = audit(app, conversation).await.decisions;
+    decisions
+        .iter()
+        .map(|d| d.rule.as_str().to_owned())
+        .collect()
 }
 
 async fn close(agent: &mut WsClient, conversation: ConversationId) {
@@ -290,15 +299,9 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
         history.push(next_message(&mut successor_ws).await.seq);
     }
     assert_eq!(history, (1..=notice.seq).collect::<Vec<_>>());
-    let rules: Vec<&str> = audit(&app, chat)
-        .await
-        .decisions
-        .into_iter()
-        .map(|d| d.rule.as_str())
-        .collect();
     assert_eq!(
-        rules,
-        vec!["only_candidate", "requeued_after_grace", "only_candidate"]
+        rules(&app, chat).await,
+        ["only_candidate", "requeued_after_grace", "only_candidate"]
     );
     // The first agent, back now, no longer has it.
     let theirs: bellhop_protocol::api::ConversationList =
@@ -370,25 +373,14 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         (full.id(), ErrorCode::AgentAtCapacity),
         (away.id(), ErrorCode::AgentUnavailable),
     ] {
-        first_ws
-            .send(&AgentFrame::Transfer {
-                conversation_id: chat,
-                to: TransferTarget::Agent { agent_id: target },
-                note: None,
-            })
-            .await;
+        first_ws.send(&transfer_to_agent(chat, target, None)).await;
         assert_eq!(first_ws.expect_error().await.0, code);
     }
 
     let (expert, mut expert_ws) = app.online_agent("Billing Expert", 3).await;
+    let note = "Double charge in March, card ending 4242";
     first_ws
-        .send(&AgentFrame::Transfer {
-            conversation_id: chat,
-            to: TransferTarget::Agent {
-                agent_id: expert.id(),
-            },
-            note: Some("Double charge in March, card ending 4242".into()),
-        })
+        .send(&transfer_to_agent(chat, expert.id(), Some(note)))
         .await;
     let handed = expert_ws
         .expect("transfer", |f| {
@@ -443,13 +435,10 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         next_assigned_agent(&mut visitor_ws).await,
         Some(expert.id())
     );
-    let rules: Vec<&str> = audit(&app, chat)
-        .await
-        .decisions
-        .into_iter()
-        .map(|d| d.rule.as_str())
-        .collect();
-    assert_eq!(rules, vec!["only_candidate", "transfer_to_agent"]);
+    assert_eq!(
+        rules(&app, chat).await,
+        ["only_candidate", "transfer_to_agent"]
+    );
 }
 
 /// A visitor whose identity the site signed with `"vip": true` is served first; a visitor who

@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{SiteSettingsUpdate, TranscriptPage};
 use bellhop_protocol::error::ApiError;
-use bellhop_protocol::frames::{
-    AgentFrame, ResumePoint, ServerFrame, TransferTarget, VisitorFrame,
-};
+use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_message,
-    spawn_app, spawn_app_with, visitor_says, visitor_send,
+    spawn_app, spawn_app_with, transfer_to_agent, visitor_says, visitor_send,
 };
 use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
@@ -479,14 +477,9 @@ async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backe
         })
         .await;
     let (second, mut second_ws) = app.online_agent("Second Sam", 3).await;
+    let note = "n".repeat(2001);
     first_ws
-        .send(&AgentFrame::Transfer {
-            conversation_id: chat,
-            to: TransferTarget::Agent {
-                agent_id: second.id(),
-            },
-            note: Some("n".repeat(2001)),
-        })
+        .send(&transfer_to_agent(chat, second.id(), Some(&note)))
         .await;
     assert_eq!(first_ws.expect_error().await.0, ErrorCode::InvalidRequest);
     second_ws.expect_silence(Duration::from_millis(300)).await;
