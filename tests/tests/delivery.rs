@@ -295,15 +295,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
     })
     .await;
     let (stuck_agent, mut stuck) = app.online_agent("Stuck Stan", 3).await;
-    let flooder = app.new_visitor(&app.demo_site).await;
-    let mut flood = app.connect_visitor(&flooder, Vec::new()).await;
-    flood.send(&visitor_send("f-0", "hello", None)).await;
-    let ServerFrame::Ack {
-        conversation_id, ..
-    } = flood.expect("ack", is_ack_of("f-0")).await
-    else {
-        unreachable!()
-    };
+    let (_, mut flood, conversation_id) = app.open_chat(&app.demo_site, None, "hello").await;
     // The stuck agent got the chat; from here on nobody reads its socket.
     let other_site = app
         .create_site("Elsewhere", &["https://elsewhere.example"])
@@ -384,15 +376,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
 async fn typing_reaches_the_other_side_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, mut agent_ws) = app.online_agent("Tina Typist", 3).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("t-1", "hello", None)).await;
-    let ServerFrame::Ack {
-        conversation_id, ..
-    } = ws.expect("ack", is_ack_of("t-1")).await
-    else {
-        unreachable!()
-    };
+    let (_, mut ws, conversation_id) = app.open_chat(&app.demo_site, None, "hello").await;
     agent_ws
         .expect("assignment", |f| {
             matches!(f, ServerFrame::ConversationAssigned { .. })
