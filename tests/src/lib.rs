@@ -17,7 +17,7 @@ use std::time::Duration;
 use bellhop_client::{Credentials, Draft};
 use bellhop_protocol::api::{
     AgentProfile, LoginResponse, NewAgentRequest, NewSiteRequest, Role, SiteList, SiteSettings,
-    WidgetSessionResponse,
+    TranscriptPage, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
@@ -225,13 +225,36 @@ impl Client {
     }
 
     pub async fn post<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    /// Sends `body` as JSON with `method` and `token`.
+    async fn send_json<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        let request = format!("{method} {path}");
         self.http
-            .post(format!("{}{path}", self.address))
+            .request(method, format!("{}{path}", self.address))
             .bearer_auth(token)
             .json(body)
             .send()
             .await
-            .expect("POST request")
+            .unwrap_or_else(|e| panic!("{request}: {e}"))
+    }
+
+    /// The conversation's transcript (up to 500 messages), read with `token`.
+    pub async fn transcript(
+        &self,
+        conversation: bellhop_protocol::ConversationId,
+        token: &str,
+    ) -> TranscriptPage {
+        let path = format!("/api/v1/conversations/{conversation}/messages?limit=500");
+        self.get_json(&path, token).await
     }
 
     /// Creates a site whose widget may be used from `origins`.
@@ -596,14 +619,19 @@ impl Client {
         (visitor, ws, chat)
     }
 
-    /// Sends an admin PATCH and checks it succeeded.
+    /// Sends an admin PATCH.
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
-        self.http
-            .patch(format!("{}{path}", self.address))
-            .bearer_auth(&self.admin_token)
-            .json(body)
-            .send()
+        self.patch_as(path, &self.admin_token, body).await
+    }
+
+    /// Sends a PATCH with `token`.
+    pub async fn patch_as<B: Serialize>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        self.send_json(reqwest::Method::PATCH, path, token, body)
             .await
-            .expect("PATCH request")
     }
 }

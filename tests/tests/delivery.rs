@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bellhop_protocol::api::TranscriptPage;
 use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
 use bellhop_protocol::{ErrorCode, close_code};
 use bellhop_tests::{
@@ -156,12 +155,7 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
     let third = ws.expect("ack after reconnect", is_ack_of("same-id")).await;
     assert!(matches!(third, ServerFrame::Ack { seq: s, .. } if s == seq));
 
-    let page: TranscriptPage = app
-        .get_json(
-            &format!("/api/v1/conversations/{conversation_id}/messages"),
-            &visitor.token,
-        )
-        .await;
+    let page = app.transcript(conversation_id, &visitor.token).await;
     let stored: Vec<_> = page
         .messages
         .iter()
@@ -231,15 +225,7 @@ async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     }
 
     // Every message the agent has is unique and in order.
-    let page: bellhop_protocol::api::TranscriptPage = app
-        .get_json(
-            &format!(
-                "/api/v1/conversations/{}/messages?limit=500",
-                conversation.id
-            ),
-            &agent.token,
-        )
-        .await;
+    let page = app.transcript(conversation.id, &agent.token).await;
     let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
     let unique: HashSet<u64> = seqs.iter().copied().collect();
     assert_eq!(unique.len(), seqs.len());

@@ -159,24 +159,9 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
         auto_reply: Some("Hi!".into()),
         ..SiteSettingsUpdate::default()
     };
-    let response = app
-        .http
-        .patch(format!("{}{own_site}", app.address))
-        .bearer_auth(&agent.token)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
+    let response = app.patch_as(&own_site, &agent.token, &update).await;
     assert_eq!(api_error(response, 403).await.code, ErrorCode::Forbidden);
-    let response = app
-        .http
-        .patch(format!("{}{own_site}", app.address))
-        .bearer_auth(&app.admin_token)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.patch(&own_site, &update).await.status(), 200);
     // Nor close a chat of another site, over REST or the socket.
     let close = format!("/api/v1/conversations/{chat}/close");
     assert_eq!(
