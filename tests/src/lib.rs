@@ -619,6 +619,19 @@ impl Client {
         (visitor, ws, chat)
     }
 
+    /// Replaces the demo site's configuration, as an admin; returns the response.
+    pub async fn configure_demo_site(
+        &self,
+        config: bellhop_protocol::api::SiteConfig,
+    ) -> reqwest::Response {
+        let update = bellhop_protocol::api::SiteSettingsUpdate {
+            config: Some(config),
+            ..Default::default()
+        };
+        self.patch(&format!("/api/v1/sites/{}", self.demo_site.id), &update)
+            .await
+    }
+
     /// Sends an admin PATCH.
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
         self.patch_as(path, &self.admin_token, body).await

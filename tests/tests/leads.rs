@@ -6,7 +6,7 @@ use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 use bellhop_protocol::api::{
     Availability, BusinessHours, ClosedReason, LeadKind, LeadList, LeadSubmission, OpeningInterval,
-    PageContext, SiteConfig, SiteSettings, SiteSettingsUpdate, WidgetConfig,
+    PageContext, SiteConfig, SiteSettings, WidgetConfig,
 };
 use bellhop_protocol::frames::{AuthorKind, ServerFrame};
 use bellhop_tests::{
@@ -21,15 +21,7 @@ both_backends!(
 );
 
 async fn configure(app: &Client, config: SiteConfig) {
-    let response = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
+    let response = app.configure_demo_site(config).await;
     assert_eq!(
         response.status(),
         200,

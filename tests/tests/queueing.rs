@@ -444,38 +444,24 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
 /// A visitor whose identity the site signed with `"vip": true` is served first; a visitor who
 /// merely claims it is refused.
 async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
-    use bellhop_protocol::api::{
-        SiteConfig, SiteSettingsUpdate, VisitorIdentity, WidgetSessionResponse,
-    };
+    use bellhop_protocol::api::{SiteConfig, VisitorIdentity, WidgetSessionResponse};
     use std::collections::BTreeMap;
 
     let app = spawn_app(backend).await;
     // A guessable key is refused.
     let weak = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(SiteConfig {
-                    identity_secret: Some("short".into()),
-                    ..SiteConfig::default()
-                }),
-                ..SiteSettingsUpdate::default()
-            },
-        )
+        .configure_demo_site(SiteConfig {
+            identity_secret: Some("short".into()),
+            ..SiteConfig::default()
+        })
         .await;
     assert_eq!(weak.status(), 400);
     let response = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(SiteConfig {
-                    identity_secret: Some("site-secret-0123456789".into()),
-                    urgent_attribute: Some("vip".into()),
-                    ..SiteConfig::default()
-                }),
-                ..SiteSettingsUpdate::default()
-            },
-        )
+        .configure_demo_site(SiteConfig {
+            identity_secret: Some("site-secret-0123456789".into()),
+            urgent_attribute: Some("vip".into()),
+            ..SiteConfig::default()
+        })
         .await;
     assert_eq!(response.status(), 200);
     let (_, mut agent_ws) = app.online_agent("Only One", 1).await;

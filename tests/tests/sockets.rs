@@ -53,6 +53,16 @@ fn point(conversation_id: ConversationId, last_seq: u64) -> ResumePoint {
     }
 }
 
+/// After a hand-written `hello`: the `welcome`, then the seqs of the messages replayed.
+async fn replay_after_welcome(ws: &mut WsClient) -> Vec<u64> {
+    let welcome = ws.next_frame().await;
+    assert!(
+        matches!(welcome, ServerFrame::Welcome { .. }),
+        "{welcome:?}"
+    );
+    seqs_until_quiet(ws, Duration::from_millis(700)).await
+}
+
 /// A `hello` naming one conversation twice is served from the lower point, each message once.
 async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -66,9 +76,8 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let resume = vec![point(conversation, 5), point(conversation, 8)];
     let mut ws = app.visitor_hello(&visitor, &visitor.token, resume).await;
     ws.allow_disorder();
-    assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
-        seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
+        replay_after_welcome(&mut ws).await,
         (6..=12).collect::<Vec<_>>(),
         "the visitor gets 6..=12, each once"
     );
@@ -76,9 +85,8 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let resume = vec![point(conversation, 10), point(conversation, 11)];
     let mut ws = app.agent_hello(Some(&agent.token), resume).await;
     ws.allow_disorder();
-    assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
-        seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
+        replay_after_welcome(&mut ws).await,
         vec![11, 12],
         "the agent gets 11 and 12, each once"
     );
