@@ -565,6 +565,21 @@ impl Client {
         (visitor, ws, id)
     }
 
+    /// A visitor of the demo site opens a chat and writes into it until its last seq is
+    /// `last` (seq 2 being the automatic acknowledgement), each message acknowledged.
+    pub async fn chat_with_messages(
+        &self,
+        last: u64,
+    ) -> (TestVisitor, WsClient, bellhop_protocol::ConversationId) {
+        let (visitor, mut ws, conversation) =
+            self.open_chat(&self.demo_site, None, "message 1").await;
+        for i in 3..=last {
+            let id = format!("fill-{i}");
+            visitor_says(&mut ws, &id, &format!("message {i}"), Some(conversation)).await;
+        }
+        (visitor, ws, conversation)
+    }
+
     /// An already connected visitor sends a message that opens (or continues) their chat.
     pub async fn reopen_chat(
         &self,

@@ -171,11 +171,8 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
 async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     let app = spawn_app(backend).await;
     let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    for i in 1..=6 {
-        visitor_says(&mut ws, &format!("m{i}"), &format!("line {i}"), None).await;
-    }
+    // Six messages and the automatic acknowledgement: seq 1 to 7.
+    let (visitor, ws, _) = app.chat_with_messages(7).await;
     let ServerFrame::ConversationAssigned { conversation } = agent_ws
         .expect("assignment", |f| {
             matches!(f, ServerFrame::ConversationAssigned { .. })

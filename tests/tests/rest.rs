@@ -192,11 +192,8 @@ async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
 async fn an_agent_lists_their_chats_and_pages_a_transcript(backend: Backend) {
     let app = spawn_app(backend).await;
     let (agent, mut agent_ws) = app.online_agent("Lister", 3).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    for i in 1..=9 {
-        visitor_says(&mut ws, &format!("p{i}"), &format!("part {i}"), None).await;
-    }
+    // Nine messages and the automatic acknowledgement: seq 1 to 10.
+    let (_visitor, _ws, _) = app.chat_with_messages(10).await;
     agent_ws
         .expect("assignment", |f| {
             matches!(f, ServerFrame::ConversationAssigned { .. })

@@ -7,7 +7,7 @@ use bellhop_protocol::frames::{ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION};
 use bellhop_tests::{
     Backend, TestApp, TestVisitor, WsClient, agent_says, both_backends, next_assignment, spawn_app,
-    visitor_says, visitor_send,
+    visitor_send,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -24,15 +24,6 @@ both_backends!(
 
 /// Opens a chat and sends until the conversation holds `last` messages (the automatic
 /// acknowledgement is seq 2); returns the visitor, its socket and the conversation.
-async fn chat_with_messages(app: &TestApp, last: u64) -> (TestVisitor, WsClient, ConversationId) {
-    let (visitor, mut ws, conversation) = app.open_chat(&app.demo_site, None, "message 1").await;
-    for i in 3..=last {
-        let id = format!("fill-{i}");
-        visitor_says(&mut ws, &id, &format!("message {i}"), Some(conversation)).await;
-    }
-    (visitor, ws, conversation)
-}
-
 /// Every `message` frame's seq until nothing arrives for `quiet`.
 async fn seqs_until_quiet(ws: &mut WsClient, quiet: Duration) -> Vec<u64> {
     let mut seqs = Vec::new();
@@ -67,7 +58,7 @@ async fn replay_after_welcome(ws: &mut WsClient) -> Vec<u64> {
 async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
-    let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 12).await;
+    let (visitor, visitor_ws, conversation) = app.chat_with_messages(12).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
     agent_ws.close().await;
@@ -97,7 +88,7 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
 async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, mut agent_ws) = app.online_agent("Cleo Clamp", 3).await;
-    let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 4).await;
+    let (visitor, visitor_ws, conversation) = app.chat_with_messages(4).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
 
