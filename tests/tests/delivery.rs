@@ -4,9 +4,9 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
-use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, agent_says, agent_send, both_backends, is_ack_of, next_message, spawn_app,
+    Backend, WsClient, agent_says, agent_send, both_backends, is_ack_of, next_message, spawn_app,
     visitor_says, visitor_send,
 };
 
@@ -355,6 +355,19 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
     back.expect_silence(Duration::from_millis(300)).await;
 }
 
+/// Waits for a `typing` frame; returns who types, whether they do, and where.
+async fn next_typing(ws: &mut WsClient) -> (AuthorKind, bool, ConversationId) {
+    let is_typing = |f: &ServerFrame| matches!(f, ServerFrame::Typing { .. });
+    match ws.expect("typing", is_typing).await {
+        ServerFrame::Typing {
+            author,
+            typing,
+            conversation_id,
+        } => (author, typing, conversation_id),
+        _ => unreachable!(),
+    }
+}
+
 /// Typing indicators go to the other side of the conversation and nowhere else.
 async fn typing_reaches_the_other_side_only(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -375,29 +388,20 @@ async fn typing_reaches_the_other_side_only(backend: Backend) {
         typing: true,
     })
     .await;
-    let typing = agent_ws
-        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
-        .await;
-    assert!(matches!(
-        typing,
-        ServerFrame::Typing { author: AuthorKind::Visitor, typing: true, conversation_id: c } if c == conversation_id
-    ));
+    assert_eq!(
+        next_typing(&mut agent_ws).await,
+        (AuthorKind::Visitor, true, conversation_id)
+    );
     agent_ws
         .send(&bellhop_protocol::frames::AgentFrame::Typing {
             conversation_id,
             typing: true,
         })
         .await;
-    let typing = ws
-        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
-        .await;
-    assert!(matches!(
-        typing,
-        ServerFrame::Typing {
-            author: AuthorKind::Agent,
-            ..
-        }
-    ));
+    assert_eq!(
+        next_typing(&mut ws).await,
+        (AuthorKind::Agent, true, conversation_id)
+    );
 
     // A stranger cannot type into it, and is told so.
     let stranger = app.new_visitor(&app.demo_site).await;
@@ -408,14 +412,7 @@ async fn typing_reaches_the_other_side_only(backend: Backend) {
             typing: true,
         })
         .await;
-    let refused = stranger_ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: bellhop_protocol::ErrorCode::NotFound,
-            ..
-        }
-    ));
+    assert_eq!(stranger_ws.next_error().await.0, ErrorCode::NotFound);
     agent_ws.clear_skipped();
     while let Some(frame) = agent_ws.try_next_frame(Duration::from_millis(300)).await {
         assert!(
