@@ -6,8 +6,8 @@ use std::time::Duration;
 use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, WsClient, agent_says, agent_send, both_backends, is_ack_of, next_message, spawn_app,
-    visitor_says, visitor_send,
+    Backend, WsClient, agent_says, agent_send, both_backends, is_ack_of, next_assignment,
+    next_message, spawn_app, visitor_says, visitor_send,
 };
 
 both_backends!(
@@ -61,14 +61,7 @@ async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
     assert_eq!(visitor_seen[1].body, app.demo_site.auto_reply);
 
     // The agent was assigned the chat and holds the whole of it, in order, once.
-    let assigned = agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
-    let ServerFrame::ConversationAssigned { conversation } = assigned else {
-        unreachable!()
-    };
+    let conversation = next_assignment(&mut agent_ws).await;
     assert_eq!(conversation.visitor_id, visitor.visitor_id);
     let mut agent_seen = Vec::new();
     while agent_seen.len() < (N + 1) as usize {
@@ -81,14 +74,7 @@ async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
 
     // The visitor hears who serves them, then the reply.
     if served_by.is_none() {
-        let ServerFrame::ConversationAssigned { conversation } = visitor_ws
-            .expect("assignment", |f| {
-                matches!(f, ServerFrame::ConversationAssigned { .. })
-            })
-            .await
-        else {
-            unreachable!()
-        };
+        let conversation = next_assignment(&mut visitor_ws).await;
         served_by = conversation.agent;
     }
     assert_eq!(
@@ -173,14 +159,7 @@ async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
     // Six messages and the automatic acknowledgement: seq 1 to 7.
     let (visitor, ws, _) = app.chat_with_messages(7).await;
-    let ServerFrame::ConversationAssigned { conversation } = agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let conversation = next_assignment(&mut agent_ws).await;
     ws.close().await;
 
     // While the visitor is away, the agent answers three times: seq 8, 9, 10.
@@ -372,16 +351,7 @@ async fn next_typing(ws: &mut WsClient) -> (AuthorKind, bool, ConversationId) {
 async fn typing_reaches_the_other_side_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, mut agent_ws) = app.online_agent("Tina Typist", 3).await;
-    let (_, mut ws, conversation_id) = app.open_chat(&app.demo_site, None, "hello").await;
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
-    ws.expect("assignment", |f| {
-        matches!(f, ServerFrame::ConversationAssigned { .. })
-    })
-    .await;
+    let (_, mut ws, conversation_id) = app.assigned_chat(&mut agent_ws, "hello").await;
 
     ws.send(&bellhop_protocol::frames::VisitorFrame::Typing {
         conversation_id,

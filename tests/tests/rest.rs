@@ -4,9 +4,10 @@ use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{
     AgentProfile, ConversationList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
 };
-use bellhop_protocol::frames::{AuthorKind, ConversationStatus, ServerFrame};
+use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
 use bellhop_tests::{
-    Backend, TestApp, api_error, both_backends, next_message, spawn_app, visitor_says,
+    Backend, TestApp, api_error, both_backends, next_assignment, next_message, spawn_app,
+    visitor_says,
 };
 
 both_backends!(
@@ -194,11 +195,7 @@ async fn an_agent_lists_their_chats_and_pages_a_transcript(backend: Backend) {
     let (agent, mut agent_ws) = app.online_agent("Lister", 3).await;
     // Nine messages and the automatic acknowledgement: seq 1 to 10.
     let (_visitor, _ws, _) = app.chat_with_messages(10).await;
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
+    next_assignment(&mut agent_ws).await;
 
     let mine: ConversationList = app.get_json("/api/v1/conversations", &agent.token).await;
     assert_eq!(mine.conversations.len(), 1);

@@ -8,8 +8,8 @@ use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_message,
-    spawn_app, spawn_app_with, transfer_to_agent, visitor_says, visitor_send,
+    Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_assignment,
+    next_message, spawn_app, spawn_app_with, transfer_to_agent, visitor_says, visitor_send,
 };
 use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
@@ -242,11 +242,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let (_, mut agent_ws) = app.online_agent("Steady Sam", 3).await;
     let good = app.new_visitor(&app.demo_site).await;
     let (mut good_ws, chat) = open_chat(&app, &good, "message 1").await;
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
+    next_assignment(&mut agent_ws).await;
     // The agent holds seq 1 (message) and 2 (automatic acknowledgement).
     assert_eq!(next_message(&mut agent_ws).await.seq, 1);
     assert_eq!(next_message(&mut agent_ws).await.seq, 2);
@@ -456,11 +452,7 @@ async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backe
     let (first, mut first_ws) = app.online_agent("First Fay", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let (_visitor_ws, chat) = open_chat(&app, &visitor, "please hand me over").await;
-    first_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
+    next_assignment(&mut first_ws).await;
     let (second, mut second_ws) = app.online_agent("Second Sam", 3).await;
     let note = "n".repeat(2001);
     first_ws
