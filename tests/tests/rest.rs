@@ -32,6 +32,9 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
             "role": "agent", "max_chats": cap, "sites": [app.demo_site.id],
         })
     };
+    let create = async |request: &serde_json::Value| {
+        app.post("/api/v1/agents", &app.admin_token, request).await
+    };
     for (request, field) in [
         (
             body("not-an-email", "Ann", 3),
@@ -51,7 +54,7 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
             "max_chats must be at most 100",
         ),
     ] {
-        let response = app.post("/api/v1/agents", &app.admin_token, &request).await;
+        let response = create(&request).await;
         let error = api_error(response, 400).await;
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{request}");
         assert!(error.message.contains(field), "{}", error.message);
@@ -60,11 +63,7 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
         "email": "ann@example.test", "display_name": "Ann", "password": "short",
         "role": "agent", "sites": [],
     });
-    let error = api_error(
-        app.post("/api/v1/agents", &app.admin_token, &short).await,
-        400,
-    )
-    .await;
+    let error = api_error(create(&short).await, 400).await;
     assert!(
         error.message.contains("at least 8 characters"),
         "{}",
@@ -78,26 +77,14 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
 
     // Well-formed fields are normalised once: the email in lower case, the name trimmed. A cap
     // of 0 is allowed: such an agent (a supervisor who only oversees) gets no chats.
-    let response = app
-        .post(
-            "/api/v1/agents",
-            &app.admin_token,
-            &body("  Ann.Lee@Example.TEST ", "  Ann Lee ", 0),
-        )
-        .await;
+    let response = create(&body("  Ann.Lee@Example.TEST ", "  Ann Lee ", 0)).await;
     assert_eq!(response.status(), 201);
     let ann: AgentProfile = response.json().await.expect("profile");
     assert_eq!(
         (ann.email.as_str(), ann.display_name.as_str(), ann.max_chats),
         ("ann.lee@example.test", "Ann Lee", 0)
     );
-    let again = app
-        .post(
-            "/api/v1/agents",
-            &app.admin_token,
-            &body("ANN.LEE@example.test", "Ann", 2),
-        )
-        .await;
+    let again = create(&body("ANN.LEE@example.test", "Ann", 2)).await;
     assert_eq!(api_error(again, 409).await.code, ErrorCode::Conflict);
 
     // A cap change is checked the same way, and a refused one changes nothing.
