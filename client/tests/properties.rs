@@ -14,14 +14,13 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use bellhop_client::{Action, ClientCore, ClientFrame, Config, Credentials, Draft, Event, State};
 use bellhop_protocol::frames::{
-    AuthorKind, Conversation, ConversationStatus, Identity, Message, Priority, ResumePoint,
-    ServerFrame, VisitorFrame,
+    AuthorKind, Conversation, ConversationStatus, Message, ResumePoint, ServerFrame, VisitorFrame,
 };
-use bellhop_protocol::{
-    ClientMessageId, ConversationId, ErrorCode, MessageBody, SiteId, VisitorId, close_code,
-};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode, MessageBody, close_code};
 use proptest::prelude::*;
 use uuid::Uuid;
+
+mod fixtures;
 
 const CONVERSATIONS: usize = 2;
 
@@ -78,20 +77,7 @@ fn index_of(id: ConversationId) -> usize {
 }
 
 fn conversation(i: usize, last_seq: u64) -> Conversation {
-    Conversation {
-        id: conversation_id(i),
-        site_id: SiteId::from_uuid(Uuid::nil()),
-        visitor_id: VisitorId::from_uuid(Uuid::nil()),
-        department_id: None,
-        priority: Priority::Normal,
-        status: ConversationStatus::Assigned,
-        agent: None,
-        last_seq,
-        created_at: 0,
-        assigned_at: None,
-        closed_at: None,
-        missed: false,
-    }
+    fixtures::conversation(conversation_id(i), ConversationStatus::Assigned, last_seq)
 }
 
 /// One connection's server-side state; all of it is lost when the socket goes.
@@ -412,18 +398,12 @@ impl World {
                     connection.last_sent[index_of(point.conversation_id)] = point.last_seq;
                 }
                 connection.welcomed = true;
-                connection.to_client.push(ServerFrame::Welcome {
-                    v: 1,
-                    identity: Identity::Visitor {
-                        visitor_id: VisitorId::from_uuid(Uuid::nil()),
-                        site_id: SiteId::from_uuid(Uuid::nil()),
-                    },
-                    conversations: (0..CONVERSATIONS)
+                connection.to_client.push(fixtures::welcome(
+                    (0..CONVERSATIONS)
                         .map(|i| conversation(i, self.store[i].len() as u64))
                         .collect(),
-                    heartbeat_secs: 15,
-                    clamped: Vec::new(),
-                });
+                    Vec::new(),
+                ));
                 self.fan_out();
             }
             ClientFrame::Visitor(VisitorFrame::Send {

@@ -7,33 +7,20 @@ use bellhop_client::{
     StopReason,
 };
 use bellhop_protocol::frames::{
-    AgentFrame, AuthorKind, Conversation, ConversationStatus, Identity, Message, Priority,
-    ResumePoint, ServerFrame, VisitorFrame,
+    AgentFrame, AuthorKind, Conversation, ConversationStatus, Message, ResumePoint, ServerFrame,
+    VisitorFrame,
 };
-use bellhop_protocol::{
-    ClientMessageId, ConversationId, ErrorCode, MessageBody, SiteId, VisitorId, close_code,
-};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode, MessageBody, close_code};
 use uuid::Uuid;
+
+mod fixtures;
 
 fn conversation_id(n: u128) -> ConversationId {
     ConversationId::from_uuid(Uuid::from_u128(n))
 }
 
 fn conversation(n: u128, last_seq: u64) -> Conversation {
-    Conversation {
-        id: conversation_id(n),
-        site_id: SiteId::from_uuid(Uuid::nil()),
-        visitor_id: VisitorId::from_uuid(Uuid::nil()),
-        department_id: None,
-        priority: Priority::Normal,
-        status: ConversationStatus::Queued,
-        agent: None,
-        last_seq,
-        created_at: 0,
-        assigned_at: None,
-        closed_at: None,
-        missed: false,
-    }
+    fixtures::conversation(conversation_id(n), ConversationStatus::Queued, last_seq)
 }
 
 fn welcome(open: &[u128]) -> Event {
@@ -42,16 +29,7 @@ fn welcome(open: &[u128]) -> Event {
 
 fn welcome_clamped(open: &[u128], clamped: Vec<ResumePoint>) -> Event {
     Event::Frame {
-        frame: ServerFrame::Welcome {
-            v: 1,
-            identity: Identity::Visitor {
-                visitor_id: VisitorId::from_uuid(Uuid::nil()),
-                site_id: SiteId::from_uuid(Uuid::nil()),
-            },
-            conversations: open.iter().map(|n| conversation(*n, 0)).collect(),
-            heartbeat_secs: 15,
-            clamped,
-        },
+        frame: fixtures::welcome(open.iter().map(|n| conversation(*n, 0)).collect(), clamped),
         now: 0,
     }
 }

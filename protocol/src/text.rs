@@ -95,26 +95,8 @@ impl MessageBody {
         Ok(Self(text))
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     pub fn into_string(self) -> String {
         self.0
-    }
-}
-
-impl TryFrom<String> for MessageBody {
-    type Error = TextError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<MessageBody> for String {
-    fn from(value: MessageBody) -> Self {
-        value.0
     }
 }
 
@@ -141,30 +123,6 @@ impl ClientMessageId {
             return Err(TextError::BadCharacter);
         }
         Ok(Self(id))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for ClientMessageId {
-    type Error = TextError;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(value)
-    }
-}
-
-impl From<ClientMessageId> for String {
-    fn from(value: ClientMessageId) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for ClientMessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 
@@ -196,22 +154,6 @@ impl Email {
         }
         Ok(Self(email))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl std::str::FromStr for Email {
-    type Err = FieldError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s.to_owned())
-    }
 }
 
 /// The name visitors and colleagues see for an agent: trimmed, 1 to
@@ -236,22 +178,6 @@ impl DisplayName {
             return Err(refused(TextError::BadCharacter));
         }
         Ok(Self(name.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
-}
-
-impl std::str::FromStr for DisplayName {
-    type Err = FieldError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::parse(s.to_owned())
     }
 }
 
@@ -322,14 +248,6 @@ impl TransferNote {
             None => Ok(None),
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_inner(self) -> String {
-        self.0
-    }
 }
 
 /// A password as it arrives in a login or account body. `Debug` prints `[REDACTED]` and the
@@ -379,10 +297,31 @@ impl<'de> Deserialize<'de> for Password {
     }
 }
 
-macro_rules! string_conversions {
-    ($($ty:ident),+) => {$(
+/// What every validated string type shares: `as_str`, `into_inner`, `FromStr` and
+/// `TryFrom<String>` through its `parse` (refusing with `$error`), `From<_> for String`
+/// (serde's `into`) and `Display`.
+macro_rules! validated_strings {
+    ($($ty:ident: $error:ty),+ $(,)?) => {$(
+        impl $ty {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s.to_owned())
+            }
+        }
+
         impl TryFrom<String> for $ty {
-            type Error = FieldError;
+            type Error = $error;
 
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 Self::parse(value)
@@ -403,7 +342,13 @@ macro_rules! string_conversions {
     )+};
 }
 
-string_conversions!(Email, DisplayName, TransferNote);
+validated_strings!(
+    MessageBody: TextError,
+    ClientMessageId: TextError,
+    Email: FieldError,
+    DisplayName: FieldError,
+    TransferNote: FieldError,
+);
 
 impl TryFrom<u32> for ChatCap {
     type Error = FieldError;

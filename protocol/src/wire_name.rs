@@ -66,9 +66,10 @@ impl ser::Error for NotAUnitVariant {
 
 type No = Impossible<&'static str, NotAUnitVariant>;
 
+/// Serializer methods that refuse their value: `refuse!(Ok; method(arg types), …)`.
 macro_rules! refuse {
-    ($($method:ident($($arg:ty),*)),+ $(,)?) => {$(
-        fn $method(self, $(_: $arg),*) -> Result<&'static str, NotAUnitVariant> {
+    ($ok:ty; $($method:ident($($arg:ty),*)),+ $(,)?) => {$(
+        fn $method(self, $(_: $arg),*) -> Result<$ok, NotAUnitVariant> {
             Err(NotAUnitVariant)
         }
     )+};
@@ -95,6 +96,7 @@ impl ser::Serializer for VariantName {
     }
 
     refuse!(
+        &'static str;
         serialize_bool(bool),
         serialize_i8(i8),
         serialize_i16(i16),
@@ -136,45 +138,16 @@ impl ser::Serializer for VariantName {
         Err(NotAUnitVariant)
     }
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<No, Self::Error> {
-        Err(NotAUnitVariant)
-    }
+    refuse!(
+        No;
+        serialize_seq(Option<usize>),
+        serialize_tuple(usize),
+        serialize_tuple_struct(&'static str, usize),
+        serialize_tuple_variant(&'static str, u32, &'static str, usize),
+        serialize_map(Option<usize>),
+        serialize_struct(&'static str, usize),
+        serialize_struct_variant(&'static str, u32, &'static str, usize),
+    );
 }
 
 #[cfg(test)]

@@ -408,6 +408,34 @@ mod tests {
             .unwrap()
     }
 
+    const OPEN: bool = true;
+    const CLOSED: bool = false;
+
+    /// Table-driven checks of a schedule against UTC instants.
+    trait Expect {
+        /// For each instant, whether the schedule is open then.
+        fn assert_open_at(&self, expected: &[(&str, bool)]);
+        /// For each instant, the instant of the next opening or closing.
+        fn assert_next_changes(&self, expected: &[(&str, &str)]);
+    }
+
+    impl Expect for Schedule {
+        #[track_caller]
+        fn assert_open_at(&self, expected: &[(&str, bool)]) {
+            for &(at, open) in expected {
+                assert_eq!(self.is_open(utc(at)), open, "is it open at {at} UTC?");
+            }
+        }
+
+        #[track_caller]
+        fn assert_next_changes(&self, expected: &[(&str, &str)]) {
+            for &(from, to) in expected {
+                let next = self.next_change(utc(from));
+                assert_eq!(next, Some(utc(to)), "next change from {from} UTC");
+            }
+        }
+    }
+
     fn parse_error(hours: &BusinessHours) -> String {
         Schedule::parse(hours).unwrap_err().to_string()
     }
@@ -428,23 +456,27 @@ mod tests {
     #[test]
     fn weekday_interval_opens_inclusive_and_closes_exclusive() {
         let s = schedule("UTC", &[(Mon, "09:00", "18:00")], &[]);
-        assert!(!s.is_open(utc("2026-03-02 08:59:59")));
-        assert!(s.is_open(utc("2026-03-02 09:00")));
-        assert!(s.is_open(utc("2026-03-02 12:00")));
-        assert!(s.is_open(utc("2026-03-02 17:59:59")));
-        assert!(!s.is_open(utc("2026-03-02 18:00")));
-        // Only Monday has hours.
-        assert!(!s.is_open(utc("2026-03-03 12:00")));
-        assert!(s.is_open(utc("2026-03-09 12:00")));
+        s.assert_open_at(&[
+            ("2026-03-02 08:59:59", CLOSED),
+            ("2026-03-02 09:00", OPEN),
+            ("2026-03-02 12:00", OPEN),
+            ("2026-03-02 17:59:59", OPEN),
+            ("2026-03-02 18:00", CLOSED),
+            // Only Monday has hours.
+            ("2026-03-03 12:00", CLOSED),
+            ("2026-03-09 12:00", OPEN),
+        ]);
     }
 
     #[test]
     fn weekend_is_closed() {
         let s = office("UTC", &[]);
-        assert!(s.is_open(utc("2026-03-06 12:00")));
-        assert!(!s.is_open(utc("2026-03-07 12:00")));
-        assert!(!s.is_open(utc("2026-03-08 12:00")));
-        assert!(s.is_open(utc("2026-03-09 12:00")));
+        s.assert_open_at(&[
+            ("2026-03-06 12:00", OPEN),
+            ("2026-03-07 12:00", CLOSED),
+            ("2026-03-08 12:00", CLOSED),
+            ("2026-03-09 12:00", OPEN),
+        ]);
     }
 
     #[test]
@@ -452,66 +484,61 @@ mod tests {
         // Asia/Vladivostok is UTC+10 all year.
         let s = office("Asia/Vladivostok", &[]);
         // Mon 20:00 UTC = Tue 06:00 local: before opening.
-        assert!(!s.is_open(utc("2026-03-02 20:00")));
-        // Tue 00:30 UTC = Tue 10:30 local: open.
-        assert!(s.is_open(utc("2026-03-03 00:30")));
-        // Sun 23:00 UTC = Mon 09:00 local: open, although it is Sunday in UTC.
-        assert!(s.is_open(utc("2026-03-08 23:00")));
-        // Fri 23:30 UTC = Sat 09:30 local: closed, although it is Friday in UTC.
-        assert!(!s.is_open(utc("2026-03-06 23:30")));
-        // Mon 07:59 UTC = 17:59 local open, 08:00 UTC = 18:00 local closed.
-        assert!(s.is_open(utc("2026-03-02 07:59")));
-        assert!(!s.is_open(utc("2026-03-02 08:00")));
+        s.assert_open_at(&[
+            ("2026-03-02 20:00", CLOSED),
+            // Tue 00:30 UTC = Tue 10:30 local: open.
+            ("2026-03-03 00:30", OPEN),
+            // Sun 23:00 UTC = Mon 09:00 local: open, although it is Sunday in UTC.
+            ("2026-03-08 23:00", OPEN),
+            // Fri 23:30 UTC = Sat 09:30 local: closed, although it is Friday in UTC.
+            ("2026-03-06 23:30", CLOSED),
+            // Mon 07:59 UTC = 17:59 local open, 08:00 UTC = 18:00 local closed.
+            ("2026-03-02 07:59", OPEN),
+            ("2026-03-02 08:00", CLOSED),
+        ]);
     }
 
     #[test]
     fn overnight_interval_spills_into_the_next_day() {
         let s = schedule("UTC", &[(Fri, "22:00", "02:00")], &[]);
-        assert!(!s.is_open(utc("2026-03-06 21:59")));
-        assert!(s.is_open(utc("2026-03-06 22:00")));
-        assert!(s.is_open(utc("2026-03-06 23:59:59")));
-        assert!(s.is_open(utc("2026-03-07 00:00")));
-        assert!(s.is_open(utc("2026-03-07 01:30")));
-        assert!(s.is_open(utc("2026-03-07 01:59:59")));
-        assert!(!s.is_open(utc("2026-03-07 02:00")));
-        // Friday's own early hours are not covered: nothing started on Thursday.
-        assert!(!s.is_open(utc("2026-03-06 01:30")));
-        // Nor is Saturday evening.
-        assert!(!s.is_open(utc("2026-03-07 23:00")));
+        s.assert_open_at(&[
+            ("2026-03-06 21:59", CLOSED),
+            ("2026-03-06 22:00", OPEN),
+            ("2026-03-06 23:59:59", OPEN),
+            ("2026-03-07 00:00", OPEN),
+            ("2026-03-07 01:30", OPEN),
+            ("2026-03-07 01:59:59", OPEN),
+            ("2026-03-07 02:00", CLOSED),
+            // Friday's own early hours are not covered: nothing started on Thursday.
+            ("2026-03-06 01:30", CLOSED),
+            // Nor is Saturday evening.
+            ("2026-03-07 23:00", CLOSED),
+        ]);
     }
 
     #[test]
     fn sunday_overnight_interval_wraps_into_monday() {
         let s = schedule("UTC", &[(Sun, "22:00", "02:00")], &[]);
-        assert!(s.is_open(utc("2026-03-09 01:00")));
-        assert!(!s.is_open(utc("2026-03-09 02:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-09 01:00")),
-            Some(utc("2026-03-09 02:00"))
-        );
+        s.assert_open_at(&[("2026-03-09 01:00", OPEN), ("2026-03-09 02:00", CLOSED)]);
+        s.assert_next_changes(&[("2026-03-09 01:00", "2026-03-09 02:00")]);
     }
 
     #[test]
     fn close_at_24_00_covers_the_last_minute() {
         let s = schedule("UTC", &[(Mon, "20:00", "24:00")], &[]);
-        assert!(s.is_open(utc("2026-03-02 23:59")));
-        assert!(s.is_open(utc("2026-03-02 23:59:59")));
-        assert!(!s.is_open(utc("2026-03-03 00:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 21:00")),
-            Some(utc("2026-03-03 00:00"))
-        );
+        s.assert_open_at(&[
+            ("2026-03-02 23:59", OPEN),
+            ("2026-03-02 23:59:59", OPEN),
+            ("2026-03-03 00:00", CLOSED),
+        ]);
+        s.assert_next_changes(&[("2026-03-02 21:00", "2026-03-03 00:00")]);
     }
 
     #[test]
     fn close_at_00_00_means_midnight_too() {
         let s = schedule("UTC", &[(Mon, "20:00", "00:00")], &[]);
-        assert!(s.is_open(utc("2026-03-02 23:59:59")));
-        assert!(!s.is_open(utc("2026-03-03 00:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 21:00")),
-            Some(utc("2026-03-03 00:00"))
-        );
+        s.assert_open_at(&[("2026-03-02 23:59:59", OPEN), ("2026-03-03 00:00", CLOSED)]);
+        s.assert_next_changes(&[("2026-03-02 21:00", "2026-03-03 00:00")]);
     }
 
     #[test]
@@ -526,15 +553,11 @@ mod tests {
             ],
             &[],
         );
-        assert!(s.is_open(utc("2026-03-02 12:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 10:00")),
-            Some(utc("2026-03-02 18:00"))
-        );
-        assert_eq!(
-            s.next_change(utc("2026-03-02 23:00")),
-            Some(utc("2026-03-03 02:00"))
-        );
+        s.assert_open_at(&[("2026-03-02 12:00", OPEN)]);
+        s.assert_next_changes(&[
+            ("2026-03-02 10:00", "2026-03-02 18:00"),
+            ("2026-03-02 23:00", "2026-03-03 02:00"),
+        ]);
     }
 
     #[test]
@@ -544,95 +567,81 @@ mod tests {
             &[(Mon, "09:00", "14:00"), (Mon, "12:00", "18:00")],
             &[],
         );
-        assert!(s.is_open(utc("2026-03-02 13:00")));
-        assert!(s.is_open(utc("2026-03-02 17:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 10:00")),
-            Some(utc("2026-03-02 18:00"))
-        );
+        s.assert_open_at(&[("2026-03-02 13:00", OPEN), ("2026-03-02 17:00", OPEN)]);
+        s.assert_next_changes(&[("2026-03-02 10:00", "2026-03-02 18:00")]);
     }
 
     #[test]
     fn closed_date_overrides_weekly_hours_on_that_local_date_only() {
         let s = office("UTC", &["2026-03-03"]);
-        assert!(s.is_open(utc("2026-03-02 10:00")));
-        assert!(!s.is_open(utc("2026-03-03 10:00")));
-        assert!(s.is_open(utc("2026-03-04 10:00")));
-        // The same weekday a week later is open again.
-        assert!(s.is_open(utc("2026-03-10 10:00")));
+        s.assert_open_at(&[
+            ("2026-03-02 10:00", OPEN),
+            ("2026-03-03 10:00", CLOSED),
+            ("2026-03-04 10:00", OPEN),
+            // The same weekday a week later is open again.
+            ("2026-03-10 10:00", OPEN),
+        ]);
         // The next opening skips the closed date.
-        assert_eq!(
-            s.next_change(utc("2026-03-02 18:30")),
-            Some(utc("2026-03-04 09:00"))
-        );
+        s.assert_next_changes(&[("2026-03-02 18:30", "2026-03-04 09:00")]);
     }
 
     #[test]
     fn closed_date_is_a_local_date() {
         let s = office("Asia/Vladivostok", &["2026-03-03"]);
         // Tue 00:30 UTC = Tue 10:30 local: the closed date.
-        assert!(!s.is_open(utc("2026-03-03 00:30")));
-        // Mon 23:30 UTC = Tue 09:30 local: also the closed date, though Monday in UTC.
-        assert!(!s.is_open(utc("2026-03-02 23:30")));
-        // Mon 00:30 UTC = Mon 10:30 local: open.
-        assert!(s.is_open(utc("2026-03-02 00:30")));
-        // Tue 23:30 UTC = Wed 09:30 local: open, though Tuesday in UTC.
-        assert!(s.is_open(utc("2026-03-03 23:30")));
+        s.assert_open_at(&[
+            ("2026-03-03 00:30", CLOSED),
+            // Mon 23:30 UTC = Tue 09:30 local: also the closed date, though Monday in UTC.
+            ("2026-03-02 23:30", CLOSED),
+            // Mon 00:30 UTC = Mon 10:30 local: open.
+            ("2026-03-02 00:30", OPEN),
+            // Tue 23:30 UTC = Wed 09:30 local: open, though Tuesday in UTC.
+            ("2026-03-03 23:30", OPEN),
+        ]);
     }
 
     #[test]
     fn closed_date_cuts_the_spill_over_of_an_overnight_interval() {
         let s = schedule("UTC", &[(Mon, "22:00", "02:00")], &["2026-03-03"]);
-        assert!(s.is_open(utc("2026-03-02 23:00")));
-        assert!(!s.is_open(utc("2026-03-03 01:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 23:00")),
-            Some(utc("2026-03-03 00:00"))
-        );
+        s.assert_open_at(&[("2026-03-02 23:00", OPEN), ("2026-03-03 01:00", CLOSED)]);
+        s.assert_next_changes(&[("2026-03-02 23:00", "2026-03-03 00:00")]);
         // A closed date on the start day leaves the spill-over into an open day alone.
         let s = schedule("UTC", &[(Mon, "22:00", "02:00")], &["2026-03-02"]);
-        assert!(!s.is_open(utc("2026-03-02 23:00")));
-        assert!(s.is_open(utc("2026-03-03 01:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-02 23:00")),
-            Some(utc("2026-03-03 00:00"))
-        );
+        s.assert_open_at(&[("2026-03-02 23:00", CLOSED), ("2026-03-03 01:00", OPEN)]);
+        s.assert_next_changes(&[("2026-03-02 23:00", "2026-03-03 00:00")]);
     }
 
     #[test]
     fn dst_spring_forward_in_berlin() {
         // 2026-03-29: 02:00 CET (UTC+1) jumps to 03:00 CEST (UTC+2) at 01:00 UTC.
         let s = schedule("Europe/Berlin", &[(Sun, "01:00", "04:00")], &[]);
-        assert!(!s.is_open(utc("2026-03-28 23:59"))); // 00:59 CET
-        assert!(s.is_open(utc("2026-03-29 00:00"))); // 01:00 CET
-        assert!(s.is_open(utc("2026-03-29 00:30"))); // 01:30 CET
-        assert!(s.is_open(utc("2026-03-29 00:59:59"))); // 01:59:59 CET
-        assert!(s.is_open(utc("2026-03-29 01:00"))); // 03:00 CEST, just after the change
-        assert!(s.is_open(utc("2026-03-29 01:30"))); // 03:30 CEST
-        assert!(!s.is_open(utc("2026-03-29 02:00"))); // 04:00 CEST
+        s.assert_open_at(&[
+            ("2026-03-28 23:59", CLOSED),  // 00:59 CET
+            ("2026-03-29 00:00", OPEN),    // 01:00 CET
+            ("2026-03-29 00:30", OPEN),    // 01:30 CET
+            ("2026-03-29 00:59:59", OPEN), // 01:59:59 CET
+            ("2026-03-29 01:00", OPEN),    // 03:00 CEST, just after the change
+            ("2026-03-29 01:30", OPEN),    // 03:30 CEST
+            ("2026-03-29 02:00", CLOSED),  // 04:00 CEST
+        ]);
         // Open for two real hours.
-        assert_eq!(
-            s.next_change(utc("2026-03-28 23:30")),
-            Some(utc("2026-03-29 00:00"))
-        );
-        assert_eq!(
-            s.next_change(utc("2026-03-29 00:00")),
-            Some(utc("2026-03-29 02:00"))
-        );
+        s.assert_next_changes(&[
+            ("2026-03-28 23:30", "2026-03-29 00:00"),
+            ("2026-03-29 00:00", "2026-03-29 02:00"),
+        ]);
     }
 
     #[test]
     fn dst_spring_forward_gap_interval_never_opens() {
         let s = schedule("Europe/Berlin", &[(Sun, "02:00", "03:00")], &[]);
-        assert!(!s.is_open(utc("2026-03-29 00:59:59"))); // 01:59:59 CET
-        assert!(!s.is_open(utc("2026-03-29 01:00"))); // 03:00 CEST
+        s.assert_open_at(&[
+            ("2026-03-29 00:59:59", CLOSED), // 01:59:59 CET
+            ("2026-03-29 01:00", CLOSED),    // 03:00 CEST
+        ]);
         // The next opening is the following Sunday, 02:00 CEST = 00:00 UTC.
-        assert_eq!(
-            s.next_change(utc("2026-03-28 12:00")),
-            Some(utc("2026-04-05 00:00"))
-        );
+        s.assert_next_changes(&[("2026-03-28 12:00", "2026-04-05 00:00")]);
         // The Sunday before, still in winter time: 02:00 CET = 01:00 UTC.
-        assert!(s.is_open(utc("2026-03-22 01:00")));
+        s.assert_open_at(&[("2026-03-22 01:00", OPEN)]);
     }
 
     #[test]
@@ -640,35 +649,29 @@ mod tests {
         // Closes at 02:30, which does not exist on 2026-03-29: it closes when 01:59:59 CET
         // becomes 03:00 CEST.
         let s = schedule("Europe/Berlin", &[(Sun, "00:00", "02:30")], &[]);
-        assert!(s.is_open(utc("2026-03-29 00:59:59")));
-        assert!(!s.is_open(utc("2026-03-29 01:00")));
-        assert_eq!(
-            s.next_change(utc("2026-03-29 00:30")),
-            Some(utc("2026-03-29 01:00"))
-        );
+        s.assert_open_at(&[("2026-03-29 00:59:59", OPEN), ("2026-03-29 01:00", CLOSED)]);
+        s.assert_next_changes(&[("2026-03-29 00:30", "2026-03-29 01:00")]);
     }
 
     #[test]
     fn dst_fall_back_in_new_york() {
         // 2026-11-01: 02:00 EDT (UTC-4) falls back to 01:00 EST (UTC-5) at 06:00 UTC.
         let s = schedule("America/New_York", &[(Sun, "01:00", "02:00")], &[]);
-        assert!(!s.is_open(utc("2026-11-01 04:59"))); // 00:59 EDT
-        assert!(s.is_open(utc("2026-11-01 05:00"))); // 01:00 EDT
-        assert!(s.is_open(utc("2026-11-01 05:30"))); // 01:30 EDT, first time
-        assert!(s.is_open(utc("2026-11-01 06:00"))); // 01:00 EST
-        assert!(s.is_open(utc("2026-11-01 06:30"))); // 01:30 EST, second time
-        assert!(s.is_open(utc("2026-11-01 06:59:59"))); // 01:59:59 EST
-        assert!(!s.is_open(utc("2026-11-01 07:00"))); // 02:00 EST
-        assert!(!s.is_open(utc("2026-11-01 07:30"))); // 02:30 EST
+        s.assert_open_at(&[
+            ("2026-11-01 04:59", CLOSED),  // 00:59 EDT
+            ("2026-11-01 05:00", OPEN),    // 01:00 EDT
+            ("2026-11-01 05:30", OPEN),    // 01:30 EDT, first time
+            ("2026-11-01 06:00", OPEN),    // 01:00 EST
+            ("2026-11-01 06:30", OPEN),    // 01:30 EST, second time
+            ("2026-11-01 06:59:59", OPEN), // 01:59:59 EST
+            ("2026-11-01 07:00", CLOSED),  // 02:00 EST
+            ("2026-11-01 07:30", CLOSED),  // 02:30 EST
+        ]);
         // Open for two real hours.
-        assert_eq!(
-            s.next_change(utc("2026-11-01 04:00")),
-            Some(utc("2026-11-01 05:00"))
-        );
-        assert_eq!(
-            s.next_change(utc("2026-11-01 05:30")),
-            Some(utc("2026-11-01 07:00"))
-        );
+        s.assert_next_changes(&[
+            ("2026-11-01 04:00", "2026-11-01 05:00"),
+            ("2026-11-01 05:30", "2026-11-01 07:00"),
+        ]);
     }
 
     #[test]
@@ -676,20 +679,13 @@ mod tests {
         // 01:30–02:00: open at 01:45 EDT; at 06:00 UTC the clock reads 01:00 EST (closed) and
         // reaches 01:30 EST (open again) half an hour later.
         let s = schedule("America/New_York", &[(Sun, "01:30", "02:00")], &[]);
-        assert!(s.is_open(utc("2026-11-01 05:45")));
-        assert_eq!(
-            s.next_change(utc("2026-11-01 05:45")),
-            Some(utc("2026-11-01 06:00"))
-        );
-        assert!(!s.is_open(utc("2026-11-01 06:00")));
-        assert_eq!(
-            s.next_change(utc("2026-11-01 06:00")),
-            Some(utc("2026-11-01 06:30"))
-        );
-        assert_eq!(
-            s.next_change(utc("2026-11-01 06:30")),
-            Some(utc("2026-11-01 07:00"))
-        );
+        s.assert_open_at(&[("2026-11-01 05:45", OPEN)]);
+        s.assert_next_changes(&[("2026-11-01 05:45", "2026-11-01 06:00")]);
+        s.assert_open_at(&[("2026-11-01 06:00", CLOSED)]);
+        s.assert_next_changes(&[
+            ("2026-11-01 06:00", "2026-11-01 06:30"),
+            ("2026-11-01 06:30", "2026-11-01 07:00"),
+        ]);
     }
 
     #[test]
@@ -719,16 +715,10 @@ mod tests {
     fn next_change_across_a_dst_change() {
         // Berlin: Friday 18:00 CET (17:00 UTC) to Monday 09:00 CEST (07:00 UTC).
         let s = office("Europe/Berlin", &[]);
-        assert_eq!(
-            s.next_change(utc("2026-03-27 17:00")),
-            Some(utc("2026-03-30 07:00"))
-        );
+        s.assert_next_changes(&[("2026-03-27 17:00", "2026-03-30 07:00")]);
         // New York: Friday 18:00 EDT (22:00 UTC) to Monday 09:00 EST (14:00 UTC).
         let s = office("America/New_York", &[]);
-        assert_eq!(
-            s.next_change(utc("2026-10-30 22:00")),
-            Some(utc("2026-11-02 14:00"))
-        );
+        s.assert_next_changes(&[("2026-10-30 22:00", "2026-11-02 14:00")]);
     }
 
     #[test]
@@ -753,14 +743,10 @@ mod tests {
         }
         // A closed date within the look-ahead is found; one beyond it is not.
         let s = schedule("UTC", &weekly, &["2026-03-05"]);
-        assert_eq!(
-            s.next_change(utc("2026-03-02 10:00")),
-            Some(utc("2026-03-05 00:00"))
-        );
-        assert_eq!(
-            s.next_change(utc("2026-03-05 10:00")),
-            Some(utc("2026-03-06 00:00"))
-        );
+        s.assert_next_changes(&[
+            ("2026-03-02 10:00", "2026-03-05 00:00"),
+            ("2026-03-05 10:00", "2026-03-06 00:00"),
+        ]);
         let s = schedule("UTC", &weekly, &["2026-03-20"]);
         assert_eq!(s.next_change(utc("2026-03-02 10:00")), None);
     }

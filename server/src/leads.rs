@@ -262,11 +262,14 @@ mod tests {
         }
     }
 
+    /// The nil visitor submits `submission` on `site()` at `now`.
+    fn submit(submission: LeadSubmission, now: Millis) -> Result<Lead, String> {
+        from_submission(&site(), VisitorId::from_uuid(Uuid::nil()), submission, now)
+    }
+
     #[test]
     fn a_valid_offline_form_becomes_a_lead_with_utm() {
-        let lead = from_submission(
-            &site(),
-            VisitorId::from_uuid(Uuid::nil()),
+        let lead = submit(
             offline(
                 &[
                     ("name", "Анна Каренина"),
@@ -286,17 +289,14 @@ mod tests {
 
     #[test]
     fn the_form_decides_what_is_accepted() {
-        let visitor = VisitorId::from_uuid(Uuid::nil());
-        let missing = from_submission(&site(), visitor, offline(&[("name", "A")], None), 1);
+        let missing = submit(offline(&[("name", "A")], None), 1);
         assert_eq!(missing.err().as_deref(), Some("Email is required"));
         let bad_email = offline(
             &[("name", "A"), ("email", "not-an-email"), ("message", "hi")],
             None,
         );
         assert_eq!(
-            from_submission(&site(), visitor, bad_email, 1)
-                .err()
-                .as_deref(),
+            submit(bad_email, 1).err().as_deref(),
             Some("Email is not an email address")
         );
         let unknown = offline(
@@ -308,22 +308,18 @@ mod tests {
             ],
             None,
         );
-        assert!(from_submission(&site(), visitor, unknown, 1).is_err());
+        assert!(submit(unknown, 1).is_err());
         let mut prechat = offline(&[], None);
         prechat.kind = LeadKind::Prechat;
         assert_eq!(
-            from_submission(&site(), visitor, prechat, 1)
-                .err()
-                .as_deref(),
+            submit(prechat, 1).err().as_deref(),
             Some("this site has no prechat form")
         );
     }
 
     #[test]
     fn csv_is_rfc_4180_and_keeps_any_script() {
-        let lead = from_submission(
-            &site(),
-            VisitorId::from_uuid(Uuid::nil()),
+        let lead = submit(
             offline(
                 &[
                     ("name", "Ёжиков, \"Пётр\""),

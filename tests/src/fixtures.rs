@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use bellhop_protocol::api::{Role, SiteSettings};
 use bellhop_protocol::{AgentId, ClientMessageId, DepartmentId, MessageBody, SiteId, VisitorId};
-use bellhop_server::store::{Append, Author, NewAgent, NewSite, Store, Target};
+use bellhop_server::store::{Append, AppendOutcome, Author, NewAgent, NewSite, Store, Target};
 use uuid::Uuid;
 
 use crate::{Backend, TestDb};
@@ -66,6 +66,27 @@ pub fn append(author: Author, target: Target, client_id: &str, body: &str) -> Ap
     }
 }
 
+/// Appends one message on its own and returns its outcome.
+pub async fn append_one(store: &dyn Store, item: Append) -> AppendOutcome {
+    store
+        .append_batch(&[item])
+        .await
+        .expect("append")
+        .into_iter()
+        .next()
+        .expect("one outcome per append")
+}
+
+/// A visitor's first message on `site`: it opens a conversation in `department` (or the
+/// default) at normal priority.
+pub fn visitor_open(site: SiteId, department: Option<DepartmentId>) -> Target {
+    Target::VisitorOpen {
+        site_id: site,
+        department_id: department,
+        priority: bellhop_protocol::frames::Priority::Normal,
+    }
+}
+
 /// A visitor of `site` opens a conversation in `department` (or the default).
 pub async fn open_conversation(
     store: &dyn Store,
@@ -73,23 +94,14 @@ pub async fn open_conversation(
     department: Option<DepartmentId>,
 ) -> bellhop_protocol::frames::Conversation {
     let visitor = new_visitor(store, site).await;
-    let outcome = store
-        .append_batch(&[append(
-            Author::Visitor(visitor),
-            Target::VisitorOpen {
-                site_id: site,
-                department_id: department,
-                priority: bellhop_protocol::frames::Priority::Normal,
-            },
-            "hello",
-            "hello",
-        )])
+    let item = append(
+        Author::Visitor(visitor),
+        visitor_open(site, department),
+        "hello",
+        "hello",
+    );
+    append_one(store, item)
         .await
-        .expect("append");
-    outcome
-        .into_iter()
-        .next()
-        .and_then(Result::ok)
         .expect("conversation opened")
         .conversation
 }

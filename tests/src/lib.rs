@@ -17,10 +17,11 @@ use std::time::Duration;
 use bellhop_client::{Credentials, Draft};
 use bellhop_protocol::api::{
     AgentProfile, LoginResponse, NewAgentRequest, NewSiteRequest, Role, SiteList, SiteSettings,
-    WidgetSessionResponse,
+    TranscriptPage, WidgetSessionResponse,
 };
+use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
-use bellhop_protocol::{AgentId, ChatCap, SiteId, VisitorId};
+use bellhop_protocol::{AgentId, ChatCap, ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId};
 use bellhop_server::app::{Application, Stopper};
 use bellhop_server::config::Config;
 use serde::Serialize;
@@ -224,13 +225,36 @@ impl Client {
     }
 
     pub async fn post<B: Serialize>(&self, path: &str, token: &str, body: &B) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    /// Sends `body` as JSON with `method` and `token`.
+    async fn send_json<B: Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        let request = format!("{method} {path}");
         self.http
-            .post(format!("{}{path}", self.address))
+            .request(method, format!("{}{path}", self.address))
             .bearer_auth(token)
             .json(body)
             .send()
             .await
-            .expect("POST request")
+            .unwrap_or_else(|e| panic!("{request}: {e}"))
+    }
+
+    /// The conversation's transcript (up to 500 messages), read with `token`.
+    pub async fn transcript(
+        &self,
+        conversation: bellhop_protocol::ConversationId,
+        token: &str,
+    ) -> TranscriptPage {
+        let path = format!("/api/v1/conversations/{conversation}/messages?limit=500");
+        self.get_json(&path, token).await
     }
 
     /// Creates a site whose widget may be used from `origins`.
@@ -338,6 +362,42 @@ impl Client {
         }
     }
 
+    /// Opens the visitor's socket and says a hand-written `hello` with `token` and `resume`,
+    /// past the client core; the test reads the answer itself.
+    pub async fn visitor_hello(
+        &self,
+        visitor: &TestVisitor,
+        token: &str,
+        resume: Vec<ResumePoint>,
+    ) -> WsClient {
+        let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
+        let mut ws = WsClient::connect(&url, Some(&visitor.origin))
+            .await
+            .expect("visitor socket upgrade");
+        ws.send(&VisitorFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: token.to_owned(),
+            resume,
+        })
+        .await;
+        ws
+    }
+
+    /// Opens an agent socket and says a hand-written `hello` with `token` and `resume`, past
+    /// the client core; the test reads the answer itself.
+    pub async fn agent_hello(&self, token: Option<&str>, resume: Vec<ResumePoint>) -> WsClient {
+        let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
+            .await
+            .expect("agent socket upgrade");
+        ws.send(&AgentFrame::Hello {
+            v: PROTOCOL_VERSION,
+            token: token.map(str::to_owned),
+            resume,
+        })
+        .await;
+        ws
+    }
+
     /// Opens an agent socket and says hello; returns after the `welcome`.
     pub async fn connect_agent(&self, agent: &TestAgent) -> WsClient {
         let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
@@ -395,6 +455,50 @@ pub fn agent_send(
     }
 }
 
+/// The error body of a refused request, after checking its status.
+pub async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
+    assert_eq!(response.status(), status);
+    response.json().await.expect("error body")
+}
+
+/// The visitor on `ws` sends `body` as `client_id` (into `conversation_id`, or opening one)
+/// and waits for its `ack`.
+pub async fn visitor_says(
+    ws: &mut WsClient,
+    client_id: &str,
+    body: &str,
+    conversation_id: Option<bellhop_protocol::ConversationId>,
+) {
+    ws.send(&visitor_send(client_id, body, conversation_id))
+        .await;
+    ws.expect("ack", is_ack_of(client_id)).await;
+}
+
+/// The agent on `ws` sends `body` as `client_id` into `conversation_id` and waits for its
+/// `ack`.
+pub async fn agent_says(
+    ws: &mut WsClient,
+    client_id: &str,
+    body: &str,
+    conversation_id: bellhop_protocol::ConversationId,
+) {
+    ws.send(&agent_send(client_id, body, conversation_id)).await;
+    ws.expect("ack", is_ack_of(client_id)).await;
+}
+
+/// An agent `transfer` frame handing `conversation_id` to the agent `to`, with `note`.
+pub fn transfer_to_agent(
+    conversation_id: bellhop_protocol::ConversationId,
+    to: AgentId,
+    note: Option<&str>,
+) -> AgentFrame {
+    AgentFrame::Transfer {
+        conversation_id,
+        to: bellhop_protocol::frames::TransferTarget::Agent { agent_id: to },
+        note: note.map(str::to_owned),
+    }
+}
+
 /// Whether a frame is the `ack` of `client_id`.
 pub fn is_ack_of(client_id: &str) -> impl Fn(&ServerFrame) -> bool + '_ {
     move |frame| matches!(frame, ServerFrame::Ack { client_id: c, .. } if c.as_str() == client_id)
@@ -422,6 +526,11 @@ pub async fn next_assignment(ws: &mut WsClient) -> bellhop_protocol::frames::Con
         ServerFrame::ConversationAssigned { conversation } => conversation,
         _ => unreachable!(),
     }
+}
+
+/// Waits for a `conversation_assigned` frame and returns the agent it names, if any.
+pub async fn next_assigned_agent(ws: &mut WsClient) -> Option<AgentId> {
+    next_assignment(ws).await.agent.map(|agent| agent.id)
 }
 
 /// Waits for a `queue_status` frame; returns (position, estimate).
@@ -456,6 +565,21 @@ impl Client {
         (visitor, ws, id)
     }
 
+    /// A visitor of the demo site opens a chat and writes into it until its last seq is
+    /// `last` (seq 2 being the automatic acknowledgement), each message acknowledged.
+    pub async fn chat_with_messages(
+        &self,
+        last: u64,
+    ) -> (TestVisitor, WsClient, bellhop_protocol::ConversationId) {
+        let (visitor, mut ws, conversation) =
+            self.open_chat(&self.demo_site, None, "message 1").await;
+        for i in 3..=last {
+            let id = format!("fill-{i}");
+            visitor_says(&mut ws, &id, &format!("message {i}"), Some(conversation)).await;
+        }
+        (visitor, ws, conversation)
+    }
+
     /// An already connected visitor sends a message that opens (or continues) their chat.
     pub async fn reopen_chat(
         &self,
@@ -475,14 +599,67 @@ impl Client {
         }
     }
 
-    /// Sends an admin PATCH and checks it succeeded.
-    pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
-        self.http
-            .patch(format!("{}{path}", self.address))
-            .bearer_auth(&self.admin_token)
-            .json(body)
-            .send()
+    /// GETs `path` with `token`, expects `status`, and returns the error code of the body.
+    pub async fn get_error(&self, path: &str, token: &str, status: u16) -> ErrorCode {
+        api_error(self.get(path, token).await, status).await.code
+    }
+
+    /// An agent of the demo site with room for `max_chats`, online on their own socket.
+    pub async fn online_agent(&self, name: &str, max_chats: u32) -> (TestAgent, WsClient) {
+        let agent = self
+            .create_agent(name, max_chats, &[self.demo_site.id])
+            .await;
+        let ws = self.connect_agent(&agent).await;
+        (agent, ws)
+    }
+
+    /// A visitor of the demo site opens a chat and the agent on `agent_ws` (online, the only
+    /// one with room) is assigned it; both sides have seen the assignment.
+    pub async fn assigned_chat(
+        &self,
+        agent_ws: &mut WsClient,
+        text: &str,
+    ) -> (TestVisitor, WsClient, bellhop_protocol::ConversationId) {
+        let (visitor, mut ws, chat) = self.open_chat(&self.demo_site, None, text).await;
+        assert_eq!(
+            next_assignment(agent_ws).await.id,
+            chat,
+            "the agent's assignment"
+        );
+        assert_eq!(
+            next_assignment(&mut ws).await.id,
+            chat,
+            "the visitor's assignment"
+        );
+        (visitor, ws, chat)
+    }
+
+    /// Replaces the demo site's configuration, as an admin; returns the response.
+    pub async fn configure_demo_site(
+        &self,
+        config: bellhop_protocol::api::SiteConfig,
+    ) -> reqwest::Response {
+        let update = bellhop_protocol::api::SiteSettingsUpdate {
+            config: Some(config),
+            ..Default::default()
+        };
+        self.patch(&format!("/api/v1/sites/{}", self.demo_site.id), &update)
             .await
-            .expect("PATCH request")
+    }
+
+    /// Sends an admin PATCH.
+    pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
+        self.patch_as(path, &self.admin_token, body).await
+    }
+
+    /// Sends a PATCH with `token`.
+    pub async fn patch_as<B: Serialize>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        self.send_json(reqwest::Method::PATCH, path, token, body)
+            .await
     }
 }

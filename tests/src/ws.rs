@@ -19,8 +19,10 @@
 use std::time::{Duration, Instant};
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
-use bellhop_protocol::frames::{Conversation, Message, ResumePoint, ServerFrame};
-use bellhop_protocol::{ClientMessageId, ConversationId};
+use bellhop_protocol::frames::{
+    AgentFrame, AgentStatus, Conversation, Message, ResumePoint, ServerFrame,
+};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use tokio::net::TcpStream;
@@ -344,6 +346,27 @@ impl WsClient {
         }
     }
 
+    /// Waits for an `error` frame; returns its code and the client id it names, if any.
+    pub async fn expect_error(&mut self) -> (ErrorCode, Option<String>) {
+        let is_error = |f: &ServerFrame| matches!(f, ServerFrame::Error { .. });
+        error_parts(self.expect("an error", is_error).await)
+    }
+
+    /// Like [`WsClient::expect_error`], but the very next frame must be the error.
+    pub async fn next_error(&mut self) -> (ErrorCode, Option<String>) {
+        error_parts(self.next_frame().await)
+    }
+
+    /// Sets this agent's status and waits until the server confirms it.
+    pub async fn set_status(&mut self, status: AgentStatus) {
+        self.send(&AgentFrame::SetStatus { status }).await;
+        self.expect(
+            "the status",
+            |f| matches!(f, ServerFrame::AgentStatus { status: s } if *s == status),
+        )
+        .await;
+    }
+
     /// Forgets frames skipped so far.
     pub fn clear_skipped(&mut self) {
         self.skipped.clear();
@@ -386,5 +409,15 @@ impl WsClient {
 
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
+    }
+}
+
+/// The code and client id of an `error` frame; any other frame fails the test.
+fn error_parts(frame: ServerFrame) -> (ErrorCode, Option<String>) {
+    match frame {
+        ServerFrame::Error {
+            code, client_id, ..
+        } => (code, client_id.map(|c| c.as_str().to_owned())),
+        other => panic!("expected an error, got {other:?}"),
     }
 }

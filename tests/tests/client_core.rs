@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use bellhop_client::Draft;
-use bellhop_protocol::api::TranscriptPage;
 use bellhop_protocol::{ClientMessageId, MessageBody};
 use bellhop_tests::child::ChildServer;
 use bellhop_tests::{Backend, Client, TestDb, both_backends};
@@ -70,12 +69,7 @@ async fn the_core_resumes_and_resends_across_a_server_kill(backend: Backend) {
     assert_eq!(confirmed.len(), sent.len(), "each send confirmed once");
     assert_eq!(ws.core().resume_points()[0].last_seq, total as u64);
 
-    let page: TranscriptPage = client
-        .get_json(
-            &format!("/api/v1/conversations/{conversation}/messages?limit=500"),
-            &visitor.token,
-        )
-        .await;
+    let page = client.transcript(conversation, &visitor.token).await;
     let stored: Vec<String> = page
         .messages
         .iter()

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bellhop_protocol::ConversationId;
-use bellhop_protocol::api::TranscriptPage;
 use bellhop_protocol::frames::ServerFrame;
 use bellhop_tests::child::ChildServer;
 use bellhop_tests::{Backend, Client, TestDb, TestVisitor, both_backends, visitor_send};
@@ -200,12 +199,7 @@ async fn acknowledged_messages_survive_sigkill(backend: Backend) {
             }
         }
         let conversation = conversation.expect("at least one ack");
-        let page: TranscriptPage = client
-            .get_json(
-                &format!("/api/v1/conversations/{conversation}/messages?limit=500"),
-                &visitor.token,
-            )
-            .await;
+        let page = client.transcript(conversation, &visitor.token).await;
         let mut ids: Vec<String> = page
             .messages
             .iter()

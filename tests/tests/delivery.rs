@@ -3,11 +3,11 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use bellhop_protocol::api::TranscriptPage;
 use bellhop_protocol::frames::{AuthorKind, ResumePoint, ServerFrame};
-use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, agent_send, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+    Backend, WsClient, agent_says, agent_send, both_backends, is_ack_of, next_assignment,
+    next_message, spawn_app, visitor_says, visitor_send,
 };
 
 both_backends!(
@@ -24,8 +24,7 @@ both_backends!(
 /// acknowledgement at seq 2) in order; the agent's reply reaches the visitor.
 async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Ann Agent", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Ann Agent", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut visitor_ws = app.connect_visitor(&visitor, Vec::new()).await;
 
@@ -62,14 +61,7 @@ async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
     assert_eq!(visitor_seen[1].body, app.demo_site.auto_reply);
 
     // The agent was assigned the chat and holds the whole of it, in order, once.
-    let assigned = agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
-    let ServerFrame::ConversationAssigned { conversation } = assigned else {
-        unreachable!()
-    };
+    let conversation = next_assignment(&mut agent_ws).await;
     assert_eq!(conversation.visitor_id, visitor.visitor_id);
     let mut agent_seen = Vec::new();
     while agent_seen.len() < (N + 1) as usize {
@@ -82,14 +74,7 @@ async fn visitor_and_agent_exchange_messages_in_order(backend: Backend) {
 
     // The visitor hears who serves them, then the reply.
     if served_by.is_none() {
-        let ServerFrame::ConversationAssigned { conversation } = visitor_ws
-            .expect("assignment", |f| {
-                matches!(f, ServerFrame::ConversationAssigned { .. })
-            })
-            .await
-        else {
-            unreachable!()
-        };
+        let conversation = next_assignment(&mut visitor_ws).await;
         served_by = conversation.agent;
     }
     assert_eq!(
@@ -139,12 +124,9 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
 
     ws.send(&visitor_send("same-id", "Something else entirely", None))
         .await;
-    let refused = ws
-        .expect("conflict error", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(
-        matches!(&refused, ServerFrame::Error { code: ErrorCode::ClientIdConflict, client_id: Some(c), .. } if c.as_str() == "same-id"),
-        "{refused:?}"
+    assert_eq!(
+        ws.expect_error().await,
+        (ErrorCode::ClientIdConflict, Some("same-id".to_owned()))
     );
 
     // From a fresh connection (the client reconnected before seeing the ack).
@@ -159,12 +141,7 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
     let third = ws.expect("ack after reconnect", is_ack_of("same-id")).await;
     assert!(matches!(third, ServerFrame::Ack { seq: s, .. } if s == seq));
 
-    let page: TranscriptPage = app
-        .get_json(
-            &format!("/api/v1/conversations/{conversation_id}/messages"),
-            &visitor.token,
-        )
-        .await;
+    let page = app.transcript(conversation_id, &visitor.token).await;
     let stored: Vec<_> = page
         .messages
         .iter()
@@ -179,37 +156,21 @@ async fn a_resend_is_idempotent_and_a_changed_body_is_refused(backend: Backend) 
 /// A client that resumes with `last_seq = k` gets exactly k+1..n, in order, then live traffic.
 async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Rita Resume", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    for i in 1..=6 {
-        ws.send(&visitor_send(&format!("m{i}"), &format!("line {i}"), None))
-            .await;
-        ws.expect("ack", is_ack_of(&format!("m{i}"))).await;
-    }
-    let ServerFrame::ConversationAssigned { conversation } = agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await
-    else {
-        unreachable!()
-    };
+    let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
+    // Six messages and the automatic acknowledgement: seq 1 to 7.
+    let (visitor, ws, _) = app.chat_with_messages(7).await;
+    let conversation = next_assignment(&mut agent_ws).await;
     ws.close().await;
 
     // While the visitor is away, the agent answers three times: seq 8, 9, 10.
     for i in 1..=3 {
-        agent_ws
-            .send(&agent_send(
-                &format!("r{i}"),
-                &format!("answer {i}"),
-                conversation.id,
-            ))
-            .await;
-        agent_ws.expect("ack", is_ack_of(&format!("r{i}"))).await;
+        agent_says(
+            &mut agent_ws,
+            &format!("r{i}"),
+            &format!("answer {i}"),
+            conversation.id,
+        )
+        .await;
     }
     let mut n = 10;
 
@@ -240,15 +201,7 @@ async fn resume_yields_exactly_the_missed_messages(backend: Backend) {
     }
 
     // Every message the agent has is unique and in order.
-    let page: bellhop_protocol::api::TranscriptPage = app
-        .get_json(
-            &format!(
-                "/api/v1/conversations/{}/messages?limit=500",
-                conversation.id
-            ),
-            &agent.token,
-        )
-        .await;
+    let page = app.transcript(conversation.id, &agent.token).await;
     let seqs: Vec<u64> = page.messages.iter().map(|m| m.seq).collect();
     let unique: HashSet<u64> = seqs.iter().copied().collect();
     assert_eq!(unique.len(), seqs.len());
@@ -260,8 +213,7 @@ async fn shutdown_closes_sockets_with_going_away(backend: Backend) {
     let mut app = spawn_app(backend).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("before-stop", "hello", None)).await;
-    ws.expect("ack", is_ack_of("before-stop")).await;
+    visitor_says(&mut ws, "before-stop", "hello", None).await;
     let stopping = tokio::spawn(async move {
         app.stop().await;
         app
@@ -289,10 +241,7 @@ async fn a_silent_client_is_dropped_after_the_timeout(backend: Backend) {
         let _ = lively.try_next_frame(Duration::from_millis(50)).await;
     }
     assert_eq!(silent.expect_close().await, Some(close_code::TIMED_OUT));
-    lively
-        .send(&visitor_send("alive", "still here", None))
-        .await;
-    lively.expect("ack", is_ack_of("alive")).await;
+    visitor_says(&mut lively, "alive", "still here", None).await;
 }
 
 /// An agent whose console stops reading (TCP window full) is disconnected instead of holding
@@ -307,17 +256,8 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
         config.ws.client_timeout_ms = 60_000;
     })
     .await;
-    let stuck_agent = app.create_agent("Stuck Stan", 3, &[app.demo_site.id]).await;
-    let mut stuck = app.connect_agent(&stuck_agent).await;
-    let flooder = app.new_visitor(&app.demo_site).await;
-    let mut flood = app.connect_visitor(&flooder, Vec::new()).await;
-    flood.send(&visitor_send("f-0", "hello", None)).await;
-    let ServerFrame::Ack {
-        conversation_id, ..
-    } = flood.expect("ack", is_ack_of("f-0")).await
-    else {
-        unreachable!()
-    };
+    let (stuck_agent, mut stuck) = app.online_agent("Stuck Stan", 3).await;
+    let (_, mut flood, conversation_id) = app.open_chat(&app.demo_site, None, "hello").await;
     // The stuck agent got the chat; from here on nobody reads its socket.
     let other_site = app
         .create_site("Elsewhere", &["https://elsewhere.example"])
@@ -354,10 +294,7 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
         if acked % 500 == 0 {
             round_trips += 1;
             let id = format!("calm-{round_trips}");
-            calm_ws
-                .send(&visitor_send(&id, "all fine here?", None))
-                .await;
-            calm_ws.expect("ack", is_ack_of(&id)).await;
+            visitor_says(&mut calm_ws, &id, "all fine here?", None).await;
             calm.expect("the calm chat's message", |f| {
                 matches!(f, ServerFrame::Message { message } if message.client_id.as_ref().map(|c| c.as_str()) == Some(id.as_str()))
             })
@@ -397,60 +334,44 @@ async fn a_client_that_stops_reading_is_dropped_without_stalling_others(backend:
     back.expect_silence(Duration::from_millis(300)).await;
 }
 
+/// Waits for a `typing` frame; returns who types, whether they do, and where.
+async fn next_typing(ws: &mut WsClient) -> (AuthorKind, bool, ConversationId) {
+    let is_typing = |f: &ServerFrame| matches!(f, ServerFrame::Typing { .. });
+    match ws.expect("typing", is_typing).await {
+        ServerFrame::Typing {
+            author,
+            typing,
+            conversation_id,
+        } => (author, typing, conversation_id),
+        _ => unreachable!(),
+    }
+}
+
 /// Typing indicators go to the other side of the conversation and nowhere else.
 async fn typing_reaches_the_other_side_only(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Tina Typist", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("t-1", "hello", None)).await;
-    let ServerFrame::Ack {
-        conversation_id, ..
-    } = ws.expect("ack", is_ack_of("t-1")).await
-    else {
-        unreachable!()
-    };
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
-    ws.expect("assignment", |f| {
-        matches!(f, ServerFrame::ConversationAssigned { .. })
-    })
-    .await;
+    let (_, mut agent_ws) = app.online_agent("Tina Typist", 3).await;
+    let (_, mut ws, conversation_id) = app.assigned_chat(&mut agent_ws, "hello").await;
 
     ws.send(&bellhop_protocol::frames::VisitorFrame::Typing {
         conversation_id,
         typing: true,
     })
     .await;
-    let typing = agent_ws
-        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
-        .await;
-    assert!(matches!(
-        typing,
-        ServerFrame::Typing { author: AuthorKind::Visitor, typing: true, conversation_id: c } if c == conversation_id
-    ));
+    assert_eq!(
+        next_typing(&mut agent_ws).await,
+        (AuthorKind::Visitor, true, conversation_id)
+    );
     agent_ws
         .send(&bellhop_protocol::frames::AgentFrame::Typing {
             conversation_id,
             typing: true,
         })
         .await;
-    let typing = ws
-        .expect("typing", |f| matches!(f, ServerFrame::Typing { .. }))
-        .await;
-    assert!(matches!(
-        typing,
-        ServerFrame::Typing {
-            author: AuthorKind::Agent,
-            ..
-        }
-    ));
+    assert_eq!(
+        next_typing(&mut ws).await,
+        (AuthorKind::Agent, true, conversation_id)
+    );
 
     // A stranger cannot type into it, and is told so.
     let stranger = app.new_visitor(&app.demo_site).await;
@@ -461,14 +382,7 @@ async fn typing_reaches_the_other_side_only(backend: Backend) {
             typing: true,
         })
         .await;
-    let refused = stranger_ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: bellhop_protocol::ErrorCode::NotFound,
-            ..
-        }
-    ));
+    assert_eq!(stranger_ws.next_error().await.0, ErrorCode::NotFound);
     agent_ws.clear_skipped();
     while let Some(frame) = agent_ws.try_next_frame(Duration::from_millis(300)).await {
         assert!(

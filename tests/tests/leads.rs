@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use bellhop_protocol::ErrorCode;
+use bellhop_protocol::api::Weekday::{Fri, Mon, Sat, Sun, Thu, Tue, Wed};
 use bellhop_protocol::api::{
     Availability, BusinessHours, ClosedReason, LeadKind, LeadList, LeadSubmission, OpeningInterval,
-    PageContext, SiteConfig, SiteSettings, SiteSettingsUpdate, Weekday, WidgetConfig,
+    PageContext, SiteConfig, SiteSettings, WidgetConfig,
 };
 use bellhop_protocol::frames::{AuthorKind, ServerFrame};
 use bellhop_tests::{
-    Backend, Client, TestVisitor, agent_send, both_backends, is_ack_of, next_assignment, spawn_app,
-    spawn_app_with, visitor_send,
+    Backend, Client, TestVisitor, agent_says, both_backends, next_assignment, spawn_app,
+    spawn_app_with, visitor_says, visitor_send,
 };
 use chrono::{Days, Utc};
 
@@ -20,15 +21,7 @@ both_backends!(
 );
 
 async fn configure(app: &Client, config: SiteConfig) {
-    let response = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
+    let response = app.configure_demo_site(config).await;
     assert_eq!(
         response.status(),
         200,
@@ -37,14 +30,18 @@ async fn configure(app: &Client, config: SiteConfig) {
     );
 }
 
-async fn widget_config(app: &Client, visitor: &TestVisitor) -> WidgetConfig {
-    let response = app
-        .http
-        .get(format!("{}/api/v1/widget/config?key=demo", app.address))
+/// A GET from the widget on the visitor's page: no session, the page's origin.
+async fn widget_get(app: &Client, visitor: &TestVisitor, path: &str) -> reqwest::Response {
+    app.http
+        .get(format!("{}{path}", app.address))
         .header("Origin", &visitor.origin)
         .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn widget_config(app: &Client, visitor: &TestVisitor) -> WidgetConfig {
+    let response = widget_get(app, visitor, "/api/v1/widget/config?key=demo").await;
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -55,30 +52,21 @@ async fn widget_config(app: &Client, visitor: &TestVisitor) -> WidgetConfig {
 /// parameters included, comes out of the CSV export intact.
 async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("On Duty", 3, &[app.demo_site.id]).await;
-    let _agent_ws = app.connect_agent(&agent).await;
+    let (agent, _agent_ws) = app.online_agent("On Duty", 3).await;
     let zone: chrono_tz::Tz = "Asia/Vladivostok".parse().unwrap();
     let today = Utc::now().with_timezone(&zone).date_naive();
     let closed_dates = [today, today + Days::new(1)]
         .iter()
         .map(|d| d.format("%Y-%m-%d").to_string())
         .collect();
-    let weekly = [
-        Weekday::Mon,
-        Weekday::Tue,
-        Weekday::Wed,
-        Weekday::Thu,
-        Weekday::Fri,
-        Weekday::Sat,
-        Weekday::Sun,
-    ]
-    .into_iter()
-    .map(|day| OpeningInterval {
-        day,
-        open: "09:00".into(),
-        close: "18:00".into(),
-    })
-    .collect();
+    let weekly = [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+        .into_iter()
+        .map(|day| OpeningInterval {
+            day,
+            open: "09:00".into(),
+            close: "18:00".into(),
+        })
+        .collect();
     let mut config = SiteConfig {
         business_hours: Some(BusinessHours {
             time_zone: "Asia/Vladivostok".into(),
@@ -116,12 +104,9 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
     ws.send(&visitor_send("too-late", "Здравствуйте!", None))
         .await;
-    let refused = ws
-        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(
-        matches!(&refused, ServerFrame::Error { code: ErrorCode::Offline, client_id: Some(c), .. } if c.as_str() == "too-late"),
-        "{refused:?}"
+    assert_eq!(
+        ws.expect_error().await,
+        (ErrorCode::Offline, Some("too-late".to_owned()))
     );
 
     let submit = |consent: bool| {
@@ -184,13 +169,7 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
         .unwrap();
     assert_eq!(preflight.status(), 204);
     // Anything else under the widget's paths is not found, not an empty success.
-    let stray = app
-        .http
-        .get(format!("{}/api/v1/widget/leads", app.address))
-        .header("Origin", &visitor.origin)
-        .send()
-        .await
-        .unwrap();
+    let stray = widget_get(&app, &visitor, "/api/v1/widget/leads").await;
     assert_eq!(stray.status(), 404);
     assert!(
         preflight.headers()["access-control-allow-headers"]
@@ -281,14 +260,10 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
     assert!(unanswered.skipped().any(|f| matches!(f, ServerFrame::Message { message } if message.author == AuthorKind::System && message.body == "Closed for inactivity.")));
 
     // Answered, then silent: closed, not missed; the agent is told too.
-    let agent = app.create_agent("Answering", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Answering", 3).await;
     let (_, mut answered, chat) = app.open_chat(&app.demo_site, None, "hi there").await;
     next_assignment(&mut agent_ws).await;
-    agent_ws
-        .send(&agent_send("reply", "Hello! How can I help?", chat))
-        .await;
-    agent_ws.expect("ack", is_ack_of("reply")).await;
+    agent_says(&mut agent_ws, "reply", "Hello! How can I help?", chat).await;
     let closed = answered
         .expect("close", |f| {
             matches!(f, ServerFrame::ConversationClosed { .. })
@@ -304,12 +279,7 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
         .await;
     // A visitor who leaves (ends the chat) before anyone answered: missed.
     agent_ws
-        .send(&bellhop_protocol::frames::AgentFrame::SetStatus {
-            status: bellhop_protocol::frames::AgentStatus::Away,
-        })
-        .await;
-    agent_ws
-        .expect("away", |f| matches!(f, ServerFrame::AgentStatus { .. }))
+        .set_status(bellhop_protocol::frames::AgentStatus::Away)
         .await;
     let (_, mut leaver, left) = app.open_chat(&app.demo_site, None, "never mind").await;
     leaver
@@ -336,10 +306,7 @@ async fn silent_chats_close_and_unanswered_ones_count_as_missed(backend: Backend
     for i in 0..6 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let id = format!("still-{i}");
-        talker
-            .send(&visitor_send(&id, "still here", Some(chat)))
-            .await;
-        talker.expect("ack", is_ack_of(&id)).await;
+        visitor_says(&mut talker, &id, "still here", Some(chat)).await;
     }
     assert!(
         !talker

@@ -9,8 +9,9 @@ use bellhop_protocol::frames::{
 };
 use bellhop_protocol::{ConversationId, ErrorCode};
 use bellhop_tests::{
-    Backend, Client, TestAgent, WsClient, agent_send, both_backends, is_ack_of, next_assignment,
-    next_message, next_queue_status, spawn_app, spawn_app_with,
+    Backend, Client, TestAgent, WsClient, agent_says, agent_send, both_backends, is_ack_of,
+    next_assigned_agent, next_assignment, next_message, next_queue_status, spawn_app,
+    spawn_app_with, transfer_to_agent, visitor_says,
 };
 
 both_backends!(
@@ -32,6 +33,15 @@ async fn audit(app: &Client, conversation: ConversationId) -> RoutingAudit {
         &app.admin_token,
     )
     .await
+}
+
+/// The rule of each routing decision about `conversation`, in order.
+async fn rules(app: &Client, conversation: ConversationId) -> Vec<String> {
+    let decisions = audit(app, conversation).await.decisions;
+    decisions
+        .iter()
+        .map(|d| d.rule.as_str().to_owned())
+        .collect()
 }
 
 async fn close(agent: &mut WsClient, conversation: ConversationId) {
@@ -63,17 +73,26 @@ async fn department(app: &Client, name: &str, fallback: Option<&Department>) -> 
     response.json().await.unwrap()
 }
 
-async fn only_in(app: &Client, agent: &TestAgent, departments: &[&Department]) {
+/// An agent of the demo site who serves only `department`, online.
+async fn agent_in(
+    app: &Client,
+    name: &str,
+    max_chats: u32,
+    department: &Department,
+) -> (TestAgent, WsClient) {
+    let agent = app.create_agent(name, max_chats, &[app.demo_site.id]).await;
     let response = app
         .patch(
             &format!("/api/v1/agents/{}", agent.id()),
             &AgentUpdate {
                 max_chats: None,
-                departments: Some(departments.iter().map(|d| d.id).collect()),
+                departments: Some(vec![department.id]),
             },
         )
         .await;
     assert_eq!(response.status(), 200);
+    let ws = app.connect_agent(&agent).await;
+    (agent, ws)
 }
 
 /// A visitor who comes back is served by the agent who served them before, even when a
@@ -103,8 +122,7 @@ async fn a_returning_visitor_gets_their_previous_agent(backend: Backend) {
         .await;
     let mut visitor_ws = visitor_ws;
     assert_ne!(again, chat);
-    let assigned = next_assignment(&mut visitor_ws).await;
-    assert_eq!(assigned.agent.map(|a| a.id), Some(served_by));
+    assert_eq!(next_assigned_agent(&mut visitor_ws).await, Some(served_by));
     let decision = &audit(&app, again).await.decisions[0];
     assert_eq!(decision.rule.as_str(), "sticky");
     assert_eq!(decision.candidates.len(), 2);
@@ -117,10 +135,7 @@ async fn a_returning_visitor_gets_their_previous_agent(backend: Backend) {
 
     // A new visitor goes to the other, longer idle agent.
     let (_, mut newcomer, _) = app.open_chat(&app.demo_site, None, "hello").await;
-    assert_eq!(
-        next_assignment(&mut newcomer).await.agent.map(|a| a.id),
-        Some(other)
-    );
+    assert_eq!(next_assigned_agent(&mut newcomer).await, Some(other));
 }
 
 /// Chats flagged urgent jump the queue; the rest keep arrival order.
@@ -135,25 +150,8 @@ async fn urgent_chats_are_served_before_normal_ones(backend: Backend) {
     assert_eq!(next_queue_status(&mut c).await.0, 3);
 
     // A colleague with no chat slots (so they take none), away as well, flags the third one.
-    let supervisor = app
-        .create_agent("Super Visor", 0, &[app.demo_site.id])
-        .await;
-    let mut supervisor_ws = app.connect_agent(&supervisor).await;
-    supervisor_ws
-        .send(&AgentFrame::SetStatus {
-            status: AgentStatus::Away,
-        })
-        .await;
-    supervisor_ws
-        .expect("status", |f| {
-            matches!(
-                f,
-                ServerFrame::AgentStatus {
-                    status: AgentStatus::Away
-                }
-            )
-        })
-        .await;
+    let (_, mut supervisor_ws) = app.online_agent("Super Visor", 0).await;
+    supervisor_ws.set_status(AgentStatus::Away).await;
     supervisor_ws
         .send(&AgentFrame::SetPriority {
             conversation_id: chat_c,
@@ -184,19 +182,12 @@ async fn a_department_without_agents_online_falls_back(backend: Backend) {
     let app = spawn_app(backend).await;
     let support = department(&app, "Support", None).await;
     let sales = department(&app, "Sales", Some(&support)).await;
-    let helper = app
-        .create_agent("Sam Support", 3, &[app.demo_site.id])
-        .await;
-    only_in(&app, &helper, &[&support]).await;
-    let mut helper_ws = app.connect_agent(&helper).await;
+    let (helper, mut helper_ws) = agent_in(&app, "Sam Support", 3, &support).await;
 
     let (_, mut buyer, chat) = app
         .open_chat(&app.demo_site, Some(sales.id), "a quote?")
         .await;
-    assert_eq!(
-        next_assignment(&mut buyer).await.agent.map(|a| a.id),
-        Some(helper.id())
-    );
+    assert_eq!(next_assigned_agent(&mut buyer).await, Some(helper.id()));
     assert_eq!(
         next_assignment(&mut helper_ws).await.department_id,
         Some(sales.id)
@@ -207,18 +198,11 @@ async fn a_department_without_agents_online_falls_back(backend: Backend) {
     );
 
     // Once a Sales agent is online, Sales chats wait for Sales even when that agent is full.
-    let seller = app
-        .create_agent("Sally Sales", 1, &[app.demo_site.id])
-        .await;
-    only_in(&app, &seller, &[&sales]).await;
-    let mut seller_ws = app.connect_agent(&seller).await;
+    let (seller, mut seller_ws) = agent_in(&app, "Sally Sales", 1, &sales).await;
     let (_, mut second, _) = app
         .open_chat(&app.demo_site, Some(sales.id), "another")
         .await;
-    assert_eq!(
-        next_assignment(&mut second).await.agent.map(|a| a.id),
-        Some(seller.id())
-    );
+    assert_eq!(next_assigned_agent(&mut second).await, Some(seller.id()));
     next_assignment(&mut seller_ws).await;
     let (_, mut third, waiting) = app
         .open_chat(&app.demo_site, Some(sales.id), "me too")
@@ -250,8 +234,7 @@ async fn a_waiting_visitor_sees_position_three_two_one_then_an_agent(backend: Ba
     let (_, mut early, early_chat) = app.open_chat(&app.demo_site, None, "anyone?").await;
     assert_eq!(next_queue_status(&mut early).await, (1, None));
 
-    let agent = app.create_agent("Busy Bee", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Busy Bee", 1).await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, early_chat);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, _second_ws, second) = app.open_chat(&app.demo_site, None, "me next").await;
@@ -288,11 +271,8 @@ async fn a_waiting_visitor_sees_position_three_two_one_then_an_agent(backend: Ba
 /// queue, the visitor is told, and the next agent gets the whole history.
 async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.routing.agent_grace_ms = 600).await;
-    let leaver = app.create_agent("Lea Ver", 3, &[app.demo_site.id]).await;
-    let mut leaver_ws = app.connect_agent(&leaver).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "help please").await;
-    next_assignment(&mut visitor).await;
-    next_assignment(&mut leaver_ws).await;
+    let (leaver, mut leaver_ws) = app.online_agent("Lea Ver", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut leaver_ws, "help please").await;
     leaver_ws.close().await;
 
     let ServerFrame::Message { message: notice } = visitor
@@ -312,23 +292,16 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
     );
     assert_eq!(next_queue_status(&mut visitor).await.0, 1);
 
-    let successor = app.create_agent("Suc Cessor", 3, &[app.demo_site.id]).await;
-    let mut successor_ws = app.connect_agent(&successor).await;
+    let (_, mut successor_ws) = app.online_agent("Suc Cessor", 3).await;
     assert_eq!(next_assignment(&mut successor_ws).await.id, chat);
     let mut history = Vec::new();
     while history.last() != Some(&notice.seq) {
         history.push(next_message(&mut successor_ws).await.seq);
     }
     assert_eq!(history, (1..=notice.seq).collect::<Vec<_>>());
-    let rules: Vec<&str> = audit(&app, chat)
-        .await
-        .decisions
-        .into_iter()
-        .map(|d| d.rule.as_str())
-        .collect();
     assert_eq!(
-        rules,
-        vec!["only_candidate", "requeued_after_grace", "only_candidate"]
+        rules(&app, chat).await,
+        ["only_candidate", "requeued_after_grace", "only_candidate"]
     );
     // The first agent, back now, no longer has it.
     let theirs: bellhop_protocol::api::ConversationList =
@@ -340,22 +313,18 @@ async fn an_agent_gone_past_the_grace_period_loses_their_chats_to_the_queue(back
 /// receives everything the visitor wrote meanwhile.
 async fn an_agent_back_within_the_grace_period_loses_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |config| config.routing.agent_grace_ms = 10_000).await;
-    let agent = app.create_agent("Flaky Wifi", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "hi").await;
-    next_assignment(&mut visitor).await;
-    next_assignment(&mut agent_ws).await;
+    let (agent, mut agent_ws) = app.online_agent("Flaky Wifi", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut agent_ws, "hi").await;
     agent_ws.close().await;
     for i in 1..=3 {
         let id = format!("while-away-{i}");
-        visitor
-            .send(&bellhop_tests::visitor_send(
-                &id,
-                &format!("are you there? {i}"),
-                Some(chat),
-            ))
-            .await;
-        visitor.expect("ack", is_ack_of(&id)).await;
+        visitor_says(
+            &mut visitor,
+            &id,
+            &format!("are you there? {i}"),
+            Some(chat),
+        )
+        .await;
     }
     let mut agent_ws = app.connect_agent(&agent).await;
     let mut seqs = Vec::new();
@@ -391,63 +360,27 @@ async fn an_agent_back_within_the_grace_period_loses_nothing(backend: Backend) {
 /// the visitor who serves them now, and sticky routing follows the new agent.
 async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
     let app = spawn_app(backend).await;
-    let first = app.create_agent("First Line", 3, &[app.demo_site.id]).await;
-    let mut first_ws = app.connect_agent(&first).await;
-    let (visitor, mut visitor_ws, chat) = app.open_chat(&app.demo_site, None, "billing?").await;
-    next_assignment(&mut first_ws).await;
-    next_assignment(&mut visitor_ws).await;
-    first_ws
-        .send(&agent_send("f1", "Let me check.", chat))
-        .await;
-    first_ws.expect("ack", is_ack_of("f1")).await;
+    let (first, mut first_ws) = app.online_agent("First Line", 3).await;
+    let (visitor, mut visitor_ws, chat) = app.assigned_chat(&mut first_ws, "billing?").await;
+    agent_says(&mut first_ws, "f1", "Let me check.", chat).await;
 
     // Busy and away colleagues are refused; nothing changes.
     let full = app.create_agent("Full Up", 0, &[app.demo_site.id]).await;
     let _full_ws = app.connect_agent(&full).await;
-    let away = app
-        .create_agent("Out Tolunch", 3, &[app.demo_site.id])
-        .await;
-    let mut away_ws = app.connect_agent(&away).await;
-    away_ws
-        .send(&AgentFrame::SetStatus {
-            status: AgentStatus::Away,
-        })
-        .await;
-    away_ws
-        .expect("status", |f| matches!(f, ServerFrame::AgentStatus { .. }))
-        .await;
+    let (away, mut away_ws) = app.online_agent("Out Tolunch", 3).await;
+    away_ws.set_status(AgentStatus::Away).await;
     for (target, code) in [
         (full.id(), ErrorCode::AgentAtCapacity),
         (away.id(), ErrorCode::AgentUnavailable),
     ] {
-        first_ws
-            .send(&AgentFrame::Transfer {
-                conversation_id: chat,
-                to: TransferTarget::Agent { agent_id: target },
-                note: None,
-            })
-            .await;
-        let refused = first_ws
-            .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-            .await;
-        assert!(
-            matches!(refused, ServerFrame::Error { code: c, .. } if c == code),
-            "{refused:?}"
-        );
+        first_ws.send(&transfer_to_agent(chat, target, None)).await;
+        assert_eq!(first_ws.expect_error().await.0, code);
     }
 
-    let expert = app
-        .create_agent("Billing Expert", 3, &[app.demo_site.id])
-        .await;
-    let mut expert_ws = app.connect_agent(&expert).await;
+    let (expert, mut expert_ws) = app.online_agent("Billing Expert", 3).await;
+    let note = "Double charge in March, card ending 4242";
     first_ws
-        .send(&AgentFrame::Transfer {
-            conversation_id: chat,
-            to: TransferTarget::Agent {
-                agent_id: expert.id(),
-            },
-            note: Some("Double charge in March, card ending 4242".into()),
-        })
+        .send(&transfer_to_agent(chat, expert.id(), Some(note)))
         .await;
     let handed = expert_ws
         .expect("transfer", |f| {
@@ -490,16 +423,7 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .await;
     // The first agent can no longer write into it.
     first_ws.send(&agent_send("f2", "still me", chat)).await;
-    let refused = first_ws
-        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Forbidden,
-            ..
-        }
-    ));
+    assert_eq!(first_ws.expect_error().await.0, ErrorCode::Forbidden);
 
     // The expert closes; when the visitor returns, the expert (who served last) gets them.
     close(&mut expert_ws, chat).await;
@@ -508,57 +432,39 @@ async fn a_transfer_carries_the_history_and_respects_caps(backend: Backend) {
         .await;
     assert_ne!(again, chat);
     assert_eq!(
-        next_assignment(&mut visitor_ws).await.agent.map(|a| a.id),
+        next_assigned_agent(&mut visitor_ws).await,
         Some(expert.id())
     );
-    let rules: Vec<&str> = audit(&app, chat)
-        .await
-        .decisions
-        .into_iter()
-        .map(|d| d.rule.as_str())
-        .collect();
-    assert_eq!(rules, vec!["only_candidate", "transfer_to_agent"]);
+    assert_eq!(
+        rules(&app, chat).await,
+        ["only_candidate", "transfer_to_agent"]
+    );
 }
 
 /// A visitor whose identity the site signed with `"vip": true` is served first; a visitor who
 /// merely claims it is refused.
 async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
-    use bellhop_protocol::api::{
-        SiteConfig, SiteSettingsUpdate, VisitorIdentity, WidgetSessionResponse,
-    };
+    use bellhop_protocol::api::{SiteConfig, VisitorIdentity, WidgetSessionResponse};
     use std::collections::BTreeMap;
 
     let app = spawn_app(backend).await;
     // A guessable key is refused.
     let weak = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(SiteConfig {
-                    identity_secret: Some("short".into()),
-                    ..SiteConfig::default()
-                }),
-                ..SiteSettingsUpdate::default()
-            },
-        )
+        .configure_demo_site(SiteConfig {
+            identity_secret: Some("short".into()),
+            ..SiteConfig::default()
+        })
         .await;
     assert_eq!(weak.status(), 400);
     let response = app
-        .patch(
-            &format!("/api/v1/sites/{}", app.demo_site.id),
-            &SiteSettingsUpdate {
-                config: Some(SiteConfig {
-                    identity_secret: Some("site-secret-0123456789".into()),
-                    urgent_attribute: Some("vip".into()),
-                    ..SiteConfig::default()
-                }),
-                ..SiteSettingsUpdate::default()
-            },
-        )
+        .configure_demo_site(SiteConfig {
+            identity_secret: Some("site-secret-0123456789".into()),
+            urgent_attribute: Some("vip".into()),
+            ..SiteConfig::default()
+        })
         .await;
     assert_eq!(response.status(), 200);
-    let agent = app.create_agent("Only One", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Only One", 1).await;
     let (_, _busy_ws, busy) = app.open_chat(&app.demo_site, None, "first").await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, busy);
     let (_, mut normal, normal_chat) = app
@@ -614,8 +520,7 @@ async fn a_verified_vip_is_served_before_earlier_visitors(backend: Backend) {
 /// An admin raising a full agent's cap serves the waiting chat at once.
 async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Capped", 1, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Capped", 1).await;
     let (_, _first, first) = app.open_chat(&app.demo_site, None, "first").await;
     assert_eq!(next_assignment(&mut agent_ws).await.id, first);
     let (_, mut waiting, second) = app.open_chat(&app.demo_site, None, "second").await;
@@ -639,19 +544,10 @@ async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
 async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
     let app = spawn_app(backend).await;
     let billing = department(&app, "Billing", None).await;
-    let generalist = app
-        .create_agent("General Gina", 3, &[app.demo_site.id])
-        .await;
-    let mut generalist_ws = app.connect_agent(&generalist).await;
-    let (_, mut visitor, chat) = app.open_chat(&app.demo_site, None, "refund please").await;
-    next_assignment(&mut generalist_ws).await;
-    next_assignment(&mut visitor).await;
+    let (_, mut generalist_ws) = app.online_agent("General Gina", 3).await;
+    let (_, mut visitor, chat) = app.assigned_chat(&mut generalist_ws, "refund please").await;
 
-    let specialist = app
-        .create_agent("Billing Bob", 3, &[app.demo_site.id])
-        .await;
-    only_in(&app, &specialist, &[&billing]).await;
-    let mut specialist_ws = app.connect_agent(&specialist).await;
+    let (specialist, mut specialist_ws) = agent_in(&app, "Billing Bob", 3, &billing).await;
     generalist_ws
         .send(&AgentFrame::Transfer {
             conversation_id: chat,
@@ -673,7 +569,7 @@ async fn a_transfer_to_a_department_goes_to_its_agents(backend: Backend) {
     );
     assert_eq!(next_message(&mut specialist_ws).await.body, "refund please");
     assert_eq!(
-        next_assignment(&mut visitor).await.agent.map(|a| a.id),
+        next_assigned_agent(&mut visitor).await,
         Some(specialist.id())
     );
     let decisions = audit(&app, chat).await.decisions;

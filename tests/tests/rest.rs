@@ -4,10 +4,10 @@ use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{
     AgentProfile, ConversationList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
 };
-use bellhop_protocol::error::ApiError;
-use bellhop_protocol::frames::{AuthorKind, ConversationStatus, ServerFrame};
+use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
 use bellhop_tests::{
-    Backend, TestApp, both_backends, is_ack_of, next_message, spawn_app, visitor_send,
+    Backend, TestApp, api_error, both_backends, next_assignment, next_message, spawn_app,
+    visitor_says,
 };
 
 both_backends!(
@@ -17,12 +17,6 @@ both_backends!(
     list_queries_refuse_unknown_values,
     every_answer_carries_a_request_id,
 );
-
-/// The error body of a refused request, after checking its status.
-async fn refusal(response: reqwest::Response, status: u16) -> ApiError {
-    assert_eq!(response.status(), status);
-    response.json().await.expect("error body")
-}
 
 async fn agent_count(app: &TestApp) -> usize {
     let agents: Vec<AgentProfile> = app.get_json("/api/v1/agents", &app.admin_token).await;
@@ -37,6 +31,9 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
             "email": email, "display_name": name, "password": "long-enough-password",
             "role": "agent", "max_chats": cap, "sites": [app.demo_site.id],
         })
+    };
+    let create = async |request: &serde_json::Value| {
+        app.post("/api/v1/agents", &app.admin_token, request).await
     };
     for (request, field) in [
         (
@@ -57,8 +54,8 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
             "max_chats must be at most 100",
         ),
     ] {
-        let response = app.post("/api/v1/agents", &app.admin_token, &request).await;
-        let error = refusal(response, 400).await;
+        let response = create(&request).await;
+        let error = api_error(response, 400).await;
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{request}");
         assert!(error.message.contains(field), "{}", error.message);
     }
@@ -66,11 +63,7 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
         "email": "ann@example.test", "display_name": "Ann", "password": "short",
         "role": "agent", "sites": [],
     });
-    let error = refusal(
-        app.post("/api/v1/agents", &app.admin_token, &short).await,
-        400,
-    )
-    .await;
+    let error = api_error(create(&short).await, 400).await;
     assert!(
         error.message.contains("at least 8 characters"),
         "{}",
@@ -84,34 +77,22 @@ async fn account_fields_are_checked_as_the_body_is_read(backend: Backend) {
 
     // Well-formed fields are normalised once: the email in lower case, the name trimmed. A cap
     // of 0 is allowed: such an agent (a supervisor who only oversees) gets no chats.
-    let response = app
-        .post(
-            "/api/v1/agents",
-            &app.admin_token,
-            &body("  Ann.Lee@Example.TEST ", "  Ann Lee ", 0),
-        )
-        .await;
+    let response = create(&body("  Ann.Lee@Example.TEST ", "  Ann Lee ", 0)).await;
     assert_eq!(response.status(), 201);
     let ann: AgentProfile = response.json().await.expect("profile");
     assert_eq!(
         (ann.email.as_str(), ann.display_name.as_str(), ann.max_chats),
         ("ann.lee@example.test", "Ann Lee", 0)
     );
-    let again = app
-        .post(
-            "/api/v1/agents",
-            &app.admin_token,
-            &body("ANN.LEE@example.test", "Ann", 2),
-        )
-        .await;
-    assert_eq!(refusal(again, 409).await.code, ErrorCode::Conflict);
+    let again = create(&body("ANN.LEE@example.test", "Ann", 2)).await;
+    assert_eq!(api_error(again, 409).await.code, ErrorCode::Conflict);
 
     // A cap change is checked the same way, and a refused one changes nothing.
     let path = format!("/api/v1/agents/{}", ann.id);
     let response = app
         .patch(&path, &serde_json::json!({ "max_chats": 101 }))
         .await;
-    let error = refusal(response, 400).await;
+    let error = api_error(response, 400).await;
     assert!(
         error.message.contains("max_chats must be at most 100"),
         "{}",
@@ -130,7 +111,7 @@ async fn list_queries_refuse_unknown_values(backend: Backend) {
         "/api/v1/conversations?limit=many",
         "/api/v1/leads?kind=webinar",
     ] {
-        let error = refusal(app.get(path, &app.admin_token).await, 400).await;
+        let error = api_error(app.get(path, &app.admin_token).await, 400).await;
         assert_eq!(error.code, ErrorCode::InvalidRequest, "{path}");
     }
     let all: ConversationList = app
@@ -187,8 +168,7 @@ async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
 
     let visitor = app.new_visitor(&app.demo_site).await;
     let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("first", "Здравствуйте", None)).await;
-    ws.expect("ack", is_ack_of("first")).await;
+    visitor_says(&mut ws, "first", "Здравствуйте", None).await;
     assert_eq!(next_message(&mut ws).await.body, "Здравствуйте");
     let reply = next_message(&mut ws).await;
     assert_eq!(
@@ -199,20 +179,10 @@ async fn the_auto_reply_is_the_sites_own_text(backend: Backend) {
 
 async fn an_agent_lists_their_chats_and_pages_a_transcript(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Lister", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    for i in 1..=9 {
-        ws.send(&visitor_send(&format!("p{i}"), &format!("part {i}"), None))
-            .await;
-        ws.expect("ack", is_ack_of(&format!("p{i}"))).await;
-    }
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
+    let (agent, mut agent_ws) = app.online_agent("Lister", 3).await;
+    // Nine messages and the automatic acknowledgement: seq 1 to 10.
+    let (_visitor, _ws, _) = app.chat_with_messages(10).await;
+    next_assignment(&mut agent_ws).await;
 
     let mine: ConversationList = app.get_json("/api/v1/conversations", &agent.token).await;
     assert_eq!(mine.conversations.len(), 1);

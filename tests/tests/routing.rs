@@ -2,7 +2,7 @@
 
 use bellhop_protocol::frames::{AgentFrame, ServerFrame};
 use bellhop_protocol::{ConversationId, ErrorCode};
-use bellhop_tests::{Backend, WsClient, both_backends, is_ack_of, spawn_app, visitor_send};
+use bellhop_tests::{Backend, WsClient, both_backends, spawn_app};
 
 both_backends!(
     a_third_chat_waits_for_a_cap_of_two_and_gets_the_freed_slot,
@@ -25,26 +25,13 @@ async fn assigned_id(ws: &mut WsClient) -> ConversationId {
 /// chat 1 closes.
 async fn a_third_chat_waits_for_a_cap_of_two_and_gets_the_freed_slot(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Cap Two", 2, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Cap Two", 2).await;
 
     let mut visitors = Vec::new();
     let mut chats = Vec::new();
     for i in 1..=3 {
-        let visitor = app.new_visitor(&app.demo_site).await;
-        let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-        ws.send(&visitor_send(
-            &format!("hello-{i}"),
-            &format!("I am visitor {i}"),
-            None,
-        ))
-        .await;
-        let ServerFrame::Ack {
-            conversation_id, ..
-        } = ws.expect("ack", is_ack_of(&format!("hello-{i}"))).await
-        else {
-            unreachable!()
-        };
+        let text = format!("I am visitor {i}");
+        let (_, mut ws, conversation_id) = app.open_chat(&app.demo_site, None, &text).await;
         chats.push(conversation_id);
         if i <= 2 {
             assert_eq!(assigned_id(&mut ws).await, conversation_id);
@@ -95,31 +82,17 @@ async fn a_third_chat_waits_for_a_cap_of_two_and_gets_the_freed_slot(backend: Ba
             conversation_id: chats[0],
         })
         .await;
-    let refused = agent_ws
-        .expect("error", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::ConversationClosed,
-            ..
-        }
-    ));
+    assert_eq!(
+        agent_ws.expect_error().await.0,
+        ErrorCode::ConversationClosed
+    );
 }
 
 /// A chat that arrives while nobody is online waits, and goes to the first agent who connects.
 async fn a_waiting_chat_is_assigned_when_an_agent_comes_online(backend: Backend) {
     let app = spawn_app(backend).await;
     let agent = app.create_agent("Late Larry", 3, &[app.demo_site.id]).await;
-    let visitor = app.new_visitor(&app.demo_site).await;
-    let mut ws = app.connect_visitor(&visitor, Vec::new()).await;
-    ws.send(&visitor_send("early", "anyone there?", None)).await;
-    let ServerFrame::Ack {
-        conversation_id, ..
-    } = ws.expect("ack", is_ack_of("early")).await
-    else {
-        unreachable!()
-    };
+    let (_, mut ws, conversation_id) = app.open_chat(&app.demo_site, None, "anyone there?").await;
     ws.expect("queue status", |f| {
         matches!(f, ServerFrame::QueueStatus { position: 1, .. })
     })

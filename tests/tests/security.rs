@@ -5,14 +5,13 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{SiteSettingsUpdate, TranscriptPage};
 use bellhop_protocol::error::ApiError;
-use bellhop_protocol::frames::{
-    AgentFrame, ResumePoint, ServerFrame, TransferTarget, VisitorFrame,
-};
-use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION, close_code};
+use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
+use bellhop_protocol::{ConversationId, ErrorCode, close_code};
 use bellhop_tests::{
-    Backend, TestApp, TestVisitor, WsClient, both_backends, is_ack_of, next_message, spawn_app,
-    spawn_app_with, visitor_send,
+    Backend, TestApp, TestVisitor, WsClient, api_error, both_backends, is_ack_of, next_assignment,
+    next_message, spawn_app, spawn_app_with, transfer_to_agent, visitor_says, visitor_send,
 };
+use reqwest::Method;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -28,11 +27,6 @@ both_backends!(
     an_over_long_transfer_note_is_refused_and_the_chat_stays,
 );
 
-async fn api_error(response: reqwest::Response, status: u16) -> ApiError {
-    assert_eq!(response.status(), status);
-    response.json().await.expect("error body")
-}
-
 /// Opens a conversation for `visitor`; returns its id.
 async fn open_chat(app: &TestApp, visitor: &TestVisitor, text: &str) -> (WsClient, ConversationId) {
     let mut ws = app.connect_visitor(visitor, Vec::new()).await;
@@ -44,6 +38,12 @@ async fn open_chat(app: &TestApp, visitor: &TestVisitor, text: &str) -> (WsClien
         unreachable!()
     };
     (ws, conversation_id)
+}
+
+/// The socket's first answer is an `unauthorized` error, and then it closes with 4001.
+async fn assert_refused_as_unauthorized(mut ws: WsClient) {
+    assert_eq!(ws.next_error().await.0, ErrorCode::Unauthorized);
+    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
 }
 
 async fn a_foreign_origin_is_refused_at_upgrade(backend: Backend) {
@@ -88,14 +88,12 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
     // REST: A cannot read B's conversation or transcript; B can.
     let path = format!("/api/v1/conversations/{b_chat}/messages");
     assert_eq!(
-        api_error(app.get(&path, &a.token).await, 404).await.code,
+        app.get_error(&path, &a.token, 404).await,
         ErrorCode::NotFound
     );
     let conversation_path = format!("/api/v1/conversations/{b_chat}");
     assert_eq!(
-        api_error(app.get(&conversation_path, &a.token).await, 404)
-            .await
-            .code,
+        app.get_error(&conversation_path, &a.token, 404).await,
         ErrorCode::NotFound
     );
     let page: TranscriptPage = app.get_json(&path, &b.token).await;
@@ -111,23 +109,12 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
             }],
         )
         .await;
-    let refused = a_ws.next_frame().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(a_ws.next_error().await.0, ErrorCode::NotFound);
     a_ws.send(&visitor_send("sneaky", "let me in", Some(b_chat)))
         .await;
-    let refused = a_ws.next_frame().await;
-    assert!(
-        matches!(&refused, ServerFrame::Error { code: ErrorCode::NotFound, client_id: Some(c), .. } if c.as_str() == "sneaky"),
-        "{refused:?}"
+    assert_eq!(
+        a_ws.next_error().await,
+        (ErrorCode::NotFound, Some("sneaky".to_owned()))
     );
     a_ws.expect_silence(Duration::from_millis(300)).await;
     let page: TranscriptPage = app.get_json(&path, &b.token).await;
@@ -138,26 +125,9 @@ async fn a_visitor_token_reaches_only_its_own_conversations(backend: Backend) {
     let (payload_b, _) = b.token.rsplit_once('.').unwrap();
     assert_ne!(payload_a, payload_b);
     let forged = format!("{payload_b}.{sig_a}");
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/visitor?key=demo"), Some(&a.origin))
-        .await
-        .unwrap();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: forged.clone(),
-        resume: Vec::new(),
-    })
-    .await;
-    let refused = ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Unauthorized,
-            ..
-        }
-    ));
-    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
+    assert_refused_as_unauthorized(app.visitor_hello(&a, &forged, Vec::new()).await).await;
     assert_eq!(
-        api_error(app.get(&path, &forged).await, 401).await.code,
+        app.get_error(&path, &forged, 401).await,
         ErrorCode::Unauthorized
     );
 }
@@ -167,8 +137,7 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
     let other_site = app
         .create_site("Other shop", &["https://other.example"])
         .await;
-    let agent = app.create_agent("Demo Dana", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (agent, mut agent_ws) = app.online_agent("Demo Dana", 3).await;
     let visitor = app.new_visitor(&other_site).await;
     let (_ws, chat) = open_chat(&app, &visitor, "question for the other shop").await;
 
@@ -176,16 +145,12 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
     agent_ws.expect_silence(Duration::from_millis(500)).await;
     let transcript = format!("/api/v1/conversations/{chat}/messages");
     assert_eq!(
-        api_error(app.get(&transcript, &agent.token).await, 404)
-            .await
-            .code,
+        app.get_error(&transcript, &agent.token, 404).await,
         ErrorCode::NotFound
     );
     let site_path = format!("/api/v1/sites/{}", other_site.id);
     assert_eq!(
-        api_error(app.get(&site_path, &agent.token).await, 404)
-            .await
-            .code,
+        app.get_error(&site_path, &agent.token, 404).await,
         ErrorCode::NotFound
     );
     // An agent cannot change settings, even of their own site; an admin can.
@@ -194,24 +159,9 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
         auto_reply: Some("Hi!".into()),
         ..SiteSettingsUpdate::default()
     };
-    let response = app
-        .http
-        .patch(format!("{}{own_site}", app.address))
-        .bearer_auth(&agent.token)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
+    let response = app.patch_as(&own_site, &agent.token, &update).await;
     assert_eq!(api_error(response, 403).await.code, ErrorCode::Forbidden);
-    let response = app
-        .http
-        .patch(format!("{}{own_site}", app.address))
-        .bearer_auth(&app.admin_token)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    assert_eq!(app.patch(&own_site, &update).await.status(), 200);
     // Nor close a chat of another site, over REST or the socket.
     let close = format!("/api/v1/conversations/{chat}/close");
     assert_eq!(
@@ -225,17 +175,7 @@ async fn an_agent_reaches_only_their_sites(backend: Backend) {
             conversation_id: chat,
         })
         .await;
-    let refused = agent_ws.next_frame().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(agent_ws.next_error().await.0, ErrorCode::NotFound);
     // The admin reads it.
     let page: TranscriptPage = app.get_json(&transcript, &app.admin_token).await;
     assert_eq!(page.messages[0].body, "question for the other shop");
@@ -248,18 +188,15 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
     assert_eq!(api_error(response, 401).await.code, ErrorCode::Unauthorized);
     for token in ["bs1_not-a-real-session", "garbage"] {
         assert_eq!(
-            api_error(app.get("/api/v1/me", token).await, 401)
-                .await
-                .code,
+            app.get_error("/api/v1/me", token, 401).await,
             ErrorCode::Unauthorized
         );
     }
     // A visitor token is not an agent session.
     let visitor = app.new_visitor(&app.demo_site).await;
     assert_eq!(
-        api_error(app.get("/api/v1/conversations", &visitor.token).await, 401)
-            .await
-            .code,
+        app.get_error("/api/v1/conversations", &visitor.token, 401)
+            .await,
         ErrorCode::Unauthorized
     );
     // A logged-out session is dead.
@@ -272,9 +209,7 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
         204
     );
     assert_eq!(
-        api_error(app.get("/api/v1/me", &agent.token).await, 401)
-            .await
-            .code,
+        app.get_error("/api/v1/me", &agent.token, 401).await,
         ErrorCode::Unauthorized
     );
     // Wrong password.
@@ -291,24 +226,8 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
     );
 
     // Agent socket: a bad token is refused with 4001; so is silence after the upgrade.
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: Vec::new(),
-    })
-    .await;
-    let refused = ws.next_frame().await;
-    assert!(matches!(
-        refused,
-        ServerFrame::Error {
-            code: ErrorCode::Unauthorized,
-            ..
-        }
-    ));
-    assert_eq!(ws.expect_close().await, Some(close_code::UNAUTHORIZED));
+    let ws = app.agent_hello(Some(&agent.token), Vec::new()).await;
+    assert_refused_as_unauthorized(ws).await;
     let mut silent = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
         .await
         .unwrap();
@@ -320,15 +239,10 @@ async fn requests_without_a_valid_session_are_refused(backend: Backend) {
 /// close that socket; meanwhile another visitor and an agent keep chatting.
 async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Steady Sam", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
+    let (_, mut agent_ws) = app.online_agent("Steady Sam", 3).await;
     let good = app.new_visitor(&app.demo_site).await;
     let (mut good_ws, chat) = open_chat(&app, &good, "message 1").await;
-    agent_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
-        .await;
+    next_assignment(&mut agent_ws).await;
     // The agent holds seq 1 (message) and 2 (automatic acknowledgement).
     assert_eq!(next_message(&mut agent_ws).await.seq, 1);
     assert_eq!(next_message(&mut agent_ws).await.seq, 2);
@@ -336,10 +250,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     let mut still_chatting = async |good_ws: &mut WsClient, agent_ws: &mut WsClient| {
         expected_seq += 1;
         let id = format!("good-{expected_seq}");
-        good_ws
-            .send(&visitor_send(&id, "still here", Some(chat)))
-            .await;
-        good_ws.expect("ack", is_ack_of(&id)).await;
+        visitor_says(good_ws, &id, "still here", Some(chat)).await;
         let ServerFrame::Message { message } = agent_ws
             .expect("the good chat's message", |f| {
                 matches!(f, ServerFrame::Message { message } if message.conversation_id == chat)
@@ -375,31 +286,17 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
     ];
     for (message, code) in cases {
         bad_ws.send_raw(message).await;
-        let answer = bad_ws.next_frame().await;
-        assert!(
-            matches!(answer, ServerFrame::Error { code: c, .. } if c == code),
-            "{answer:?}"
-        );
+        assert_eq!(bad_ws.next_error().await.0, code);
         still_chatting(&mut good_ws, &mut agent_ws).await;
     }
     // The bad socket itself still works after its errors.
-    bad_ws
-        .send(&visitor_send("fine-now", "a proper message", None))
-        .await;
-    bad_ws.expect("ack", is_ack_of("fine-now")).await;
+    visitor_says(&mut bad_ws, "fine-now", "a proper message", None).await;
 
     // A frame before hello.
     let url = app.ws_url("/ws/v1/visitor?key=demo");
     let mut early = WsClient::connect(&url, Some(&bad.origin)).await.unwrap();
     early.send(&visitor_send("early", "hi", None)).await;
-    let answer = early.next_frame().await;
-    assert!(matches!(
-        answer,
-        ServerFrame::Error {
-            code: ErrorCode::HelloRequired,
-            ..
-        }
-    ));
+    assert_eq!(early.next_error().await.0, ErrorCode::HelloRequired);
     // A version this server does not speak.
     early
         .send(&VisitorFrame::Hello {
@@ -408,14 +305,7 @@ async fn bad_input_gets_an_error_while_other_chats_carry_on(backend: Backend) {
             resume: Vec::new(),
         })
         .await;
-    let answer = early.next_frame().await;
-    assert!(matches!(
-        answer,
-        ServerFrame::Error {
-            code: ErrorCode::UnsupportedVersion,
-            ..
-        }
-    ));
+    assert_eq!(early.next_error().await.0, ErrorCode::UnsupportedVersion);
     assert_eq!(
         early.expect_close().await,
         Some(close_code::UNSUPPORTED_VERSION)
@@ -461,36 +351,24 @@ async fn each_supervisor_and_admin_route_needs_its_role(backend: Backend) {
     let new_site = serde_json::json!({ "name": "Paul's", "allowed_origins": [] });
     let department = serde_json::json!({ "name": "Paul's desk" });
     let requests = [
-        (reqwest::Method::GET, "/api/v1/agents".to_owned(), None),
+        (Method::GET, "/api/v1/agents".to_owned(), None),
+        (Method::POST, "/api/v1/agents".to_owned(), Some(&new_agent)),
         (
-            reqwest::Method::POST,
-            "/api/v1/agents".to_owned(),
-            Some(&new_agent),
-        ),
-        (
-            reqwest::Method::PATCH,
+            Method::PATCH,
             format!("/api/v1/agents/{agent_id}"),
             Some(&empty),
         ),
+        (Method::POST, "/api/v1/sites".to_owned(), Some(&new_site)),
+        (Method::PATCH, format!("/api/v1/sites/{site}"), Some(&empty)),
         (
-            reqwest::Method::POST,
-            "/api/v1/sites".to_owned(),
-            Some(&new_site),
-        ),
-        (
-            reqwest::Method::PATCH,
-            format!("/api/v1/sites/{site}"),
-            Some(&empty),
-        ),
-        (
-            reqwest::Method::POST,
+            Method::POST,
             format!("/api/v1/sites/{site}/departments"),
             Some(&department),
         ),
-        (reqwest::Method::GET, "/api/v1/leads".to_owned(), None),
-        (reqwest::Method::GET, "/api/v1/leads.csv".to_owned(), None),
+        (Method::GET, "/api/v1/leads".to_owned(), None),
+        (Method::GET, "/api/v1/leads.csv".to_owned(), None),
         (
-            reqwest::Method::GET,
+            Method::GET,
             "/api/v1/conversations?scope=site".to_owned(),
             None,
         ),
@@ -571,39 +449,16 @@ async fn origins_match_by_scheme_host_and_port(backend: Backend) {
 
 async fn an_over_long_transfer_note_is_refused_and_the_chat_stays(backend: Backend) {
     let app = spawn_app(backend).await;
-    let first = app.create_agent("First Fay", 3, &[app.demo_site.id]).await;
-    let mut first_ws = app.connect_agent(&first).await;
+    let (first, mut first_ws) = app.online_agent("First Fay", 3).await;
     let visitor = app.new_visitor(&app.demo_site).await;
     let (_visitor_ws, chat) = open_chat(&app, &visitor, "please hand me over").await;
+    next_assignment(&mut first_ws).await;
+    let (second, mut second_ws) = app.online_agent("Second Sam", 3).await;
+    let note = "n".repeat(2001);
     first_ws
-        .expect("assignment", |f| {
-            matches!(f, ServerFrame::ConversationAssigned { .. })
-        })
+        .send(&transfer_to_agent(chat, second.id(), Some(&note)))
         .await;
-    let second = app.create_agent("Second Sam", 3, &[app.demo_site.id]).await;
-    let mut second_ws = app.connect_agent(&second).await;
-    first_ws
-        .send(&AgentFrame::Transfer {
-            conversation_id: chat,
-            to: TransferTarget::Agent {
-                agent_id: second.id(),
-            },
-            note: Some("n".repeat(2001)),
-        })
-        .await;
-    let refused = first_ws
-        .expect("refusal", |f| matches!(f, ServerFrame::Error { .. }))
-        .await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: ErrorCode::InvalidRequest,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(first_ws.expect_error().await.0, ErrorCode::InvalidRequest);
     second_ws.expect_silence(Duration::from_millis(300)).await;
     let conversation: bellhop_protocol::frames::Conversation = app
         .get_json(&format!("/api/v1/conversations/{chat}"), &app.admin_token)

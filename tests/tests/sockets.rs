@@ -3,11 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use bellhop_protocol::frames::{AgentFrame, ResumePoint, ServerFrame, VisitorFrame};
+use bellhop_protocol::frames::{ResumePoint, ServerFrame, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, PROTOCOL_VERSION};
 use bellhop_tests::{
-    Backend, TestApp, TestVisitor, WsClient, agent_send, both_backends, is_ack_of, next_assignment,
-    spawn_app, visitor_send,
+    Backend, TestApp, TestVisitor, WsClient, agent_says, both_backends, next_assignment, spawn_app,
+    visitor_send,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -24,21 +24,6 @@ both_backends!(
 
 /// Opens a chat and sends until the conversation holds `last` messages (the automatic
 /// acknowledgement is seq 2); returns the visitor, its socket and the conversation.
-async fn chat_with_messages(app: &TestApp, last: u64) -> (TestVisitor, WsClient, ConversationId) {
-    let (visitor, mut ws, conversation) = app.open_chat(&app.demo_site, None, "message 1").await;
-    for i in 3..=last {
-        let id = format!("fill-{i}");
-        ws.send(&visitor_send(
-            &id,
-            &format!("message {i}"),
-            Some(conversation),
-        ))
-        .await;
-        ws.expect("ack", is_ack_of(&id)).await;
-    }
-    (visitor, ws, conversation)
-}
-
 /// Every `message` frame's seq until nothing arrives for `quiet`.
 async fn seqs_until_quiet(ws: &mut WsClient, quiet: Duration) -> Vec<u64> {
     let mut seqs = Vec::new();
@@ -59,53 +44,40 @@ fn point(conversation_id: ConversationId, last_seq: u64) -> ResumePoint {
     }
 }
 
+/// After a hand-written `hello`: the `welcome`, then the seqs of the messages replayed.
+async fn replay_after_welcome(ws: &mut WsClient) -> Vec<u64> {
+    let welcome = ws.next_frame().await;
+    assert!(
+        matches!(welcome, ServerFrame::Welcome { .. }),
+        "{welcome:?}"
+    );
+    seqs_until_quiet(ws, Duration::from_millis(700)).await
+}
+
 /// A `hello` naming one conversation twice is served from the lower point, each message once.
 async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app
-        .create_agent("Rita Resume", 3, &[app.demo_site.id])
-        .await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 12).await;
+    let (agent, mut agent_ws) = app.online_agent("Rita Resume", 3).await;
+    let (visitor, visitor_ws, conversation) = app.chat_with_messages(12).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
     agent_ws.close().await;
 
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    // The client core does not know these points, so this test checks the order itself.
+    let resume = vec![point(conversation, 5), point(conversation, 8)];
+    let mut ws = app.visitor_hello(&visitor, &visitor.token, resume).await;
     ws.allow_disorder();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: vec![point(conversation, 5), point(conversation, 8)],
-    })
-    .await;
-    assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
-        seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
+        replay_after_welcome(&mut ws).await,
         (6..=12).collect::<Vec<_>>(),
         "the visitor gets 6..=12, each once"
     );
 
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    let resume = vec![point(conversation, 10), point(conversation, 11)];
+    let mut ws = app.agent_hello(Some(&agent.token), resume).await;
     ws.allow_disorder();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: vec![point(conversation, 10), point(conversation, 11)],
-    })
-    .await;
-    assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
     assert_eq!(
-        seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
+        replay_after_welcome(&mut ws).await,
         vec![11, 12],
         "the agent gets 11 and 12, each once"
     );
@@ -115,25 +87,15 @@ async fn repeated_resume_points_replay_each_message_once(backend: Backend) {
 /// the socket still receives the conversation's next messages.
 async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive(backend: Backend) {
     let app = spawn_app(backend).await;
-    let agent = app.create_agent("Cleo Clamp", 3, &[app.demo_site.id]).await;
-    let mut agent_ws = app.connect_agent(&agent).await;
-    let (visitor, visitor_ws, conversation) = chat_with_messages(&app, 4).await;
+    let (_, mut agent_ws) = app.online_agent("Cleo Clamp", 3).await;
+    let (visitor, visitor_ws, conversation) = app.chat_with_messages(4).await;
     next_assignment(&mut agent_ws).await;
     visitor_ws.close().await;
 
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    // A hand-written hello: the test client's core does not know these points, so this
-    // test checks the order itself.
+    // The client core does not know this point, so this test checks the order itself.
+    let resume = vec![point(conversation, 1 << 40)];
+    let mut ws = app.visitor_hello(&visitor, &visitor.token, resume).await;
     ws.allow_disorder();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: vec![point(conversation, 1 << 40)],
-    })
-    .await;
     match ws.next_frame().await {
         ServerFrame::Welcome { clamped, .. } => {
             assert_eq!(clamped, vec![point(conversation, 4)]);
@@ -146,10 +108,7 @@ async fn a_resume_point_beyond_the_end_is_clamped_and_live_messages_still_arrive
         "nothing after the real end to replay"
     );
 
-    agent_ws
-        .send(&agent_send("reply-1", "Still there?", conversation))
-        .await;
-    agent_ws.expect("agent ack", is_ack_of("reply-1")).await;
+    agent_says(&mut agent_ws, "reply-1", "Still there?", conversation).await;
     assert_eq!(
         seqs_until_quiet(&mut ws, Duration::from_millis(700)).await,
         vec![5],
@@ -199,27 +158,11 @@ async fn a_store_error_during_hello_is_an_internal_error_not_an_empty_welcome(ba
         "ALTER TABLE conversations RENAME TO conversations_unavailable",
     )
     .await;
-    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-    let mut ws = WsClient::connect(&url, Some(&visitor.origin))
-        .await
-        .unwrap();
-    ws.send(&VisitorFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: visitor.token.clone(),
-        resume: Vec::new(),
-    })
-    .await;
+    let mut ws = app
+        .visitor_hello(&visitor, &visitor.token, Vec::new())
+        .await;
     expect_internal_and_1011(&mut ws, "visitor").await;
-
-    let mut ws = WsClient::connect(&app.ws_url("/ws/v1/agent"), None)
-        .await
-        .unwrap();
-    ws.send(&AgentFrame::Hello {
-        v: PROTOCOL_VERSION,
-        token: Some(agent.token.clone()),
-        resume: Vec::new(),
-    })
-    .await;
+    let mut ws = app.agent_hello(Some(&agent.token), Vec::new()).await;
     expect_internal_and_1011(&mut ws, "agent").await;
 
     // Once the database is back, the retry gets the conversation.

@@ -1,17 +1,16 @@
 //! The store contract, run against both implementations through the `Store` trait.
 
-use std::sync::Arc;
-
 use bellhop_protocol::api::{Role, RoutingRule, SiteSettingsUpdate};
-use bellhop_protocol::frames::{AuthorKind, ConversationStatus};
-use bellhop_protocol::{
-    AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
-};
+use bellhop_protocol::frames::{AuthorKind, ConversationStatus, Millis};
+use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use bellhop_server::store::{
-    Append, AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store, StoreError,
-    Target,
+    AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store, StoreError, Target,
 };
-use bellhop_tests::{Backend, TestDb, both_backends};
+use bellhop_tests::fixtures::{
+    append, append_one, new_agent, new_site, new_visitor, open_conversation, open_store,
+    visitor_open,
+};
+use bellhop_tests::{Backend, both_backends};
 use uuid::Uuid;
 
 both_backends!(
@@ -22,65 +21,26 @@ both_backends!(
     concurrent_sends_share_transactions,
 );
 
-async fn open(backend: Backend) -> (TestDb, Arc<dyn Store>) {
-    let db = TestDb::create(backend).await;
-    let store = bellhop_server::store::connect(db.url(), 4)
-        .await
-        .expect("store opens and migrates");
-    (db, store)
-}
-
 async fn site(store: &dyn Store, key: &str) -> SiteId {
+    new_site(store, key).await.id
+}
+
+/// Whether the store applies `attempt` at `now`.
+async fn assigns(store: &dyn Store, attempt: &Assignment, now: Millis) -> bool {
+    store.try_assign(attempt, now).await.unwrap().is_some()
+}
+
+/// Whether no agent of `department` takes new chats for `visitor` now.
+async fn nobody_serves(store: &dyn Store, department: DepartmentId, visitor: VisitorId) -> bool {
     store
-        .create_site(NewSite {
-            id: SiteId::from_uuid(Uuid::now_v7()),
-            default_department_id: DepartmentId::from_uuid(Uuid::now_v7()),
-            name: format!("site {key}"),
-            widget_key: key.into(),
-            allowed_origins: vec!["https://shop.example".into()],
-            auto_reply: "We got it.".into(),
-            now: 1,
-        })
+        .candidates(department, visitor)
         .await
         .unwrap()
-        .id
-}
-
-async fn agent(store: &dyn Store, email: &str, cap: u32, sites: &[SiteId]) -> AgentId {
-    store
-        .create_agent(NewAgent {
-            id: AgentId::from_uuid(Uuid::now_v7()),
-            email: email.into(),
-            display_name: email.split('@').next().unwrap().into(),
-            password_hash: "not-a-real-hash".into(),
-            role: Role::Agent,
-            max_chats: cap,
-            sites: sites.to_vec(),
-            now: 1,
-        })
-        .await
-        .unwrap()
-        .id
-}
-
-fn append(author: Author, target: Target, client_id: &str, body: &str) -> Append {
-    Append {
-        author,
-        target,
-        client_id: ClientMessageId::parse(client_id.into()).unwrap(),
-        body: MessageBody::parse(body.into()).unwrap(),
-        now: 10,
-    }
-}
-
-async fn visitor(store: &dyn Store, site: SiteId) -> VisitorId {
-    let id = VisitorId::from_uuid(Uuid::now_v7());
-    store.ensure_visitor(id, site, 1).await.unwrap();
-    id
+        .is_empty()
 }
 
 async fn sites_agents_and_sessions(backend: Backend) {
-    let (_db, store) = open(backend).await;
+    let (_db, store) = open_store(backend, 4).await;
     let s = site(store.as_ref(), "key-1").await;
     assert_eq!(
         store.site_by_widget_key("key-1").await.unwrap().unwrap().id,
@@ -116,7 +76,7 @@ async fn sites_agents_and_sessions(backend: Backend) {
         vec!["https://shop.example".to_owned()]
     );
 
-    let a = agent(store.as_ref(), "ann@example.test", 3, &[s]).await;
+    let a = new_agent(store.as_ref(), "ann@example.test", 3, &[s]).await;
     assert_eq!(
         store
             .agent_by_email("ann@example.test")
@@ -160,14 +120,10 @@ async fn sites_agents_and_sessions(backend: Backend) {
 }
 
 async fn appends_number_messages_and_are_idempotent(backend: Backend) {
-    let (_db, store) = open(backend).await;
+    let (_db, store) = open_store(backend, 4).await;
     let s = site(store.as_ref(), "k").await;
-    let v = visitor(store.as_ref(), s).await;
-    let open = Target::VisitorOpen {
-        site_id: s,
-        department_id: None,
-        priority: bellhop_protocol::frames::Priority::Normal,
-    };
+    let v = new_visitor(store.as_ref(), s).await;
+    let open = visitor_open(s, None);
     let batch = vec![
         append(Author::Visitor(v), open.clone(), "c1", "first"),
         append(Author::Visitor(v), open.clone(), "c2", "second"),
@@ -238,86 +194,50 @@ async fn appends_number_messages_and_are_idempotent(backend: Backend) {
 }
 
 async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
-    let (_db, store) = open(backend).await;
+    let (_db, store) = open_store(backend, 4).await;
     let s = site(store.as_ref(), "k").await;
     let other_site = site(store.as_ref(), "k2").await;
-    let v = visitor(store.as_ref(), s).await;
-    let stranger = visitor(store.as_ref(), s).await;
-    let a = agent(store.as_ref(), "a@example.test", 3, &[s]).await;
-    let opened = store
-        .append_batch(&[append(
-            Author::Visitor(v),
-            Target::VisitorOpen {
-                site_id: s,
-                department_id: None,
-                priority: bellhop_protocol::frames::Priority::Normal,
-            },
-            "o",
-            "hi",
-        )])
-        .await
-        .unwrap();
-    let conversation = opened[0].as_ref().unwrap().conversation.id;
+    let v = new_visitor(store.as_ref(), s).await;
+    let stranger = new_visitor(store.as_ref(), s).await;
+    let a = new_agent(store.as_ref(), "a@example.test", 3, &[s]).await;
+    let opened = append_one(
+        store.as_ref(),
+        append(Author::Visitor(v), visitor_open(s, None), "o", "hi"),
+    )
+    .await;
+    let conversation = opened.unwrap().conversation.id;
+    let in_chat = Target::Conversation(conversation);
+    let missing = Target::Conversation(ConversationId::from_uuid(Uuid::now_v7()));
     let cases = [
         (
-            append(
-                Author::Visitor(stranger),
-                Target::Conversation(conversation),
-                "x1",
-                "hi",
-            ),
+            Author::Visitor(stranger),
+            in_chat.clone(),
             AppendRejection::NotFound,
         ),
         (
-            append(
-                Author::Agent(a),
-                Target::Conversation(conversation),
-                "x2",
-                "not mine yet",
-            ),
+            Author::Agent(a),
+            in_chat.clone(),
             AppendRejection::Forbidden,
         ),
+        (Author::Visitor(v), missing, AppendRejection::NotFound),
         (
-            append(
-                Author::Visitor(v),
-                Target::Conversation(ConversationId::from_uuid(Uuid::now_v7())),
-                "x3",
-                "hi",
-            ),
-            AppendRejection::NotFound,
-        ),
-        (
-            append(
-                Author::Visitor(v),
-                Target::VisitorOpen {
-                    site_id: other_site,
-                    department_id: None,
-                    priority: bellhop_protocol::frames::Priority::Normal,
-                },
-                "x4",
-                "hi",
-            ),
+            Author::Visitor(v),
+            visitor_open(other_site, None),
             AppendRejection::Forbidden,
         ),
     ];
-    for (item, rejection) in cases {
-        let outcome = store.append_batch(&[item]).await.unwrap();
-        assert_eq!(outcome[0].as_ref().err(), Some(&rejection));
+    for (i, (author, target, rejection)) in cases.into_iter().enumerate() {
+        let item = append(author, target, &format!("x{i}"), "hi");
+        let outcome = append_one(store.as_ref(), item).await;
+        assert_eq!(outcome.err(), Some(rejection), "case {i}");
     }
     store.close_conversation(conversation, 5).await.unwrap();
-    let closed = store
-        .append_batch(&[append(
-            Author::Visitor(v),
-            Target::Conversation(conversation),
-            "x5",
-            "hi",
-        )])
-        .await
-        .unwrap();
-    assert_eq!(
-        closed[0].as_ref().err(),
-        Some(&AppendRejection::ConversationClosed)
-    );
+    let closed = append_one(
+        store.as_ref(),
+        append(Author::Visitor(v), in_chat, "x5", "hi"),
+    )
+    .await;
+    assert_eq!(closed.err(), Some(AppendRejection::ConversationClosed));
     // Nothing refused was stored.
     assert_eq!(
         store
@@ -330,7 +250,7 @@ async fn appends_refuse_what_the_author_may_not_do(backend: Backend) {
 }
 
 async fn assignment_respects_online_membership_and_caps(backend: Backend) {
-    let (_db, store) = open(backend).await;
+    let (_db, store) = open_store(backend, 4).await;
     let s = site(store.as_ref(), "k").await;
     let other = site(store.as_ref(), "k2").await;
     let department = store.site(s).await.unwrap().unwrap().default_department_id;
@@ -340,8 +260,8 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         .unwrap()
         .unwrap()
         .default_department_id;
-    let member = agent(store.as_ref(), "member@example.test", 1, &[s]).await;
-    let outsider = agent(store.as_ref(), "outsider@example.test", 5, &[other]).await;
+    let member = new_agent(store.as_ref(), "member@example.test", 1, &[s]).await;
+    let outsider = new_agent(store.as_ref(), "outsider@example.test", 5, &[other]).await;
     assert!(
         store.queue_heads(s).await.unwrap().is_empty(),
         "nothing waits yet"
@@ -349,23 +269,10 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
 
     let mut chats = Vec::new();
     let mut visitors = Vec::new();
-    for i in 0..3 {
-        let v = visitor(store.as_ref(), s).await;
-        let out = store
-            .append_batch(&[append(
-                Author::Visitor(v),
-                Target::VisitorOpen {
-                    site_id: s,
-                    department_id: None,
-                    priority: bellhop_protocol::frames::Priority::Normal,
-                },
-                &format!("c{i}"),
-                "hello",
-            )])
-            .await
-            .unwrap();
-        chats.push(out[0].as_ref().unwrap().conversation.id);
-        visitors.push(v);
+    for _ in 0..3 {
+        let chat = open_conversation(store.as_ref(), s, None).await;
+        chats.push(chat.id);
+        visitors.push(chat.visitor_id);
     }
     let queue = store.queue(s).await.unwrap();
     assert_eq!(
@@ -389,21 +296,16 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
 
     // Offline agents get nothing; outsiders get nothing.
     let attempt = assign(chats[0], member, department);
-    assert!(store.try_assign(&attempt, 50).await.unwrap().is_none());
+    assert!(!assigns(store.as_ref(), &attempt, 50).await);
     store.agent_connected(outsider, node, 50).await.unwrap();
+    assert!(!assigns(store.as_ref(), &assign(chats[0], outsider, department), 50).await);
     assert!(
-        store
-            .try_assign(&assign(chats[0], outsider, department), 50)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store
-            .try_assign(&assign(chats[0], outsider, other_department), 50)
-            .await
-            .unwrap()
-            .is_none(),
+        !assigns(
+            store.as_ref(),
+            &assign(chats[0], outsider, other_department),
+            50
+        )
+        .await,
         "another site's department is not a fallback"
     );
     let heads = store.queue_heads(s).await.unwrap();
@@ -412,13 +314,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
         vec![chats[0]],
         "oldest first"
     );
-    assert!(
-        store
-            .candidates(department, visitors[0])
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nobody_serves(store.as_ref(), department, visitors[0]).await);
 
     store.agent_connected(member, node, 60).await.unwrap();
     let candidates = store.candidates(department, visitors[0]).await.unwrap();
@@ -426,28 +322,16 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     assert_eq!((candidates[0].open_chats, candidates[0].sticky), (0, false));
     // Away agents take no new chats.
     store.set_agent_away(member, true).await.unwrap();
-    assert!(
-        store
-            .candidates(department, visitors[0])
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(store.try_assign(&attempt, 61).await.unwrap().is_none());
+    assert!(nobody_serves(store.as_ref(), department, visitors[0]).await);
+    assert!(!assigns(store.as_ref(), &attempt, 61).await);
     store.set_agent_away(member, false).await.unwrap();
 
     let assigned = store.try_assign(&attempt, 70).await.unwrap().unwrap();
     assert_eq!(assigned.status, ConversationStatus::Assigned);
     assert_eq!(assigned.agent.map(|a| a.id), Some(member));
     // Already assigned; and the cap of 1 is full.
-    assert!(store.try_assign(&attempt, 71).await.unwrap().is_none());
-    assert!(
-        store
-            .try_assign(&assign(chats[1], member, department), 72)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!assigns(store.as_ref(), &attempt, 71).await);
+    assert!(!assigns(store.as_ref(), &assign(chats[1], member, department), 72).await);
     assert_eq!(store.queue(s).await.unwrap().len(), 2);
     let audit = store.routing_decisions(chats[0]).await.unwrap();
     assert_eq!(audit.len(), 1);
@@ -460,13 +344,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     store.close_conversation(chats[0], 80).await.unwrap();
     assert!(store.candidates(department, visitors[0]).await.unwrap()[0].sticky);
     assert!(!store.candidates(department, visitors[1]).await.unwrap()[0].sticky);
-    assert!(
-        store
-            .try_assign(&assign(chats[1], member, department), 81)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(assigns(store.as_ref(), &assign(chats[1], member, department), 81).await);
     assert_eq!(
         store.recent_assignments(department, 10).await.unwrap(),
         vec![81, 70]
@@ -480,13 +358,7 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
     let mut expected = vec![outsider, member];
     expected.sort();
     assert_eq!(released, expected);
-    assert!(
-        store
-            .candidates(department, visitors[2])
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(nobody_serves(store.as_ref(), department, visitors[2]).await);
     assert!(
         store
             .requeue_abandoned(99, 150, "back in the queue")
@@ -509,28 +381,19 @@ async fn assignment_respects_online_membership_and_caps(backend: Backend) {
 /// Group commit: many sends at once are committed in fewer transactions than sends, and each
 /// sender still gets its own outcome.
 async fn concurrent_sends_share_transactions(backend: Backend) {
-    let (_db, store) = open(backend).await;
+    let (_db, store) = open_store(backend, 4).await;
     let s = site(store.as_ref(), "k").await;
     let (commits, _task) =
         bellhop_server::store::commit::GroupCommit::start(store.clone(), 512, Box::new(|_| {}));
     let mut visitors = Vec::new();
     for _ in 0..200 {
-        visitors.push(visitor(store.as_ref(), s).await);
+        visitors.push(new_visitor(store.as_ref(), s).await);
     }
     let sends: Vec<_> = visitors
         .iter()
         .map(|v| {
             let commits = commits.clone();
-            let item = append(
-                Author::Visitor(*v),
-                Target::VisitorOpen {
-                    site_id: s,
-                    department_id: None,
-                    priority: bellhop_protocol::frames::Priority::Normal,
-                },
-                "one",
-                "hi",
-            );
+            let item = append(Author::Visitor(*v), visitor_open(s, None), "one", "hi");
             tokio::spawn(async move { commits.append(item).await })
         })
         .collect();
