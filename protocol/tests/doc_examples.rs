@@ -470,8 +470,8 @@ fn server_csv_header() -> Vec<String> {
     let source = std::fs::read_to_string(LEADS_RS)
         .unwrap_or_else(|e| panic!("cannot read server/src/leads.rs ({LEADS_RS}): {e}"));
     let start = source
-        .find("pub const CSV_HEADER")
-        .expect("server/src/leads.rs defines `pub const CSV_HEADER`");
+        .find("const CSV_HEADER")
+        .expect("server/src/leads.rs defines `const CSV_HEADER`");
     let rest = &source[start..];
     let open = rest.find("= [").expect("CSV_HEADER is an array literal") + "= [".len();
     let close = open

@@ -442,6 +442,24 @@ pub fn visitor_send(
     }
 }
 
+/// Writes `count` visitor sends without waiting for any ack (pipelined), with client ids
+/// `{prefix}-0`, `{prefix}-1`, … and bodies `{prefix} 0`, `{prefix} 1`, ….
+pub async fn send_pipelined(
+    ws: &mut WsClient,
+    prefix: &str,
+    count: usize,
+    conversation_id: Option<bellhop_protocol::ConversationId>,
+) {
+    for i in 0..count {
+        let frame = visitor_send(
+            &format!("{prefix}-{i}"),
+            &format!("{prefix} {i}"),
+            conversation_id,
+        );
+        ws.send(&frame).await;
+    }
+}
+
 /// An agent `send` frame.
 pub fn agent_send(
     client_id: &str,

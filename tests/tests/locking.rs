@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bellhop_protocol::frames::ServerFrame;
-use bellhop_tests::{Backend, both_backends, spawn_app, visitor_send};
+use bellhop_tests::{Backend, both_backends, send_pipelined, spawn_app, visitor_send};
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -73,14 +73,7 @@ async fn sends_wait_for_another_process_holding_the_write_lock(backend: Backend)
         .env("RUST_LOG", "warn")
         .output();
     let cli = tokio::spawn(cli);
-    for i in 0..SENDS {
-        ws.send(&visitor_send(
-            &format!("during-{i}"),
-            &format!("while locked {i}"),
-            Some(conversation_id),
-        ))
-        .await;
-    }
+    send_pipelined(&mut ws, "during", SENDS, Some(conversation_id)).await;
     let (mut acked, mut failed) = (Vec::new(), Vec::new());
     while acked.len() + failed.len() < SENDS {
         match ws.next_frame().await {
@@ -124,7 +117,7 @@ async fn sends_wait_for_another_process_holding_the_write_lock(backend: Backend)
     assert_eq!(transcript.status(), 200);
     let body = transcript.text().await.unwrap();
     for i in 0..SENDS {
-        assert!(body.contains(&format!("while locked {i}")), "{body}");
+        assert!(body.contains(&format!("\"during {i}\"")), "{body}");
     }
 }
 

@@ -10,7 +10,7 @@ use bellhop_protocol::frames::ServerFrame;
 use bellhop_tests::child::free_port;
 use bellhop_tests::ws::Ended;
 use bellhop_tests::{
-    ADMIN_PASSWORD, Backend, Client, TestDb, both_backends, is_ack_of, spawn_app, visitor_send,
+    ADMIN_PASSWORD, Backend, Client, TestDb, both_backends, is_ack_of, send_pipelined, spawn_app,
 };
 
 both_backends!(
@@ -47,14 +47,7 @@ async fn sends_taken_in_before_shutdown_are_acknowledged_before_the_close(backen
         |f| matches!(f, ServerFrame::Message { message } if message.seq == 2),
     )
     .await;
-    for i in 0..BURST {
-        ws.send(&visitor_send(
-            &format!("burst-{i}"),
-            &format!("burst {i}"),
-            Some(conversation),
-        ))
-        .await;
-    }
+    send_pipelined(&mut ws, "burst", BURST, Some(conversation)).await;
     // Stop as soon as the first of the burst is stored: the rest are in flight or unread.
     ws.expect("the first ack", is_ack_of("burst-0")).await;
     let stopper = app.stopper();

@@ -1,19 +1,17 @@
 //! Agent accounts (admins): list and create. `bellhop agent add` does the same from a shell.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
 use bellhop_protocol::AgentId;
 use bellhop_protocol::api::{AgentUpdate, NewAgentRequest, Role};
 
-use crate::app::AppState;
+use super::{Reply, State};
 use crate::error::HttpError;
 use crate::routes::auth::profile;
 use crate::routes::session::AgentSession;
 use crate::store::StoreError;
 
-pub(crate) async fn list(
-    state: web::Data<AppState>,
-    session: AgentSession,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn list(state: State, session: AgentSession) -> Reply {
     let caller = session.require(Role::Supervisor)?;
     let agents = state.store.agents().await?;
     let visible: Vec<_> = agents
@@ -25,10 +23,10 @@ pub(crate) async fn list(
 }
 
 pub(crate) async fn create(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    body: web::Json<NewAgentRequest>,
-) -> Result<HttpResponse, HttpError> {
+    body: Json<NewAgentRequest>,
+) -> Reply {
     session.require(Role::Admin)?;
     let body = body.into_inner();
     let agent = crate::accounts::create_agent(
@@ -61,11 +59,11 @@ pub(crate) async fn create(
 /// Changes an agent's chat cap or departments; routing runs again for their sites, since a
 /// higher cap or a new department may let a waiting chat through.
 pub(crate) async fn update(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    path: web::Path<AgentId>,
-    body: web::Json<AgentUpdate>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<AgentId>,
+    body: Json<AgentUpdate>,
+) -> Reply {
     session.require(Role::Admin)?;
     let update = body.into_inner();
     let agent = state

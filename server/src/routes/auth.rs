@@ -2,11 +2,12 @@
 //! SameSite=Strict cookie for the browser console.
 
 use actix_web::cookie::{Cookie, SameSite};
+use actix_web::web::Json;
 use actix_web::{HttpResponse, web};
 use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse};
 
-use crate::app::AppState;
+use super::{Reply, State};
 use crate::auth::{password, session};
 use crate::clock::now_millis;
 use crate::error::HttpError;
@@ -27,10 +28,7 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
     }
 }
 
-pub(crate) async fn login(
-    state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn login(state: State, body: Json<LoginRequest>) -> Reply {
     let LoginRequest {
         email,
         password: given,
@@ -82,10 +80,7 @@ pub(crate) async fn login(
     }))
 }
 
-pub(crate) async fn logout(
-    state: web::Data<AppState>,
-    session: AgentSession,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn logout(state: State, session: AgentSession) -> Reply {
     state
         .store
         .delete_session(&session::token_hash(session.token.expose_secret()))

@@ -1,7 +1,8 @@
 //! Conversations over REST: an agent's list, one conversation, its transcript paged by `seq`,
 //! and closing it. Visitors may read their own transcripts with their visitor token.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Path, Query};
 use bellhop_protocol::ConversationId;
 use bellhop_protocol::api::{
     ConversationList, ConversationQuery, ConversationScope, Role, RoutingAudit, StatusFilter,
@@ -9,16 +10,17 @@ use bellhop_protocol::api::{
 };
 use bellhop_protocol::frames::Conversation;
 
+use super::{Reply, State};
 use crate::app::AppState;
 use crate::error::HttpError;
 use crate::routes::session::{self, AgentSession, Caller};
 use crate::store::ConversationFilter;
 
 pub(crate) async fn list(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    query: web::Query<ConversationQuery>,
-) -> Result<HttpResponse, HttpError> {
+    query: Query<ConversationQuery>,
+) -> Reply {
     let agent = &session.agent;
     let mut filter = ConversationFilter {
         open_only: query.status.unwrap_or_default() == StatusFilter::Open,
@@ -49,21 +51,17 @@ async fn readable(
     }
 }
 
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    caller: Caller,
-    path: web::Path<ConversationId>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn get(state: State, caller: Caller, path: Path<ConversationId>) -> Reply {
     let conversation = readable(&state, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(conversation))
 }
 
 pub(crate) async fn transcript(
-    state: web::Data<AppState>,
+    state: State,
     caller: Caller,
-    path: web::Path<ConversationId>,
-    query: web::Query<TranscriptQuery>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<ConversationId>,
+    query: Query<TranscriptQuery>,
+) -> Reply {
     let conversation = readable(&state, &caller, path.into_inner()).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
     let messages = state
@@ -82,10 +80,10 @@ pub(crate) async fn transcript(
 }
 
 pub(crate) async fn close(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    path: web::Path<ConversationId>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<ConversationId>,
+) -> Reply {
     let closed = state.chat.close(&session.agent, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(closed))
 }
@@ -93,10 +91,10 @@ pub(crate) async fn close(
 /// The routing audit: every assignment and hand-off of the conversation, with the candidates
 /// considered. Supervisors and admins of the conversation's site.
 pub(crate) async fn routing(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    path: web::Path<ConversationId>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<ConversationId>,
+) -> Reply {
     let caller = Caller::Agent(session.agent);
     // A stranger to the conversation's site learns nothing, not even that it needs a role.
     let conversation = readable(&state, &caller, path.into_inner()).await?;

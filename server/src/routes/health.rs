@@ -1,9 +1,9 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: the database answers).
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use bellhop_protocol::api::Health;
 
-use crate::app::AppState;
+use super::State;
 
 fn health(status: &str) -> Health {
     Health {
@@ -16,7 +16,7 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(health("ok"))
 }
 
-pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub(crate) async fn readyz(state: State) -> HttpResponse {
     if state.shutdown.is_cancelled() {
         return HttpResponse::ServiceUnavailable().json(health("shutting_down"));
     }

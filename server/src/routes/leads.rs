@@ -1,9 +1,10 @@
 //! Leads for supervisors, admins and marketers: a filtered list and a CSV export.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::Query;
 use bellhop_protocol::api::{LeadList, LeadQuery, Role};
 
-use crate::app::AppState;
+use super::{Reply, State};
 use crate::error::HttpError;
 use crate::routes::session::AgentSession;
 use crate::store::LeadFilter;
@@ -25,20 +26,12 @@ fn filter(session: &AgentSession, query: &LeadQuery) -> Result<LeadFilter, HttpE
     })
 }
 
-pub(crate) async fn list(
-    state: web::Data<AppState>,
-    session: AgentSession,
-    query: web::Query<LeadQuery>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn list(state: State, session: AgentSession, query: Query<LeadQuery>) -> Reply {
     let leads = state.store.leads(&filter(&session, &query)?).await?;
     Ok(HttpResponse::Ok().json(LeadList { leads }))
 }
 
-pub(crate) async fn csv(
-    state: web::Data<AppState>,
-    session: AgentSession,
-    query: web::Query<LeadQuery>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn csv(state: State, session: AgentSession, query: Query<LeadQuery>) -> Reply {
     let leads = state.store.leads(&filter(&session, &query)?).await?;
     let body = crate::leads::to_csv(&leads).map_err(|e| {
         tracing::error!(error = %e, "CSV export failed");

@@ -18,7 +18,13 @@ pub(crate) mod widget;
 
 use actix_web::{HttpResponse, web};
 
-use crate::error::bad_request;
+use crate::app::AppState;
+use crate::error::{HttpError, bad_request};
+
+/// What every handler answers: a response, or an error with its status and code.
+pub(crate) type Reply = Result<HttpResponse, HttpError>;
+/// The shared application state, as handlers receive it.
+pub(crate) type State = web::Data<AppState>;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(

@@ -1,6 +1,7 @@
 //! Site settings: members read them, admins create and change them.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
+use actix_web::web::{Json, Path};
 use bellhop_protocol::api::{
     DepartmentList, NewDepartmentRequest, NewSiteRequest, Role, SiteConfig, SiteList, SiteSettings,
     SiteSettingsUpdate,
@@ -8,7 +9,7 @@ use bellhop_protocol::api::{
 use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::{Reply, State};
 use crate::auth::origin::Allowed;
 use crate::auth::random_alphanumeric;
 use crate::clock::now_millis;
@@ -39,10 +40,7 @@ fn validate_text(field: &str, value: &str, max: usize) -> Result<(), HttpError> 
     Ok(())
 }
 
-pub(crate) async fn list(
-    state: web::Data<AppState>,
-    session: AgentSession,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn list(state: State, session: AgentSession) -> Reply {
     let agent = &session.agent;
     let only = (agent.role != Role::Admin).then_some(agent.sites.as_slice());
     let sites = state
@@ -55,11 +53,7 @@ pub(crate) async fn list(
     Ok(HttpResponse::Ok().json(SiteList { sites }))
 }
 
-pub(crate) async fn get(
-    state: web::Data<AppState>,
-    session: AgentSession,
-    path: web::Path<SiteId>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn get(state: State, session: AgentSession, path: Path<SiteId>) -> Reply {
     let id = session.reach(path.into_inner())?;
     let site = state
         .store
@@ -78,10 +72,10 @@ fn visible_to(agent: &Agent, mut site: SiteSettings) -> SiteSettings {
 }
 
 pub(crate) async fn create(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    body: web::Json<NewSiteRequest>,
-) -> Result<HttpResponse, HttpError> {
+    body: Json<NewSiteRequest>,
+) -> Reply {
     session.require(Role::Admin)?;
     let body = body.into_inner();
     if body.name.trim().is_empty() {
@@ -109,11 +103,11 @@ pub(crate) async fn create(
 }
 
 pub(crate) async fn update(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    path: web::Path<SiteId>,
-    body: web::Json<SiteSettingsUpdate>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<SiteId>,
+    body: Json<SiteSettingsUpdate>,
+) -> Reply {
     session.require(Role::Admin)?;
     let update = body.into_inner();
     if let Some(name) = &update.name {
@@ -139,22 +133,18 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(site))
 }
 
-pub(crate) async fn departments(
-    state: web::Data<AppState>,
-    session: AgentSession,
-    path: web::Path<SiteId>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn departments(state: State, session: AgentSession, path: Path<SiteId>) -> Reply {
     let site = session.reach(path.into_inner())?;
     let departments = state.store.departments(site).await?;
     Ok(HttpResponse::Ok().json(DepartmentList { departments }))
 }
 
 pub(crate) async fn create_department(
-    state: web::Data<AppState>,
+    state: State,
     session: AgentSession,
-    path: web::Path<SiteId>,
-    body: web::Json<NewDepartmentRequest>,
-) -> Result<HttpResponse, HttpError> {
+    path: Path<SiteId>,
+    body: Json<NewDepartmentRequest>,
+) -> Reply {
     session.require(Role::Admin)?;
     let site = path.into_inner();
     let body = body.into_inner();

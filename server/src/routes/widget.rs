@@ -7,7 +7,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{Json, Query};
+use actix_web::{HttpRequest, HttpResponse};
 use bellhop_protocol::VisitorId;
 use bellhop_protocol::api::{
     LeadSubmission, SiteSettings, VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetKeyQuery,
@@ -15,6 +16,7 @@ use bellhop_protocol::api::{
 };
 use uuid::Uuid;
 
+use super::{Reply, State};
 use crate::app::AppState;
 use crate::auth::visitor_token::VisitorClaims;
 use crate::clock::now_millis;
@@ -44,9 +46,9 @@ pub(crate) async fn widget_site(
 
 pub(crate) async fn session(
     req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<WidgetSessionRequest>,
-) -> Result<HttpResponse, HttpError> {
+    state: State,
+    body: Json<WidgetSessionRequest>,
+) -> Reply {
     let body = body.into_inner();
     let site = widget_site(&state, &req, &body.widget_key).await?;
     if let Some(identity) = &body.identity {
@@ -86,7 +88,7 @@ async fn verified_session(
     state: &AppState,
     site: &SiteSettings,
     identity: &VisitorIdentity,
-) -> Result<HttpResponse, HttpError> {
+) -> Reply {
     let Some(secret) = site.config.identity_secret.as_deref() else {
         return Err(HttpError::invalid(
             "identity verification is not enabled for this site",
@@ -135,7 +137,7 @@ pub(crate) async fn cors(
 }
 
 /// Anything else under `/api/v1/widget`: a CORS preflight (`OPTIONS`), or `not_found`.
-pub(crate) async fn preflight_or_not_found(req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn preflight_or_not_found(req: HttpRequest) -> Reply {
     if req.method() == actix_web::http::Method::OPTIONS {
         Ok(preflight(req))
     } else {
@@ -167,11 +169,7 @@ fn preflight(req: HttpRequest) -> HttpResponse {
 
 /// `GET /api/v1/widget/config?key=WIDGET_KEY`: departments, forms and whether a chat can start
 /// now (else the widget offers the offline form).
-pub(crate) async fn config(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    query: web::Query<WidgetKeyQuery>,
-) -> Result<HttpResponse, HttpError> {
+pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKeyQuery>) -> Reply {
     let site = widget_site(&state, &req, &query.key).await?;
     let mut departments = Vec::new();
     let mut availability = None;
@@ -202,10 +200,10 @@ pub(crate) async fn config(
 /// form as a lead, with the page context and the landing page's UTM parameters.
 pub(crate) async fn submit_lead(
     req: HttpRequest,
-    state: web::Data<AppState>,
+    state: State,
     caller: Caller,
-    body: web::Json<LeadSubmission>,
-) -> Result<HttpResponse, HttpError> {
+    body: Json<LeadSubmission>,
+) -> Reply {
     let Caller::Visitor(visitor) = caller else {
         return Err(HttpError::forbidden("leads come from visitors"));
     };
