@@ -10,7 +10,9 @@
 //! the process after the listener closes.
 //!
 //! Accepted connections have Nagle's algorithm off: a small frame (an ack) must not wait for
-//! the client's next segment or its delayed-ACK timer.
+//! the client's next segment or its delayed-ACK timer. A connection is closed as soon as its
+//! last response (or WebSocket) ends, without lingering; instead the kernel drops connections
+//! whose peer leaves sent data unacknowledged for the client timeout.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -121,6 +123,7 @@ impl Application {
         }
 
         let shutdown_timeout = config.shutdown_timeout_secs;
+        let stuck_peer = config.ws.client_timeout();
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -140,10 +143,14 @@ impl Application {
                 .configure(ws::configure)
                 .configure(routes::configure)
         })
-        .on_connect(no_delay)
+        .on_connect(move |connection, _| tune_connection(connection, stuck_peer))
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(shutdown_timeout)
+        // No lingering after the last response: a WebSocket whose close handshake is done ends
+        // its TCP connection at once instead of waiting for the client to close its side.
+        // Peers that stop reading are cut off by the kernel instead (see `tune_connection`).
+        .client_disconnect_timeout(Duration::ZERO)
         .run();
         tracing::info!(port, "listening");
         Ok(Self {
@@ -223,12 +230,18 @@ async fn close_while_shutting_down(
     Ok(response)
 }
 
-/// Turns Nagle's algorithm off on an accepted connection.
-fn no_delay(connection: &dyn std::any::Any, _: &mut actix_web::dev::Extensions) {
-    if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
-        && let Err(e) = tcp.set_nodelay(true)
-    {
+/// Turns Nagle's algorithm off on an accepted connection, and has the kernel drop it when data
+/// sent on it stays unacknowledged for `stuck_peer` (a client that stopped reading, or
+/// vanished), so no connection can be held open by a peer that never reads.
+fn tune_connection(connection: &dyn std::any::Any, stuck_peer: Duration) {
+    let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() else {
+        return;
+    };
+    if let Err(e) = tcp.set_nodelay(true) {
         tracing::warn!(error = %e, "could not set TCP_NODELAY");
+    }
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(stuck_peer)) {
+        tracing::warn!(error = %e, "could not set TCP_USER_TIMEOUT");
     }
 }
 
@@ -255,5 +268,29 @@ async fn terminate_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_connections_get_no_delay_and_a_stuck_peer_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let _client = tokio::net::TcpStream::connect(address)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (accepted, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+        tune_connection(&accepted, Duration::from_secs(45));
+        assert!(accepted.nodelay().unwrap_or(false));
+        let user_timeout = socket2::SockRef::from(&accepted)
+            .tcp_user_timeout()
+            .ok()
+            .flatten();
+        assert_eq!(user_timeout, Some(Duration::from_secs(45)));
     }
 }

@@ -129,10 +129,8 @@ async fn readiness_answers_503_for_the_whole_drain(backend: Backend) {
         };
         if answer == "refused" {
             // Only the last moment before exit may refuse: the listener closes as the very
-            // last step, after the sockets and commits are done. What remains is the HTTP
-            // server dropping connections whose client never closes its side (the stuck
-            // socket here), bounded by its 1 s disconnect timeout.
-            let status = tokio::time::timeout(Duration::from_millis(2500), child.wait()).await;
+            // last step, after the sockets and commits are done.
+            let status = tokio::time::timeout(Duration::from_secs(1), child.wait()).await;
             match status {
                 Ok(status) => break status.unwrap(),
                 Err(_) => panic!("readiness refused connections mid-drain: {answers:?}"),
