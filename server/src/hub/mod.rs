@@ -1,4 +1,6 @@
-//! The hub: who is connected, and fan-out of frames to them.
+//! The hub: who is connected to this node, and delivery of frames to them. The frames come
+//! from [`crate::events::fan_out`], which the bus runs for every event; the hub only knows
+//! topics and queues.
 //!
 //! One task owns the registry (topic → connections); everyone else holds a cheap, cloneable
 //! [`Hub`] handle whose methods post commands to it. A connection registers under one

@@ -4,9 +4,10 @@
 //! aggregate, each in its own file with the types it speaks: [`ServerStore`] (health, server
 //! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
 //! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
-//! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit), [`TransferStore`] (transfers, re-queues
-//! after the grace period) and [`LeadStore`]. A new feature adds one trait and one file;
-//! callers import the aggregate traits whose methods they call.
+//! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
+//! [`TransferStore`] (transfers, re-queues after the grace period) and [`LeadStore`]. A new
+//! feature adds one trait and one file; callers import the aggregate traits whose methods they
+//! call.
 //!
 //! One implementation, [`SqlStore`], serves both databases: SQLite (`sqlite.rs`, default,
 //! embedded, WAL with `synchronous=FULL`) and PostgreSQL (`postgres.rs`,
