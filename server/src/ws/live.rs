@@ -22,7 +22,7 @@ use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
 use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
-use crate::store::{Agent, Appended, StoreError};
+use crate::store::{Agent, AppendRejection, Appended, StoreError};
 
 /// Messages fetched from the store per round when filling a gap.
 const CATCH_UP_PAGE: u32 = 500;
@@ -187,6 +187,40 @@ impl Live {
             let result = match prepared {
                 Ok(send) => chat.commit(send).await,
                 Err(e) => Err(e),
+            };
+            (client_id, result)
+        }));
+    }
+
+    /// Like [`Live::submit`] for an agent's send into `conversation`: a refusal because the
+    /// conversation belongs to another site says `not_found`, as for an id that does not
+    /// exist, so an agent cannot learn that another site's conversation exists.
+    pub(super) fn submit_agent(
+        &mut self,
+        client_id: ClientMessageId,
+        prepared: Result<PreparedSend, ChatError>,
+        agent: Agent,
+        conversation: ConversationId,
+    ) {
+        let chat = self.state.chat.clone();
+        self.pending.push_back(Box::pin(async move {
+            let result = match prepared {
+                Ok(send) => chat.commit(send).await,
+                Err(e) => Err(e),
+            };
+            let result = match result {
+                Err(ChatError::Rejected(AppendRejection::Forbidden)) => {
+                    let same_site = matches!(
+                        chat.store().conversation(conversation).await,
+                        Ok(Some(c)) if agent.reaches(c.site_id)
+                    );
+                    Err(ChatError::Rejected(if same_site {
+                        AppendRejection::Forbidden
+                    } else {
+                        AppendRejection::NotFound
+                    }))
+                }
+                other => other,
             };
             (client_id, result)
         }));
