@@ -48,6 +48,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every running socket holds a token of this, so shutdown can wait for them.
     pub sockets: TaskTracker,
+    pub limits: crate::limits::Limits,
 }
 
 pub struct Application {
@@ -128,6 +129,7 @@ impl Application {
 
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
+        let limits = crate::limits::Limits::new(&config.limits);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -135,6 +137,7 @@ impl Application {
             signer: TokenSigner::new(&secret),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
+            limits,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -4,10 +4,14 @@
 use std::time::Duration;
 
 use bellhop_protocol::api::{LeadKind, LeadSubmission, PageContext};
+use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
 use bellhop_protocol::frames::AgentFrame;
+use bellhop_protocol::frames::ServerFrame;
 use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_server::config::LimitsConfig;
 use bellhop_tests::{
-    Backend, Client, TestVisitor, agent_send, api_error, both_backends, spawn_app, visitor_says,
+    Backend, Client, TestVisitor, agent_send, api_error, both_backends, send_pipelined, spawn_app,
+    spawn_app_with, visitor_says,
 };
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -18,7 +22,27 @@ both_backends!(
     answers_carry_security_headers,
     broken_frames_close_with_their_codes,
     another_sites_conversation_is_not_found_on_the_agent_socket,
+    a_visitor_flooding_messages_is_rate_limited_and_the_socket_stays_open,
+    widget_sessions_from_one_address_stop_at_the_limit,
+    leads_from_one_address_stop_at_the_limit,
 );
+
+/// A server with the abuse limits at their documented defaults.
+async fn spawn_limited(backend: Backend) -> bellhop_tests::TestApp {
+    spawn_app_with(backend, |config| config.limits = LimitsConfig::default()).await
+}
+
+/// A 429 `rate_limited` answer with a `Retry-After` of 1 to `max` seconds.
+async fn assert_rate_limited(response: reqwest::Response, max: u64) {
+    let retry: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=max).contains(&retry), "Retry-After {retry}");
+    assert_eq!(api_error(response, 429).await.code, ErrorCode::RateLimited);
+}
 
 async fn post_lead(
     app: &Client,
@@ -193,4 +217,127 @@ async fn another_sites_conversation_is_not_found_on_the_agent_socket(backend: Ba
         )
         .await;
     assert!(page.messages.iter().all(|m| m.body != "hello?"));
+}
+
+/// A visitor writing 60 messages at once, far faster than anyone types, gets the burst of 20
+/// stored and `rate_limited` for the rest, each error carrying its send's `client_id`; the
+/// socket stays open, so after a pause the same visitor writes again; every acked message is
+/// in the transcript exactly once and no refused one is. Another visitor chats normally.
+async fn a_visitor_flooding_messages_is_rate_limited_and_the_socket_stays_open(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let (_visitor, mut flooder, chat) = app.open_chat(&app.demo_site, None, "hello").await;
+    let (_other, mut calm, calm_chat) = app.open_chat(&app.demo_site, None, "hi there").await;
+
+    send_pipelined(&mut flooder, "flood", 60, Some(chat)).await;
+    let mut acked = Vec::new();
+    let mut refused = Vec::new();
+    while acked.len() + refused.len() < 60 {
+        match flooder.next_frame().await {
+            ServerFrame::Ack { client_id, .. } => acked.push(client_id.as_str().to_owned()),
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                client_id: Some(client_id),
+                ..
+            } => refused.push(client_id.as_str().to_owned()),
+            ServerFrame::Error { code, .. } => panic!("unexpected error {code}"),
+            _ => {}
+        }
+    }
+    // The first message used one of the 20; the rest of the burst, and perhaps a message or
+    // two of the steady 5/s, get through.
+    assert!((19..=25).contains(&acked.len()), "acked {}", acked.len());
+    assert_eq!(
+        acked[..19],
+        (0..19).map(|i| format!("flood-{i}")).collect::<Vec<_>>()[..]
+    );
+    assert!(refused.len() >= 35, "refused {}", refused.len());
+
+    visitor_says(&mut calm, "calm-1", "all fine here", Some(calm_chat)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    visitor_says(&mut flooder, "after-pause", "sorry", Some(chat)).await;
+
+    let page: TranscriptPage = app
+        .get_json(
+            &format!("/api/v1/conversations/{chat}/messages?limit=500"),
+            &app.admin_token,
+        )
+        .await;
+    let bodies: Vec<&str> = page.messages.iter().map(|m| m.body.as_str()).collect();
+    for id in &acked {
+        let body = id.replace('-', " ");
+        assert_eq!(bodies.iter().filter(|b| **b == body).count(), 1, "{body}");
+    }
+    for id in &refused {
+        let body = id.replace('-', " ");
+        assert!(
+            !bodies.contains(&body.as_str()),
+            "{body} was refused yet stored"
+        );
+    }
+    assert!(bodies.contains(&"sorry"));
+}
+
+async fn widget_session(app: &Client) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/v1/widget/session", app.address))
+        .header("Origin", &app.demo_site.allowed_origins[0])
+        .json(&serde_json::json!({ "widget_key": app.demo_site.widget_key }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// 60 widget sessions a minute from one address are served, the next one is `429` with
+/// `Retry-After`; another address is served meanwhile.
+async fn widget_sessions_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let flooder = app.from_address("127.0.0.2");
+    for i in 0..60 {
+        let response = widget_session(&flooder).await;
+        assert_eq!(response.status(), 200, "session {i}");
+    }
+    assert_rate_limited(widget_session(&flooder).await, 60).await;
+    let neighbour = app.from_address("127.0.0.3");
+    let response = widget_session(&neighbour).await;
+    assert_eq!(response.status(), 200);
+    let session: WidgetSessionResponse = response.json().await.unwrap();
+    assert_eq!(session.site_id, app.demo_site.id);
+}
+
+/// 20 form submissions an hour from one address are stored, the next is `429` and not
+/// stored; another address is served meanwhile.
+async fn leads_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let flooder = app.from_address("127.0.0.2");
+    let visitor = flooder.new_visitor(&app.demo_site).await;
+    let lead = |i: usize| {
+        [
+            ("name", format!("Spam {i}")),
+            ("email", format!("spam{i}@example.test")),
+            ("message", "buy now".to_owned()),
+        ]
+    };
+    let post = |client: &Client, i: usize| {
+        let fields = lead(i);
+        let client = client.clone();
+        let visitor = &visitor;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_lead(&client, visitor, &fields).await
+        }
+    };
+    for i in 0..20 {
+        assert_eq!(post(&flooder, i).await.status(), 201, "lead {i}");
+    }
+    assert_rate_limited(post(&flooder, 20).await, 3600).await;
+    let neighbour = app.from_address("127.0.0.3");
+    assert_eq!(post(&neighbour, 21).await.status(), 201);
+    let list: bellhop_protocol::api::LeadList =
+        app.get_json("/api/v1/leads", &app.admin_token).await;
+    assert_eq!(list.leads.len(), 21);
+    assert!(
+        list.leads
+            .iter()
+            .all(|l| l.name.as_deref() != Some("Spam 20"))
+    );
 }

@@ -33,7 +33,22 @@ pub(super) enum Peer {
     Agent(Agent),
 }
 
-type SendResult = (ClientMessageId, Result<Appended, ChatError>);
+type SendResult = (ClientMessageId, Result<Appended, Refusal>);
+
+/// Why a send was not stored, as its `error` frame says it.
+pub(super) struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+impl From<ChatError> for Refusal {
+    fn from(e: ChatError) -> Self {
+        Self {
+            code: e.code(),
+            message: e.public_message(),
+        }
+    }
+}
 type PendingSend = Pin<Box<dyn Future<Output = SendResult>>>;
 
 /// A connection after a successful `hello`.
@@ -188,7 +203,15 @@ impl Live {
                 Ok(send) => chat.commit(send).await,
                 Err(e) => Err(e),
             };
-            (client_id, result)
+            (client_id, result.map_err(Refusal::from))
+        }));
+    }
+
+    /// Refuses a send without storing anything; the `error` goes out in turn with the acks of
+    /// the sends before it.
+    pub(super) fn refuse(&mut self, client_id: ClientMessageId, code: ErrorCode, message: String) {
+        self.pending.push_back(Box::pin(async move {
+            (client_id, Err(Refusal { code, message }))
         }));
     }
 
@@ -222,14 +245,14 @@ impl Live {
                 }
                 other => other,
             };
-            (client_id, result)
+            (client_id, result.map_err(Refusal::from))
         }));
     }
 
     async fn finish_send(
         &mut self,
         client_id: ClientMessageId,
-        result: Result<Appended, ChatError>,
+        result: Result<Appended, Refusal>,
     ) -> Result<(), Gone> {
         match result {
             Ok(appended) => {
@@ -242,9 +265,9 @@ impl Live {
                     })
                     .await
             }
-            Err(e) => {
+            Err(refusal) => {
                 self.transport
-                    .error(e.code(), e.public_message(), Some(client_id))
+                    .error(refusal.code, refusal.message, Some(client_id))
                     .await
             }
         }

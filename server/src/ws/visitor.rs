@@ -1,7 +1,7 @@
 //! Frames a visitor's widget sends after `hello`.
 
 use bellhop_protocol::frames::{AuthorKind, VisitorFrame};
-use bellhop_protocol::{ConversationId, SiteId, VisitorId};
+use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
 use super::transport::Gone;
@@ -20,6 +20,15 @@ pub(super) async fn handle(
             department_id,
             body,
         } => {
+            if let Err(wait) = live.state.limits.visitor_messages.check(&visitor) {
+                let secs = crate::limits::retry_after_secs(wait);
+                live.refuse(
+                    client_id,
+                    ErrorCode::RateLimited,
+                    format!("too many messages; wait {secs} s and resend with the same client_id"),
+                );
+                return Ok(());
+            }
             // Prepared here, in frame order, so sends are committed in the order they came.
             let prepared = live
                 .state
