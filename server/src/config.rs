@@ -121,6 +121,9 @@ pub struct LimitsConfig {
     pub visitor_messages_per_second: u32,
     /// `send` frames a visitor may send at once before the per-second rate applies.
     pub visitor_message_burst: u32,
+    /// A visitor's typing frames passed on to the agent per second (also the burst); the
+    /// rest are dropped.
+    pub visitor_typing_per_second: u32,
 }
 
 impl Default for LimitsConfig {
@@ -131,6 +134,7 @@ impl Default for LimitsConfig {
             leads_per_hour: 20,
             visitor_messages_per_second: 5,
             visitor_message_burst: 20,
+            visitor_typing_per_second: 3,
         }
     }
 }

@@ -97,6 +97,7 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.widget_sessions_per_minute = 0;
     config.limits.leads_per_hour = 0;
     config.limits.visitor_messages_per_second = 0;
+    config.limits.visitor_typing_per_second = 0;
     config
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{LeadKind, LeadSubmission, PageContext};
 use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
-use bellhop_protocol::frames::AgentFrame;
 use bellhop_protocol::frames::ServerFrame;
+use bellhop_protocol::frames::{AgentFrame, VisitorFrame};
 use bellhop_protocol::{ErrorCode, close_code};
 use bellhop_server::config::LimitsConfig;
 use bellhop_tests::{
@@ -25,6 +25,7 @@ both_backends!(
     a_visitor_flooding_messages_is_rate_limited_and_the_socket_stays_open,
     widget_sessions_from_one_address_stop_at_the_limit,
     leads_from_one_address_stop_at_the_limit,
+    a_typing_flood_reaches_the_agent_coalesced,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -340,4 +341,35 @@ async fn leads_from_one_address_stop_at_the_limit(backend: Backend) {
             .iter()
             .all(|l| l.name.as_deref() != Some("Spam 20"))
     );
+}
+
+/// 1 000 typing frames in a burst reach the agent as a handful (at most 3 starts a second,
+/// each with its stop), and the last thing the agent sees is the visitor stopping.
+async fn a_typing_flood_reaches_the_agent_coalesced(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let (_agent, mut agent_ws) = app.online_agent("Busy Bea", 3).await;
+    let (_visitor, mut ws, chat) = app.assigned_chat(&mut agent_ws, "hello").await;
+    let started = std::time::Instant::now();
+    for i in 0..1000 {
+        ws.send(&VisitorFrame::Typing {
+            conversation_id: chat,
+            typing: i % 2 == 0,
+        })
+        .await;
+    }
+    let mut seen = Vec::new();
+    while let Some(Ok(frame)) = agent_ws.try_next_frame(Duration::from_millis(700)).await {
+        if let ServerFrame::Typing { typing, .. } = frame {
+            seen.push(typing);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let bound = 2 * (3 + (3.0 * secs).ceil() as usize);
+    assert!(!seen.is_empty(), "typing still reaches the agent");
+    assert!(
+        seen.len() <= bound,
+        "{} typing frames in {secs:.1} s",
+        seen.len()
+    );
+    assert_eq!(seen.last(), Some(&false), "{seen:?}");
 }

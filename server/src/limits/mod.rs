@@ -3,7 +3,9 @@
 //!
 //! - widget sessions per client IP per minute ([`Limits::widget_sessions`]);
 //! - form submissions (leads) per client IP per hour ([`Limits::leads`]);
-//! - visitor messages per visitor per second, with a burst ([`Limits::visitor_messages`]).
+//! - visitor messages per visitor per second, with a burst ([`Limits::visitor_messages`]);
+//! - visitor typing frames passed on to the agent per visitor per second
+//!   ([`Limits::visitor_typing`]); the rest are dropped silently (typing is ephemeral).
 //!
 //! Every limit is set in the `[limits]` section of the configuration; `0` turns it off. A REST
 //! answer over a limit is `429` `rate_limited` with `Retry-After`; a socket send over a limit
@@ -83,6 +85,7 @@ pub struct Limits {
     pub(crate) widget_sessions: Keyed<IpAddr>,
     pub(crate) leads: Keyed<IpAddr>,
     pub(crate) visitor_messages: Keyed<VisitorId>,
+    pub(crate) visitor_typing: Keyed<VisitorId>,
     pub(crate) client_ip_header: Option<String>,
 }
 
@@ -98,6 +101,9 @@ impl Limits {
             widget_sessions: Keyed::new(per_minute(config.widget_sessions_per_minute)),
             leads: Keyed::new(per_hour(config.leads_per_hour)),
             visitor_messages: Keyed::new(messages),
+            visitor_typing: Keyed::new(
+                NonZeroU32::new(config.visitor_typing_per_second).map(Quota::per_second),
+            ),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()

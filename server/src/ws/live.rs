@@ -61,6 +61,8 @@ pub(super) struct Live {
     registration: Option<Registration>,
     outbox: Outbox,
     pending: FuturesOrdered<PendingSend>,
+    /// The last typing state this socket passed on, to coalesce typing frames.
+    pub(super) typing_relayed: Option<(ConversationId, bool)>,
 }
 
 impl Live {
@@ -79,6 +81,7 @@ impl Live {
             registration: Some(registration),
             outbox,
             pending: FuturesOrdered::new(),
+            typing_relayed: None,
         }
     }
 
