@@ -63,6 +63,9 @@ error_codes! {
     AgentAtCapacity,
     /// The server failed; the cause is in its logs. Retrying later is safe.
     Internal,
+    /// Too many requests from this client IP or visitor: an abuse limit. REST answers say
+    /// when to retry in `Retry-After`; nothing was done or stored.
+    RateLimited,
 }
 
 wire_names!(ErrorCode);
@@ -99,6 +102,6 @@ mod tests {
     fn all_lists_every_code_once() {
         let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(distinct.len(), ErrorCode::ALL.len());
-        assert_eq!(ErrorCode::ALL.len(), 20);
+        assert_eq!(ErrorCode::ALL.len(), 21);
     }
 }

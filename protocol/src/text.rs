@@ -127,7 +127,8 @@ impl ClientMessageId {
 }
 
 /// An agent's email address, trimmed and in lower case: one `@` with text on both sides, at
-/// most [`MAX_EMAIL_LEN`] bytes, no whitespace or control characters. It names one account.
+/// most [`MAX_EMAIL_LEN`] bytes, no whitespace or control characters, not beginning with `=`,
+/// `+`, `-` or `@` (what a spreadsheet would run as a formula). It names one account.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
@@ -149,7 +150,9 @@ impl Email {
                 && !domain.starts_with('.')
                 && !domain.ends_with('.')
         });
-        if !well_formed || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        // A leading `=`, `+`, `-` or `@` would make a spreadsheet run the address as a formula.
+        let formula = email.starts_with(['=', '+', '-', '@', '\t', '\r']);
+        if !well_formed || formula || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(refused(TextError::NotAnEmail));
         }
         Ok(Self(email))
@@ -421,6 +424,9 @@ mod tests {
             "nina@",
             "a b@example.test",
             "a@b@c",
+            "=1+1@evil.example",
+            "+x@example.test",
+            "-x@example.test",
         ] {
             let refused = Email::parse(bad.into());
             assert_eq!(

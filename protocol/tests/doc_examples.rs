@@ -570,8 +570,18 @@ fn rfc3339_utc(millis: i64) -> String {
     )
 }
 
-/// The value of one CSV export column for a lead, as the document describes the export.
+/// The value of one CSV export column for a lead, as the document describes the export: a
+/// value that begins like a spreadsheet formula gets a leading `'`.
 fn csv_value(lead: &Lead, column: &str) -> Option<String> {
+    let value = csv_raw_value(lead, column)?;
+    Some(if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value
+    })
+}
+
+fn csv_raw_value(lead: &Lead, column: &str) -> Option<String> {
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     Some(match column {
         "created_at" => rfc3339_utc(lead.created_at),

@@ -13,6 +13,10 @@
 //! the client's next segment or its delayed-ACK timer. A connection is closed as soon as its
 //! last response (or WebSocket) ends, without lingering; instead the kernel drops connections
 //! whose peer leaves sent data unacknowledged for the client timeout.
+//!
+//! Every answer carries [`security_headers`]: no content sniffing, no referrer, a content
+//! security policy that lets nothing load or run (the server's own page uses inline styles
+//! only) and no framing by other pages.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -44,6 +48,7 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every running socket holds a token of this, so shutdown can wait for them.
     pub sockets: TaskTracker,
+    pub limits: crate::limits::Limits,
 }
 
 pub struct Application {
@@ -124,6 +129,7 @@ impl Application {
 
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
+        let limits = crate::limits::Limits::new(&config.limits);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -131,10 +137,12 @@ impl Application {
             signer: TokenSigner::new(&secret),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
+            limits,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(security_headers())
                 .wrap(actix_web::middleware::from_fn(close_while_shutting_down))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::request_span,
@@ -213,6 +221,21 @@ impl Application {
 
 /// During shutdown every answer closes its connection, so no idle keep-alive connection holds
 /// the process once the listener closes.
+/// The content security policy of every answer: JSON and CSV load nothing, and the landing
+/// page needs only its inline styles. Nobody may frame the server's pages.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Headers every answer carries unless its handler set them.
+fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    use actix_web::http::header;
+    actix_web::middleware::DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
 async fn close_while_shutting_down(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,

@@ -42,6 +42,7 @@ pub struct Config {
     pub ws: WsConfig,
     pub routing: RoutingConfig,
     pub commit: CommitConfig,
+    pub limits: LimitsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -103,6 +104,41 @@ pub struct CommitConfig {
     pub max_batch: usize,
 }
 
+/// Abuse limits on the public endpoints (see `limits`). `0` turns a limit off.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// The header a trusted reverse proxy writes the client's address into (its last entry
+    /// counts), e.g. `X-Forwarded-For`. Unset: the TCP peer's address. Only set it when every
+    /// request comes through that proxy.
+    pub client_ip_header: Option<String>,
+    /// Widget sessions (`POST /api/v1/widget/session`) per client IP per minute, also the
+    /// burst.
+    pub widget_sessions_per_minute: u32,
+    /// Form submissions (`POST /api/v1/widget/leads`) per client IP per hour, also the burst.
+    pub leads_per_hour: u32,
+    /// A visitor's `send` frames per second, over all their sockets, after the burst.
+    pub visitor_messages_per_second: u32,
+    /// `send` frames a visitor may send at once before the per-second rate applies.
+    pub visitor_message_burst: u32,
+    /// A visitor's typing frames passed on to the agent per second (also the burst); the
+    /// rest are dropped.
+    pub visitor_typing_per_second: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            client_ip_header: None,
+            widget_sessions_per_minute: 60,
+            leads_per_hour: 20,
+            visitor_messages_per_second: 5,
+            visitor_message_burst: 20,
+            visitor_typing_per_second: 3,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -126,6 +162,7 @@ impl Default for Config {
             ws: WsConfig::default(),
             routing: RoutingConfig::default(),
             commit: CommitConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

@@ -15,6 +15,8 @@ pub struct HttpError {
     status: StatusCode,
     code: ErrorCode,
     message: String,
+    /// Seconds for `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 /// The HTTP status of each error code. No wildcard arm: a new code must be given its status
@@ -39,6 +41,7 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AgentUnavailable
         | ErrorCode::AgentAtCapacity => StatusCode::CONFLICT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
     }
 }
 
@@ -55,6 +58,19 @@ impl HttpError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// `429` `rate_limited` with `Retry-After`: `what` is over its limit for `wait` more.
+    pub fn rate_limited(what: &str, wait: std::time::Duration) -> Self {
+        let secs = crate::limits::retry_after_secs(wait);
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                ErrorCode::RateLimited,
+                format!("too many {what}; retry in {secs} s"),
+            )
         }
     }
 
@@ -99,7 +115,11 @@ impl ResponseError for HttpError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(ApiError {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+        }
+        response.json(ApiError {
             code: self.code,
             message: self.message.clone(),
         })
@@ -148,6 +168,7 @@ mod tests {
                 | "agent_at_capacity"
                 | "already_authenticated" => 409,
                 "internal" => 500,
+                "rate_limited" => 429,
                 _ => 400,
             };
             assert_eq!(status, expected, "{code}");

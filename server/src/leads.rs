@@ -2,6 +2,11 @@
 //! UTM parameters off the landing page, and writing leads as CSV (RFC 4180: comma separated,
 //! CRLF line ends, fields quoted when they hold a comma, quote or line break, quotes doubled;
 //! UTF-8, so Cyrillic or any other script survives as it is).
+//!
+//! Every CSV the server makes goes through [`csv_document`], which neutralises spreadsheet
+//! formulas: a cell beginning with `=`, `+`, `-`, `@`, tab or carriage return — what a
+//! spreadsheet would run as a formula (OWASP "CSV injection") — is written with a leading `'`, so
+//! it opens as the text the visitor typed and never runs.
 
 use std::collections::BTreeMap;
 
@@ -100,6 +105,7 @@ fn check_kind(kind: FieldKind, value: &str) -> Result<(), &'static str> {
         FieldKind::Email => {
             let (local, domain) = value.split_once('@').ok_or("is not an email address")?;
             if local.is_empty()
+                || looks_like_formula(value)
                 || !domain.contains('.')
                 || domain.starts_with('.')
                 || domain.ends_with('.')
@@ -178,51 +184,81 @@ pub(crate) const CSV_HEADER: [&str; 20] = [
     "id",
 ];
 
-/// Leads as an RFC 4180 CSV document (UTF-8, CRLF), header first.
-pub(crate) fn to_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
+/// Whether a spreadsheet would read `cell` as a formula.
+fn looks_like_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// `cell` as a spreadsheet shows it as text: prefixed with `'` when it looks like a formula.
+pub(crate) fn safe_cell(cell: String) -> String {
+    if looks_like_formula(&cell) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// An RFC 4180 CSV document (UTF-8, CRLF), `header` first, every cell passed through
+/// [`safe_cell`]. The one writer for every CSV the server makes.
+pub(crate) fn csv_document<R>(
+    header: &[&str],
+    rows: impl IntoIterator<Item = R>,
+) -> Result<Vec<u8>, csv::Error>
+where
+    R: IntoIterator<Item = String>,
+{
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(Vec::new());
-    writer.write_record(CSV_HEADER)?;
-    for lead in leads {
-        let created = Utc
-            .timestamp_millis_opt(lead.created_at)
-            .single()
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let custom = if lead.custom.is_empty() {
-            String::new()
-        } else {
-            serde_json::to_string(&lead.custom).unwrap_or_default()
-        };
-        writer.write_record([
-            created,
-            lead.kind.as_str().to_owned(),
-            text(&lead.name),
-            text(&lead.email),
-            text(&lead.phone),
-            text(&lead.message),
-            if lead.consent { "yes" } else { "no" }.to_owned(),
-            custom,
-            text(&lead.page.landing_page),
-            text(&lead.page.current_page),
-            text(&lead.page.referrer),
-            text(&lead.utm.source),
-            text(&lead.utm.medium),
-            text(&lead.utm.campaign),
-            text(&lead.utm.term),
-            text(&lead.utm.content),
-            lead.department_id
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-            lead.site_id.to_string(),
-            lead.visitor_id.map(|v| v.to_string()).unwrap_or_default(),
-            lead.id.to_string(),
-        ])?;
+    writer.write_record(header.iter().map(|h| safe_cell((*h).to_owned())))?;
+    for row in rows {
+        writer.write_record(row.into_iter().map(safe_cell))?;
     }
     writer.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// Leads as a CSV document (see [`csv_document`]), header first.
+pub(crate) fn to_csv(leads: &[Lead]) -> Result<Vec<u8>, csv::Error> {
+    csv_document(&CSV_HEADER, leads.iter().map(lead_row))
+}
+
+fn lead_row(lead: &Lead) -> [String; 20] {
+    let created = Utc
+        .timestamp_millis_opt(lead.created_at)
+        .single()
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let custom = if lead.custom.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&lead.custom).unwrap_or_default()
+    };
+    [
+        created,
+        lead.kind.as_str().to_owned(),
+        text(&lead.name),
+        text(&lead.email),
+        text(&lead.phone),
+        text(&lead.message),
+        if lead.consent { "yes" } else { "no" }.to_owned(),
+        custom,
+        text(&lead.page.landing_page),
+        text(&lead.page.current_page),
+        text(&lead.page.referrer),
+        text(&lead.utm.source),
+        text(&lead.utm.medium),
+        text(&lead.utm.campaign),
+        text(&lead.utm.term),
+        text(&lead.utm.content),
+        lead.department_id
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        lead.site_id.to_string(),
+        lead.visitor_id.map(|v| v.to_string()).unwrap_or_default(),
+        lead.id.to_string(),
+    ]
 }
 
 #[cfg(test)]
@@ -345,5 +381,49 @@ mod tests {
         let mut reader = csv::Reader::from_reader(csv.as_bytes());
         let record = reader.records().next().unwrap().unwrap();
         assert_eq!(&record[2], "Ёжиков, \"Пётр\"");
+    }
+
+    #[test]
+    fn csv_cells_that_look_like_formulas_come_out_as_text() {
+        let lead = submit(
+            offline(
+                &[
+                    ("name", "=HYPERLINK(\"http://x\",\"y\")"),
+                    ("email", "nina@example.test"),
+                    ("message", "-2+3"),
+                ],
+                None,
+            ),
+            1,
+        )
+        .unwrap();
+        let csv = String::from_utf8(to_csv(&[lead]).unwrap()).unwrap();
+        let mut reader = csv::Reader::from_reader(csv.as_bytes());
+        let record = reader.records().next().unwrap().unwrap();
+        assert_eq!(&record[2], "'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(&record[3], "nina@example.test");
+        assert_eq!(&record[5], "'-2+3");
+        for (cell, safe) in [
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("+7 999 123-45-67", "'+7 999 123-45-67"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(safe_cell(cell.into()), safe, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn an_email_that_begins_like_a_formula_is_refused() {
+        for email in ["=1+1@evil.example", "+x@evil.example", "-x@evil.example"] {
+            let form = offline(&[("name", "A"), ("email", email), ("message", "hi")], None);
+            assert_eq!(
+                submit(form, 1).err().as_deref(),
+                Some("Email is not an email address"),
+                "{email}"
+            );
+        }
     }
 }

@@ -25,6 +25,7 @@ pub(crate) mod events;
 pub(crate) mod hours;
 pub mod hub;
 pub(crate) mod leads;
+pub mod limits;
 pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;

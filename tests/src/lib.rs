@@ -92,6 +92,12 @@ pub fn test_config(database_url: &str) -> Config {
         ..Config::default()
     };
     config.ws.hello_timeout_ms = 5_000;
+    // Tests create visitors and pipeline sends far faster than people do, all from one
+    // address: the abuse limits are off here, and on at their defaults in the tests of them.
+    config.limits.widget_sessions_per_minute = 0;
+    config.limits.leads_per_hour = 0;
+    config.limits.visitor_messages_per_second = 0;
+    config.limits.visitor_typing_per_second = 0;
     config
 }
 
@@ -187,6 +193,19 @@ impl Client {
             .find(|s| s.widget_key == "demo")
             .expect("first start creates the demo site");
         client
+    }
+
+    /// The same client whose HTTP requests come from `ip` (any of 127.0.0.0/8 on loopback),
+    /// so tests can speak as different client addresses.
+    pub fn from_address(&self, ip: &str) -> Client {
+        let ip: std::net::IpAddr = ip.parse().expect("an IP address");
+        Client {
+            http: reqwest::Client::builder()
+                .local_address(ip)
+                .build()
+                .expect("an HTTP client bound to the address"),
+            ..self.clone()
+        }
     }
 
     pub fn ws_url(&self, path: &str) -> String {

@@ -9,6 +9,7 @@ mod crash;
 mod delivery;
 mod invariants;
 mod leads;
+mod limits;
 mod locking;
 mod migrations;
 mod presence;

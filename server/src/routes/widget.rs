@@ -50,6 +50,12 @@ pub(crate) async fn session(
     body: Json<WidgetSessionRequest>,
 ) -> Reply {
     let body = body.into_inner();
+    let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
+    state
+        .limits
+        .widget_sessions
+        .check(&ip)
+        .map_err(|wait| HttpError::rate_limited("widget sessions from this address", wait))?;
     let site = widget_site(&state, &req, &body.widget_key).await?;
     if let Some(identity) = &body.identity {
         return verified_session(&state, &site, identity).await;
@@ -213,6 +219,12 @@ pub(crate) async fn submit_lead(
         .await?
         .ok_or_else(|| HttpError::not_found("site"))?;
     check_origin(&req, &site)?;
+    let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
+    state
+        .limits
+        .leads
+        .check(&ip)
+        .map_err(|wait| HttpError::rate_limited("form submissions from this address", wait))?;
     let submission = body.into_inner();
     if let Some(department) = submission.department_id {
         let on_site = state.store.department(department).await?.map(|d| d.site_id);

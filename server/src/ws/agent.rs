@@ -17,7 +17,7 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
             body,
         } => {
             let prepared = chat.agent_send(agent, client_id.clone(), conversation_id, body);
-            live.submit(client_id, Ok(prepared));
+            live.submit_agent(client_id, Ok(prepared), agent.clone(), conversation_id);
             Ok(())
         }
         AgentFrame::Typing {
@@ -64,13 +64,15 @@ async fn relay_typing(
                 .typing(&conversation, AuthorKind::Agent, typing);
             Ok(())
         }
-        // Another agent's conversation: the agent is told it does not serve it.
-        Ok(Some(_)) => {
+        // Another agent's conversation of the agent's sites: the agent is told it does not
+        // serve it.
+        Ok(Some(conversation)) if agent.reaches(conversation.site_id) => {
             live.transport
                 .error(ErrorCode::Forbidden, "not a conversation you serve", None)
                 .await
         }
-        Ok(None) => {
+        // Another site's conversation is answered like an id that does not exist.
+        Ok(_) => {
             live.transport
                 .error(ErrorCode::NotFound, "no such conversation of yours", None)
                 .await

@@ -22,7 +22,7 @@ use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
 use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
-use crate::store::{Agent, Appended, StoreError};
+use crate::store::{Agent, AppendRejection, Appended, StoreError};
 
 /// Messages fetched from the store per round when filling a gap.
 const CATCH_UP_PAGE: u32 = 500;
@@ -33,7 +33,22 @@ pub(super) enum Peer {
     Agent(Agent),
 }
 
-type SendResult = (ClientMessageId, Result<Appended, ChatError>);
+type SendResult = (ClientMessageId, Result<Appended, Refusal>);
+
+/// Why a send was not stored, as its `error` frame says it.
+pub(super) struct Refusal {
+    code: ErrorCode,
+    message: String,
+}
+
+impl From<ChatError> for Refusal {
+    fn from(e: ChatError) -> Self {
+        Self {
+            code: e.code(),
+            message: e.public_message(),
+        }
+    }
+}
 type PendingSend = Pin<Box<dyn Future<Output = SendResult>>>;
 
 /// A connection after a successful `hello`.
@@ -46,6 +61,8 @@ pub(super) struct Live {
     registration: Option<Registration>,
     outbox: Outbox,
     pending: FuturesOrdered<PendingSend>,
+    /// The last typing state this socket passed on, to coalesce typing frames.
+    pub(super) typing_relayed: Option<(ConversationId, bool)>,
 }
 
 impl Live {
@@ -64,6 +81,7 @@ impl Live {
             registration: Some(registration),
             outbox,
             pending: FuturesOrdered::new(),
+            typing_relayed: None,
         }
     }
 
@@ -188,14 +206,56 @@ impl Live {
                 Ok(send) => chat.commit(send).await,
                 Err(e) => Err(e),
             };
-            (client_id, result)
+            (client_id, result.map_err(Refusal::from))
+        }));
+    }
+
+    /// Refuses a send without storing anything; the `error` goes out in turn with the acks of
+    /// the sends before it.
+    pub(super) fn refuse(&mut self, client_id: ClientMessageId, code: ErrorCode, message: String) {
+        self.pending.push_back(Box::pin(async move {
+            (client_id, Err(Refusal { code, message }))
+        }));
+    }
+
+    /// Like [`Live::submit`] for an agent's send into `conversation`: a refusal because the
+    /// conversation belongs to another site says `not_found`, as for an id that does not
+    /// exist, so an agent cannot learn that another site's conversation exists.
+    pub(super) fn submit_agent(
+        &mut self,
+        client_id: ClientMessageId,
+        prepared: Result<PreparedSend, ChatError>,
+        agent: Agent,
+        conversation: ConversationId,
+    ) {
+        let chat = self.state.chat.clone();
+        self.pending.push_back(Box::pin(async move {
+            let result = match prepared {
+                Ok(send) => chat.commit(send).await,
+                Err(e) => Err(e),
+            };
+            let result = match result {
+                Err(ChatError::Rejected(AppendRejection::Forbidden)) => {
+                    let same_site = matches!(
+                        chat.store().conversation(conversation).await,
+                        Ok(Some(c)) if agent.reaches(c.site_id)
+                    );
+                    Err(ChatError::Rejected(if same_site {
+                        AppendRejection::Forbidden
+                    } else {
+                        AppendRejection::NotFound
+                    }))
+                }
+                other => other,
+            };
+            (client_id, result.map_err(Refusal::from))
         }));
     }
 
     async fn finish_send(
         &mut self,
         client_id: ClientMessageId,
-        result: Result<Appended, ChatError>,
+        result: Result<Appended, Refusal>,
     ) -> Result<(), Gone> {
         match result {
             Ok(appended) => {
@@ -208,9 +268,9 @@ impl Live {
                     })
                     .await
             }
-            Err(e) => {
+            Err(refusal) => {
                 self.transport
-                    .error(e.code(), e.public_message(), Some(client_id))
+                    .error(refusal.code, refusal.message, Some(client_id))
                     .await
             }
         }

@@ -188,15 +188,75 @@ async fn within(
     }
 }
 
-/// Maps a broken incoming frame to its close code: too big (1009), not UTF-8 (1007), else a
-/// protocol error (1002).
+/// RFC 6455's close code for a broken protocol (e.g. a reserved bit set with no extension).
+const PROTOCOL_ERROR: u16 = 1002;
+
+/// Maps a broken incoming frame to its close code: too big, one frame or a fragmented message
+/// as a whole (1009); not UTF-8 (1007); else a protocol error (1002), a reserved bit included.
+///
+/// actix-ws reports a fragmented message over its limit, invalid UTF-8 and reserved bits all as
+/// `ProtocolError::Io`; only the inner error tells them apart.
 fn protocol_error_end(error: &actix_ws::ProtocolError) -> End {
     use actix_ws::ProtocolError;
+    let too_big = End::Close(close_code::TOO_BIG, "frame too large");
     match error {
-        ProtocolError::Overflow => End::Close(close_code::TOO_BIG, "frame too large"),
-        ProtocolError::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-            End::Close(close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8")
+        ProtocolError::Overflow => too_big,
+        ProtocolError::Io(io) => {
+            let text = io.to_string().to_ascii_lowercase();
+            let not_utf8 = io.kind() == std::io::ErrorKind::InvalidData
+                && (io
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<std::str::Utf8Error>())
+                    || text.contains("utf-8"));
+            if text.contains("continuation size") {
+                too_big
+            } else if not_utf8 {
+                End::Close(close_code::INVALID_PAYLOAD, "text frame is not valid UTF-8")
+            } else {
+                End::Close(PROTOCOL_ERROR, "WebSocket protocol error")
+            }
         }
-        _ => End::Close(1002, "WebSocket protocol error"),
+        _ => End::Close(PROTOCOL_ERROR, "WebSocket protocol error"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use actix_ws::ProtocolError;
+
+    use super::*;
+
+    fn code(error: ProtocolError) -> u16 {
+        match protocol_error_end(&error) {
+            End::Close(code, _) => code,
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn broken_frames_close_with_their_rfc_6455_codes() {
+        assert_eq!(code(ProtocolError::Overflow), 1009);
+        // What actix-ws says for a fragmented message over its limit, a reserved bit, and
+        // invalid UTF-8 in one frame or across fragments.
+        let fragmented = io::Error::other("Exceeded maximum continuation size");
+        assert_eq!(code(ProtocolError::Io(fragmented)), 1009);
+        let reserved = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "Received a frame with non-zero reserved bits",
+        );
+        assert_eq!(code(ProtocolError::Io(reserved)), 1002);
+        let bytes = vec![0xff_u8, 0xfe];
+        let utf8 = std::str::from_utf8(&bytes)
+            .err()
+            .map(|e| io::Error::new(io::ErrorKind::InvalidData, e));
+        assert_eq!(utf8.map(|e| code(ProtocolError::Io(e))), Some(1007));
+        let joined = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "invalid utf-8 sequence of 1 bytes from index 0",
+        );
+        assert_eq!(code(ProtocolError::Io(joined)), 1007);
+        assert_eq!(code(ProtocolError::UnmaskedFrame), 1002);
     }
 }

@@ -1,7 +1,7 @@
 //! Frames a visitor's widget sends after `hello`.
 
 use bellhop_protocol::frames::{AuthorKind, VisitorFrame};
-use bellhop_protocol::{ConversationId, SiteId, VisitorId};
+use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
 use super::transport::Gone;
@@ -20,6 +20,15 @@ pub(super) async fn handle(
             department_id,
             body,
         } => {
+            if let Err(wait) = live.state.limits.visitor_messages.check(&visitor) {
+                let secs = crate::limits::retry_after_secs(wait);
+                live.refuse(
+                    client_id,
+                    ErrorCode::RateLimited,
+                    format!("too many messages; wait {secs} s and resend with the same client_id"),
+                );
+                return Ok(());
+            }
             // Prepared here, in frame order, so sends are committed in the order they came.
             let prepared = live
                 .state
@@ -59,8 +68,20 @@ async fn relay_typing(
     conversation_id: ConversationId,
     typing: bool,
 ) -> Result<(), Gone> {
+    // Coalesced: a repeat of the state last passed on is dropped; a start over the rate is
+    // dropped; a stop passes whenever a start was passed on, so the agent never sees a visitor
+    // typing forever. Dropped frames cost no lookup.
+    let last = live.typing_relayed;
+    if last == Some((conversation_id, typing)) {
+        return Ok(());
+    }
+    let stop_after_start = !typing && last == Some((conversation_id, true));
+    if !stop_after_start && live.state.limits.visitor_typing.check(&visitor).is_err() {
+        return Ok(());
+    }
     match live.state.store.conversation(conversation_id).await {
         Ok(Some(conversation)) if conversation.visitor_id == visitor => {
+            live.typing_relayed = Some((conversation_id, typing));
             live.state
                 .chat
                 .typing(&conversation, AuthorKind::Visitor, typing);

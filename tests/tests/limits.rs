@@ -1,0 +1,375 @@
+//! Abuse limits on the public endpoints: spreadsheet-safe CSV, security headers, close codes,
+//! `not_found` for other sites' conversations, and rate limits on what a visitor can send.
+
+use std::time::Duration;
+
+use bellhop_protocol::api::{LeadKind, LeadSubmission, PageContext};
+use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
+use bellhop_protocol::frames::ServerFrame;
+use bellhop_protocol::frames::{AgentFrame, VisitorFrame};
+use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_server::config::LimitsConfig;
+use bellhop_tests::{
+    Backend, Client, TestVisitor, agent_send, api_error, both_backends, send_pipelined, spawn_app,
+    spawn_app_with, visitor_says,
+};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+both_backends!(
+    a_lead_that_looks_like_a_formula_exports_as_text,
+    answers_carry_security_headers,
+    broken_frames_close_with_their_codes,
+    another_sites_conversation_is_not_found_on_the_agent_socket,
+    a_visitor_flooding_messages_is_rate_limited_and_the_socket_stays_open,
+    widget_sessions_from_one_address_stop_at_the_limit,
+    leads_from_one_address_stop_at_the_limit,
+    a_typing_flood_reaches_the_agent_coalesced,
+);
+
+/// A server with the abuse limits at their documented defaults.
+async fn spawn_limited(backend: Backend) -> bellhop_tests::TestApp {
+    spawn_app_with(backend, |config| config.limits = LimitsConfig::default()).await
+}
+
+/// A 429 `rate_limited` answer with a `Retry-After` of 1 to `max` seconds.
+async fn assert_rate_limited(response: reqwest::Response, max: u64) {
+    let retry: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=max).contains(&retry), "Retry-After {retry}");
+    assert_eq!(api_error(response, 429).await.code, ErrorCode::RateLimited);
+}
+
+async fn post_lead(
+    app: &Client,
+    visitor: &TestVisitor,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let submission = LeadSubmission {
+        kind: LeadKind::Offline,
+        department_id: None,
+        fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        consent: false,
+        page: PageContext::default(),
+    };
+    app.http
+        .post(format!("{}/api/v1/widget/leads", app.address))
+        .bearer_auth(&visitor.token)
+        .header("Origin", &visitor.origin)
+        .json(&submission)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// An anonymous visitor plants `=HYPERLINK(...)` in a lead's name: the marketer's export shows
+/// it as text (a leading `'`), never as a formula; an e-mail that begins like a formula is
+/// refused outright.
+async fn a_lead_that_looks_like_a_formula_exports_as_text(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    let formula = "=HYPERLINK(\"http://x\",\"y\")";
+    let refused = post_lead(
+        &app,
+        &visitor,
+        &[
+            ("name", "A"),
+            ("email", "=1+1@evil.example"),
+            ("message", "hi"),
+        ],
+    )
+    .await;
+    let error = api_error(refused, 400).await;
+    assert_eq!(error.code, ErrorCode::InvalidRequest);
+    assert_eq!(error.message, "Email is not an email address");
+
+    let accepted = post_lead(
+        &app,
+        &visitor,
+        &[
+            ("name", formula),
+            ("email", "nina@example.test"),
+            ("message", "@SUM(1+1)*cmd|' /C calc'!A0"),
+        ],
+    )
+    .await;
+    assert_eq!(accepted.status(), 201);
+
+    let response = app.get("/api/v1/leads.csv", &app.admin_token).await;
+    assert_eq!(response.status(), 200);
+    let body = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "only the accepted lead: {body}");
+    let column = |name: &str| {
+        let i = headers.iter().position(|h| h == name).unwrap();
+        rows[0][i].to_owned()
+    };
+    assert_eq!(column("name"), format!("'{formula}"));
+    assert_eq!(column("message"), "'@SUM(1+1)*cmd|' /C calc'!A0");
+    assert_eq!(column("email"), "nina@example.test");
+}
+
+/// Every answer, API JSON, errors and the landing page alike, forbids sniffing, referrers,
+/// loading anything foreign and framing.
+async fn answers_carry_security_headers(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let answers = [
+        app.get("/api/v1/me", &app.admin_token).await,
+        app.get("/api/v1/me", "not-a-token").await,
+        app.http
+            .get(format!("{}/", app.address))
+            .send()
+            .await
+            .unwrap(),
+        app.http
+            .get(format!("{}/api/v1/widget/config?key=nope", app.address))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for response in answers {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{} has no {name}", response.url()))
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        assert_eq!(header("referrer-policy"), "no-referrer");
+        assert_eq!(header("x-frame-options"), "DENY");
+        let csp = header("content-security-policy");
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+}
+
+/// A message fragmented into frames each under the limit but over it as a whole closes with
+/// 1009; a frame with a reserved bit set closes with 1002; another visitor chats on.
+async fn broken_frames_close_with_their_codes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (visitor, mut good, chat) = app.open_chat(&app.demo_site, None, "still here").await;
+
+    let mut fragmented = app.connect_visitor(&visitor, Vec::new()).await;
+    let half = vec![b'x'; 40 * 1024];
+    fragmented
+        .send_raw(Message::Frame(Frame::message(
+            half.clone(),
+            OpCode::Data(Data::Text),
+            false,
+        )))
+        .await;
+    fragmented
+        .send_raw(Message::Frame(Frame::message(
+            half,
+            OpCode::Data(Data::Continue),
+            true,
+        )))
+        .await;
+    assert_eq!(fragmented.expect_close().await, Some(close_code::TOO_BIG));
+
+    let mut reserved = app.connect_visitor(&visitor, Vec::new()).await;
+    let mut frame = Frame::message(b"{}".to_vec(), OpCode::Data(Data::Text), true);
+    frame.header_mut().rsv1 = true;
+    reserved.send_raw(Message::Frame(frame)).await;
+    assert_eq!(reserved.expect_close().await, Some(1002));
+
+    visitor_says(&mut good, "after", "still chatting", Some(chat)).await;
+}
+
+/// An agent naming another site's conversation, typing or sending, hears `not_found`, just as
+/// for an id that does not exist; nothing is stored in it.
+async fn another_sites_conversation_is_not_found_on_the_agent_socket(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other_site = app
+        .create_site("Other shop", &["https://other.example"])
+        .await;
+    let (_agent, mut agent_ws) = app.online_agent("Demo Dana", 3).await;
+    let (_visitor, _ws, chat) = app.open_chat(&other_site, None, "for the other shop").await;
+    agent_ws.expect_silence(Duration::from_millis(300)).await;
+
+    agent_ws
+        .send(&AgentFrame::Typing {
+            conversation_id: chat,
+            typing: true,
+        })
+        .await;
+    assert_eq!(agent_ws.next_error().await, (ErrorCode::NotFound, None));
+    agent_ws.send(&agent_send("sneak", "hello?", chat)).await;
+    assert_eq!(
+        agent_ws.next_error().await,
+        (ErrorCode::NotFound, Some("sneak".to_owned()))
+    );
+    let page: bellhop_protocol::api::TranscriptPage = app
+        .get_json(
+            &format!("/api/v1/conversations/{chat}/messages"),
+            &app.admin_token,
+        )
+        .await;
+    assert!(page.messages.iter().all(|m| m.body != "hello?"));
+}
+
+/// A visitor writing 60 messages at once, far faster than anyone types, gets the burst of 20
+/// stored and `rate_limited` for the rest, each error carrying its send's `client_id`; the
+/// socket stays open, so after a pause the same visitor writes again; every acked message is
+/// in the transcript exactly once and no refused one is. Another visitor chats normally.
+async fn a_visitor_flooding_messages_is_rate_limited_and_the_socket_stays_open(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let (_visitor, mut flooder, chat) = app.open_chat(&app.demo_site, None, "hello").await;
+    let (_other, mut calm, calm_chat) = app.open_chat(&app.demo_site, None, "hi there").await;
+
+    send_pipelined(&mut flooder, "flood", 60, Some(chat)).await;
+    let mut acked = Vec::new();
+    let mut refused = Vec::new();
+    while acked.len() + refused.len() < 60 {
+        match flooder.next_frame().await {
+            ServerFrame::Ack { client_id, .. } => acked.push(client_id.as_str().to_owned()),
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                client_id: Some(client_id),
+                ..
+            } => refused.push(client_id.as_str().to_owned()),
+            ServerFrame::Error { code, .. } => panic!("unexpected error {code}"),
+            _ => {}
+        }
+    }
+    // The first message used one of the 20; the rest of the burst, and perhaps a message or
+    // two of the steady 5/s, get through.
+    assert!((19..=25).contains(&acked.len()), "acked {}", acked.len());
+    assert_eq!(
+        acked[..19],
+        (0..19).map(|i| format!("flood-{i}")).collect::<Vec<_>>()[..]
+    );
+    assert!(refused.len() >= 35, "refused {}", refused.len());
+
+    visitor_says(&mut calm, "calm-1", "all fine here", Some(calm_chat)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    visitor_says(&mut flooder, "after-pause", "sorry", Some(chat)).await;
+
+    let page: TranscriptPage = app
+        .get_json(
+            &format!("/api/v1/conversations/{chat}/messages?limit=500"),
+            &app.admin_token,
+        )
+        .await;
+    let bodies: Vec<&str> = page.messages.iter().map(|m| m.body.as_str()).collect();
+    for id in &acked {
+        let body = id.replace('-', " ");
+        assert_eq!(bodies.iter().filter(|b| **b == body).count(), 1, "{body}");
+    }
+    for id in &refused {
+        let body = id.replace('-', " ");
+        assert!(
+            !bodies.contains(&body.as_str()),
+            "{body} was refused yet stored"
+        );
+    }
+    assert!(bodies.contains(&"sorry"));
+}
+
+async fn widget_session(app: &Client) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/v1/widget/session", app.address))
+        .header("Origin", &app.demo_site.allowed_origins[0])
+        .json(&serde_json::json!({ "widget_key": app.demo_site.widget_key }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// 60 widget sessions a minute from one address are served, the next one is `429` with
+/// `Retry-After`; another address is served meanwhile.
+async fn widget_sessions_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let flooder = app.from_address("127.0.0.2");
+    for i in 0..60 {
+        let response = widget_session(&flooder).await;
+        assert_eq!(response.status(), 200, "session {i}");
+    }
+    assert_rate_limited(widget_session(&flooder).await, 60).await;
+    let neighbour = app.from_address("127.0.0.3");
+    let response = widget_session(&neighbour).await;
+    assert_eq!(response.status(), 200);
+    let session: WidgetSessionResponse = response.json().await.unwrap();
+    assert_eq!(session.site_id, app.demo_site.id);
+}
+
+/// 20 form submissions an hour from one address are stored, the next is `429` and not
+/// stored; another address is served meanwhile.
+async fn leads_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let flooder = app.from_address("127.0.0.2");
+    let visitor = flooder.new_visitor(&app.demo_site).await;
+    let lead = |i: usize| {
+        [
+            ("name", format!("Spam {i}")),
+            ("email", format!("spam{i}@example.test")),
+            ("message", "buy now".to_owned()),
+        ]
+    };
+    let post = |client: &Client, i: usize| {
+        let fields = lead(i);
+        let client = client.clone();
+        let visitor = &visitor;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_lead(&client, visitor, &fields).await
+        }
+    };
+    for i in 0..20 {
+        assert_eq!(post(&flooder, i).await.status(), 201, "lead {i}");
+    }
+    assert_rate_limited(post(&flooder, 20).await, 3600).await;
+    let neighbour = app.from_address("127.0.0.3");
+    assert_eq!(post(&neighbour, 21).await.status(), 201);
+    let list: bellhop_protocol::api::LeadList =
+        app.get_json("/api/v1/leads", &app.admin_token).await;
+    assert_eq!(list.leads.len(), 21);
+    assert!(
+        list.leads
+            .iter()
+            .all(|l| l.name.as_deref() != Some("Spam 20"))
+    );
+}
+
+/// 1 000 typing frames in a burst reach the agent as a handful (at most 3 starts a second,
+/// each with its stop), and the last thing the agent sees is the visitor stopping.
+async fn a_typing_flood_reaches_the_agent_coalesced(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let (_agent, mut agent_ws) = app.online_agent("Busy Bea", 3).await;
+    let (_visitor, mut ws, chat) = app.assigned_chat(&mut agent_ws, "hello").await;
+    let started = std::time::Instant::now();
+    for i in 0..1000 {
+        ws.send(&VisitorFrame::Typing {
+            conversation_id: chat,
+            typing: i % 2 == 0,
+        })
+        .await;
+    }
+    let mut seen = Vec::new();
+    while let Some(Ok(frame)) = agent_ws.try_next_frame(Duration::from_millis(700)).await {
+        if let ServerFrame::Typing { typing, .. } = frame {
+            seen.push(typing);
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let bound = 2 * (3 + (3.0 * secs).ceil() as usize);
+    assert!(!seen.is_empty(), "typing still reaches the agent");
+    assert!(
+        seen.len() <= bound,
+        "{} typing frames in {secs:.1} s",
+        seen.len()
+    );
+    assert_eq!(seen.last(), Some(&false), "{seen:?}");
+}
