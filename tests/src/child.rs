@@ -21,6 +21,14 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The abuse limits, turned off for child servers of tests that are not about them.
+const LIMITS_OFF: &[&str] = &[
+    "BELLHOP_LIMITS__WIDGET_SESSIONS_PER_MINUTE",
+    "BELLHOP_LIMITS__LEADS_PER_HOUR",
+    "BELLHOP_LIMITS__VISITOR_MESSAGES_PER_SECOND",
+    "BELLHOP_LIMITS__VISITOR_TYPING_PER_SECOND",
+];
+
 impl ChildServer {
     /// Starts `binary serve` on a free port and waits until it is ready.
     pub async fn start(binary: &str, database_url: &str) -> Self {
@@ -30,6 +38,8 @@ impl ChildServer {
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database_url])
             .env("BELLHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            // As in `test_config`: these tests stream from one address faster than any person.
+            .envs(LIMITS_OFF.iter().map(|name| (*name, "0")))
             .stdout(Stdio::null())
             .stderr(if show_logs {
                 Stdio::inherit()
