@@ -48,6 +48,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every running socket holds a token of this, so shutdown can wait for them.
     pub sockets: TaskTracker,
+    /// Bounds on login's password hashing and its failure locks.
+    pub login: Arc<crate::auth::limits::LoginGuard>,
     pub limits: crate::limits::Limits,
 }
 
@@ -129,6 +131,7 @@ impl Application {
 
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
+        let login = Arc::new(crate::auth::limits::LoginGuard::new(&config.auth));
         let limits = crate::limits::Limits::new(&config.limits);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
@@ -137,6 +140,7 @@ impl Application {
             signer: TokenSigner::new(&secret),
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
+            login,
             limits,
         });
         let app_state = state.clone();

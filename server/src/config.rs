@@ -43,6 +43,51 @@ pub struct Config {
     pub routing: RoutingConfig,
     pub commit: CommitConfig,
     pub limits: LimitsConfig,
+    pub auth: AuthConfig,
+}
+
+/// Limits on login: how much password hashing runs at once, and when repeated failures lock
+/// an account or a client address.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Argon2 hashes running at once; `0` means one per CPU core.
+    pub hash_concurrency: usize,
+    /// How long a login waits for a turn to hash before it is answered `429`.
+    pub hash_wait_ms: u64,
+    /// Failed logins for one account (by email) within the window that lock it.
+    pub account_max_failures: u32,
+    /// Failed logins from one client address within the window that lock it.
+    pub address_max_failures: u32,
+    /// The window failures are counted in.
+    pub failure_window_secs: u64,
+    /// The first lock's length; each further lock without a success doubles it.
+    pub lock_secs: u64,
+    /// The longest lock.
+    pub max_lock_secs: u64,
+}
+
+impl AuthConfig {
+    pub fn hash_concurrency(&self) -> usize {
+        match self.hash_concurrency {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            hash_concurrency: 0,
+            hash_wait_ms: 2_000,
+            account_max_failures: 5,
+            address_max_failures: 50,
+            failure_window_secs: 900,
+            lock_secs: 60,
+            max_lock_secs: 3_600,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -162,6 +207,7 @@ impl Default for Config {
             ws: WsConfig::default(),
             routing: RoutingConfig::default(),
             commit: CommitConfig::default(),
+            auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
         }
     }
@@ -248,6 +294,7 @@ impl fmt::Debug for Config {
             .field("ws", &self.ws)
             .field("routing", &self.routing)
             .field("commit", &self.commit)
+            .field("auth", &self.auth)
             .finish()
     }
 }

@@ -40,8 +40,8 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Offline
         | ErrorCode::AgentUnavailable
         | ErrorCode::AgentAtCapacity => StatusCode::CONFLICT,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -167,8 +167,8 @@ mod tests {
                 | "agent_unavailable"
                 | "agent_at_capacity"
                 | "already_authenticated" => 409,
-                "internal" => 500,
                 "rate_limited" => 429,
+                "internal" => 500,
                 _ => 400,
             };
             assert_eq!(status, expected, "{code}");

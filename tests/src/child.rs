@@ -32,6 +32,11 @@ const LIMITS_OFF: &[&str] = &[
 impl ChildServer {
     /// Starts `binary serve` on a free port and waits until it is ready.
     pub async fn start(binary: &str, database_url: &str) -> Self {
+        Self::start_with_env(binary, database_url, &[]).await
+    }
+
+    /// [`start`](Self::start) with extra environment variables (`BELLHOP_*` settings).
+    pub async fn start_with_env(binary: &str, database_url: &str, env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let show_logs = std::env::var_os("RUST_LOG").is_some();
         let child = Command::new(binary)
@@ -40,6 +45,7 @@ impl ChildServer {
             .env("BELLHOP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             // As in `test_config`: these tests stream from one address faster than any person.
             .envs(LIMITS_OFF.iter().map(|name| (*name, "0")))
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(if show_logs {
                 Stdio::inherit()
@@ -69,6 +75,20 @@ impl ChildServer {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the server did not become ready in 15 s");
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// The server's resident memory in KiB (`VmRSS` in `/proc/PID/status`).
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// SIGKILL: no shutdown code runs, nothing is flushed.

@@ -11,6 +11,7 @@ mod invariants;
 mod leads;
 mod limits;
 mod locking;
+mod login_limits;
 mod migrations;
 mod presence;
 mod queueing;

@@ -13,7 +13,7 @@
 //! socket stays open.
 //!
 //! The client IP is the TCP peer's, or, behind a reverse proxy, the one named by the configured
-//! trusted header ([`client_ip`]). IPv6 addresses count per /64, the block one subscriber gets.
+//! trusted header ([`client_ip()`]). IPv6 addresses count per /64, the block one subscriber gets.
 //!
 //! Keyed state is bounded: keys whose state is back to fresh are dropped at most once a
 //! [`TIDY_EVERY`] by the next check.

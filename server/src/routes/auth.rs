@@ -3,12 +3,16 @@
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::web::Json;
-use actix_web::{HttpResponse, web};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse};
 use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse};
 
 use super::{Reply, State};
-use crate::auth::{password, session};
+use crate::auth::limits::{LoginGuard, RetryAfter, Throttle};
+use crate::auth::session;
 use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::routes::session::AgentSession;
@@ -28,32 +32,66 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
     }
 }
 
-pub(crate) async fn login(state: State, body: Json<LoginRequest>) -> Reply {
+/// The client address login failures are counted under: the one the abuse limits use (the
+/// trusted proxy's header when configured, else the TCP peer).
+fn login_client_ip(req: &HttpRequest, state: &State) -> Option<IpAddr> {
+    let header = state.config.limits.client_ip_header.as_deref();
+    Some(crate::limits::client_ip::client_ip(req, header))
+}
+
+fn throttled(state: &State, retry: RetryAfter, why: &'static str) -> HttpError {
+    let total = LoginGuard::count(&state.login.throttled);
+    tracing::warn!(
+        reason = why,
+        retry_after = retry.0,
+        throttled_total = total,
+        "login throttled"
+    );
+    HttpError::rate_limited("login attempts", std::time::Duration::from_secs(retry.0))
+}
+
+pub(crate) async fn login(req: HttpRequest, state: State, body: Json<LoginRequest>) -> Reply {
     let LoginRequest {
         email,
         password: given,
     } = body.into_inner();
+    let guard = &state.login;
+    let account = Throttle::account_key(&email);
+    let address = login_client_ip(&req, &state);
+    let now = Instant::now();
+    // The same answer whether or not the account exists: locks are kept by email.
+    if let Some(ip) = address
+        && let Err(retry) = guard.throttle.addresses.check(&ip, now)
+    {
+        return Err(throttled(&state, retry, "client address locked"));
+    }
+    if let Err(retry) = guard.throttle.accounts.check(&account, now) {
+        return Err(throttled(&state, retry, "account locked"));
+    }
     let agent = state.store.agent_by_email(email.trim()).await?;
-    let verified = match &agent {
-        Some(agent) => {
-            let hash = agent.password_hash.clone();
-            let given = given.clone();
-            // Argon2 is deliberately slow: keep it off the async workers.
-            web::block(move || password::verify(given.expose(), &hash))
-                .await
-                .unwrap_or(false)
-        }
-        None => {
-            let _ = web::block(move || password::verify_dummy(given.expose())).await;
-            false
-        }
+    let hash = agent.as_ref().map(|agent| agent.password_hash.clone());
+    let verified = match guard.hasher.verify(given, hash).await {
+        Ok(verified) => verified,
+        Err(retry) => return Err(throttled(&state, retry, "password hashing busy")),
     };
     let Some(agent) = agent.filter(|_| verified) else {
+        let now = Instant::now();
+        let account_lock = guard.throttle.accounts.fail(&account, now);
+        let address_lock = address.and_then(|ip| guard.throttle.addresses.fail(&ip, now));
+        let total = LoginGuard::count(&guard.failed);
+        tracing::warn!(
+            client = ?address,
+            account_locked_for = account_lock.map(|r| r.0),
+            address_locked_for = address_lock.map(|r| r.0),
+            failed_total = total,
+            "login failed"
+        );
         return Err(HttpError::new(
             ErrorCode::InvalidCredentials,
             "unknown email or wrong password",
         ));
     };
+    guard.throttle.accounts.clear(&account);
     let token = session::new_token();
     let now = now_millis();
     let ttl = i64::try_from(state.config.session_ttl_hours)
