@@ -684,6 +684,23 @@ impl Client {
             .await
     }
 
+    /// Submits a pre-chat or offline form as the visitor's widget would (visitor token, from
+    /// the visitor's page origin).
+    pub async fn post_lead(
+        &self,
+        visitor: &TestVisitor,
+        submission: &bellhop_protocol::api::LeadSubmission,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/widget/leads", self.address))
+            .bearer_auth(&visitor.token)
+            .header("Origin", &visitor.origin)
+            .json(submission)
+            .send()
+            .await
+            .expect("lead request")
+    }
+
     /// Sends an admin PATCH.
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
         self.patch_as(path, &self.admin_token, body).await

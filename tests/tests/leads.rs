@@ -132,16 +132,9 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
         },
     }
     };
-    let post = |body: LeadSubmission| {
-        app.http
-            .post(format!("{}/api/v1/widget/leads", app.address))
-            .bearer_auth(&visitor.token)
-            .header("Origin", &visitor.origin)
-            .json(&body)
-            .send()
-    };
+    let post = async |body: LeadSubmission| app.post_lead(&visitor, &body).await;
     // Consent is required by this form; the refusal is readable by the widget (CORS).
-    let response = post(submit(false)).await.unwrap();
+    let response = post(submit(false)).await;
     assert_eq!(response.status(), 400);
     assert_eq!(
         response.headers()["access-control-allow-origin"]
@@ -177,7 +170,7 @@ async fn outside_business_hours_a_visitor_leaves_a_lead_that_exports_intact(back
             .unwrap()
             .contains("authorization")
     );
-    let response = post(submit(true)).await.unwrap();
+    let response = post(submit(true)).await;
     assert_eq!(response.status(), 201);
 
     let list: LeadList = app
