@@ -64,7 +64,8 @@ pub enum State {
     Live,
     /// The socket closed; [`Event::Tick`] at or after `at` reconnects.
     Waiting { at: Millis },
-    /// The server refused the credentials (close code 4001): call
+    /// The server refused the credentials (close code 4001) or ended the session they
+    /// belonged to (4004): call
     /// [`ClientCore::set_credentials`] with new ones.
     NeedsCredentials,
     /// Reconnecting cannot help; only an explicit [`ClientCore::connect`] tries again.
@@ -596,7 +597,7 @@ impl ClientCore {
             Some(code @ (1002 | close_code::INVALID_PAYLOAD | close_code::TOO_BIG)) => {
                 State::Stopped(StopReason::ClientError { code })
             }
-            Some(close_code::UNAUTHORIZED) => State::NeedsCredentials,
+            Some(close_code::UNAUTHORIZED | close_code::SESSION_ENDED) => State::NeedsCredentials,
             // 1001 going away, 1006 lost, 4003 timed out, 4008 too slow, and anything else.
             _ => {
                 let delay = self.backoff.next_delay_ms(&mut self.rng);

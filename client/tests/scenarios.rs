@@ -328,6 +328,7 @@ fn close_codes_decide_whether_and_how_to_reconnect() {
             State::Stopped(StopReason::ClientError { code: 1009 }),
         ),
         (Some(close_code::UNAUTHORIZED), State::NeedsCredentials),
+        (Some(close_code::SESSION_ENDED), State::NeedsCredentials),
     ];
     for (code, expected) in cases {
         let mut core = live_visitor();

@@ -52,6 +52,13 @@ pub struct AgentProfile {
     pub departments: Vec<DepartmentId>,
     #[serde(default = "offline")]
     pub status: AgentStatus,
+    /// A deactivated agent cannot log in and gets no chats.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+fn active() -> bool {
+    true
 }
 
 fn offline() -> AgentStatus {
@@ -67,6 +74,36 @@ pub struct AgentUpdate {
     /// Replaces the agent's departments (each must belong to one of the agent's sites).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub departments: Option<Vec<DepartmentId>>,
+    /// A new role. Ends the agent's sessions: their live sockets close with
+    /// [`crate::close_code::SESSION_ENDED`] and they log in again under the new role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Replaces the agent's sites. Removing a site ends the agent's sessions and puts their
+    /// chats of that site back in its queue; departments of removed sites are dropped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<Vec<SiteId>>,
+    /// `false` deactivates the agent: their sessions end, their open chats go back to the
+    /// queue and they cannot log in; `true` lets them log in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// `POST /api/v1/me/password`: the agent's current password and the new one. Every session of
+/// the agent ends (their live sockets close with [`crate::close_code::SESSION_ENDED`]); the
+/// answer is a [`LoginResponse`] with a fresh session for the caller.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: Password,
+    pub new_password: Password,
+}
+
+/// `POST /api/v1/agents/{id}/password` (admins): sets another agent's password, ends every
+/// session of theirs and lifts a login lock on the account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub new_password: Password,
 }
 
 /// A department (topic) of a site: its own queue, its own agents.
@@ -136,10 +173,12 @@ pub enum RoutingRule {
     TransferToDepartment,
     /// The agent stayed offline past the grace period; back to the queue.
     RequeuedAfterGrace,
+    /// The agent was deactivated or removed from the site; back to the queue.
+    RequeuedAgentRemoved,
 }
 
 impl RoutingRule {
-    pub const ALL: [RoutingRule; 8] = [
+    pub const ALL: [RoutingRule; 9] = [
         RoutingRule::Sticky,
         RoutingRule::LeastLoaded,
         RoutingRule::LongestIdle,
@@ -148,6 +187,7 @@ impl RoutingRule {
         RoutingRule::TransferToAgent,
         RoutingRule::TransferToDepartment,
         RoutingRule::RequeuedAfterGrace,
+        RoutingRule::RequeuedAgentRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +200,7 @@ impl RoutingRule {
             RoutingRule::TransferToAgent => "transfer_to_agent",
             RoutingRule::TransferToDepartment => "transfer_to_department",
             RoutingRule::RequeuedAfterGrace => "requeued_after_grace",
+            RoutingRule::RequeuedAgentRemoved => "requeued_agent_removed",
         }
     }
 
@@ -175,6 +216,7 @@ impl RoutingRule {
             RoutingRule::TransferToAgent
                 | RoutingRule::TransferToDepartment
                 | RoutingRule::RequeuedAfterGrace
+                | RoutingRule::RequeuedAgentRemoved
         )
     }
 }

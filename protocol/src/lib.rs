@@ -43,6 +43,10 @@ pub mod close_code {
     pub const UNSUPPORTED_VERSION: u16 = 4002;
     /// The client did not answer heartbeats in time.
     pub const TIMED_OUT: u16 = 4003;
+    /// The agent's session ended while the socket was open: a logout, a password change or
+    /// reset, a role change, removal from a site, or deactivation. The token no longer works;
+    /// log in again before reconnecting.
+    pub const SESSION_ENDED: u16 = 4004;
     /// The client could not keep up with its outbound queue; it should reconnect and resume
     /// from the last sequence number it saw.
     pub const TOO_SLOW: u16 = 4008;

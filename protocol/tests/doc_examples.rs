@@ -27,9 +27,10 @@ use bellhop_protocol::api::{
     AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
     Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead, LeadKind, LeadList,
     LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest, NewDepartmentRequest,
-    NewSiteRequest, OpeningInterval, PageContext, Role, RoutingAudit, RoutingDecision, SiteConfig,
-    SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage, Utm, VisitorIdentity, Weekday,
-    WidgetConfig, WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
+    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, Role,
+    RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
+    TranscriptPage, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment,
+    WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, Conversation, Identity, ServerFrame, VisitorFrame};
@@ -84,6 +85,8 @@ const REST_TYPES: &[&str] = &[
     "AgentProfile",
     "NewAgentRequest",
     "AgentUpdate",
+    "PasswordChange",
+    "PasswordReset",
     "SiteSettings",
     "SiteConfig",
     "BusinessHours",
@@ -125,6 +128,7 @@ const CLOSE_CODES: &[u16] = &[
     close_code::UNAUTHORIZED,
     close_code::UNSUPPORTED_VERSION,
     close_code::TIMED_OUT,
+    close_code::SESSION_ENDED,
     close_code::TOO_SLOW,
 ];
 
@@ -228,6 +232,8 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "AgentProfile" => decode::<AgentProfile>(block).map(drop),
         "NewAgentRequest" => decode::<NewAgentRequest>(block).map(drop),
         "AgentUpdate" => decode::<AgentUpdate>(block).map(drop),
+        "PasswordChange" => decode::<PasswordChange>(block).map(drop),
+        "PasswordReset" => decode::<PasswordReset>(block).map(drop),
         "SiteSettings" => decode::<SiteSettings>(block).map(drop),
         "SiteConfig" => decode::<SiteConfig>(block).map(drop),
         "BusinessHours" => decode::<BusinessHours>(block).map(drop),

@@ -4,6 +4,7 @@ use bellhop_protocol::api::Role;
 use bellhop_protocol::{AgentId, ChatCap, DisplayName, Email, Password, SiteId};
 use uuid::Uuid;
 
+use crate::auth::limits::Hasher;
 use crate::auth::password;
 use crate::clock::now_millis;
 use crate::config::Config;
@@ -29,20 +30,30 @@ pub(crate) enum AccountError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Hash(#[from] password::HashError),
+    #[error("password hashing is busy; try again")]
+    Busy,
 }
 
 pub(crate) const MIN_PASSWORD_CHARS: usize = 8;
 
+/// What a new password must be: long enough.
+pub(crate) fn check_password_rules(password: &Password) -> Result<(), String> {
+    if password.expose().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password must be at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Creates the account; its password is hashed on `hasher`'s bounded threads, like a login's.
 pub(crate) async fn create_agent(
     store: &dyn Store,
     config: &Config,
+    hasher: &Hasher,
     spec: AgentSpec,
 ) -> Result<Agent, AccountError> {
-    if spec.password.expose().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AccountError::Invalid(format!(
-            "the password must be at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
+    check_password_rules(&spec.password).map_err(AccountError::Invalid)?;
     let max_chats = match spec.max_chats {
         Some(cap) => cap,
         None => ChatCap::new(config.routing.default_agent_cap)
@@ -53,10 +64,10 @@ pub(crate) async fn create_agent(
             return Err(AccountError::Invalid(format!("no site {site}")));
         }
     }
-    let password = spec.password;
-    let password_hash = tokio::task::spawn_blocking(move || password::hash(password.expose()))
+    let password_hash = hasher
+        .hash(spec.password)
         .await
-        .map_err(|e| AccountError::Invalid(format!("hashing task failed: {e}")))??;
+        .map_err(|_| AccountError::Busy)??;
     Ok(store
         .create_agent(NewAgent {
             id: AgentId::from_uuid(Uuid::now_v7()),

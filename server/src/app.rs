@@ -103,7 +103,8 @@ impl Application {
                 store.secret("visitor_token", &fresh).await?
             }
         };
-        bootstrap::first_start(store.as_ref(), &config, port).await?;
+        let login = Arc::new(crate::auth::limits::LoginGuard::new(&config.auth));
+        bootstrap::first_start(store.as_ref(), &config, &login.hasher, port).await?;
 
         let hub = Hub::start(config.ws.outbound_queue);
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
@@ -131,7 +132,6 @@ impl Application {
 
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
-        let login = Arc::new(crate::auth::limits::LoginGuard::new(&config.auth));
         let limits = crate::limits::Limits::new(&config.limits);
         let state = web::Data::new(AppState {
             config: Arc::new(config),

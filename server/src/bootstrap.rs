@@ -24,6 +24,7 @@ pub(crate) fn random_password() -> String {
 pub(crate) async fn first_start(
     store: &dyn Store,
     config: &Config,
+    hasher: &crate::auth::limits::Hasher,
     port: u16,
 ) -> anyhow::Result<()> {
     if store.agent_count().await? > 0 {
@@ -60,6 +61,7 @@ pub(crate) async fn first_start(
     let admin = create_agent(
         store,
         config,
+        hasher,
         AgentSpec {
             email: Email::parse(config.admin_email.clone()).context("admin_email")?,
             display_name: DisplayName::parse("Admin".into())?,

@@ -164,9 +164,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Some(p) => (Password::new(p), false),
                 None => (Password::new(random_password()), true),
             };
+            let hasher = crate::auth::limits::Hasher::new(&config.auth);
             let agent = create_agent(
                 store.as_ref(),
                 &config,
+                &hasher,
                 AgentSpec {
                     email,
                     display_name: name,

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use bellhop_protocol::frames::Millis;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::SecretString;
@@ -65,9 +66,34 @@ pub struct AuthConfig {
     pub lock_secs: u64,
     /// The longest lock.
     pub max_lock_secs: u64,
+    /// A session unused for this long ends (REST calls and an open console socket count as
+    /// use); `0` turns the idle timeout off, leaving only `session_ttl_hours`. An open socket
+    /// records its use every heartbeat, so keep this well above `ws.heartbeat_interval_ms`.
+    pub session_idle_secs: u64,
 }
 
 impl AuthConfig {
+    /// Sessions last used at or before this have ended for idleness (`i64::MIN`: never).
+    pub fn idle_cutoff(&self, now: Millis) -> Millis {
+        match self.session_idle_secs {
+            0 => i64::MIN,
+            secs => now.saturating_sub(self.idle_ms(secs)),
+        }
+    }
+
+    /// How stale a session's recorded last use may get before a use records it again: a
+    /// minute, or a quarter of the idle timeout when that is shorter.
+    pub fn touch_every_ms(&self) -> Millis {
+        match self.session_idle_secs {
+            0 => 60_000,
+            secs => (self.idle_ms(secs) / 4).min(60_000),
+        }
+    }
+
+    fn idle_ms(&self, secs: u64) -> Millis {
+        i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
+    }
+
     pub fn hash_concurrency(&self) -> usize {
         match self.hash_concurrency {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -86,6 +112,7 @@ impl Default for AuthConfig {
             failure_window_secs: 900,
             lock_secs: 60,
             max_lock_secs: 3_600,
+            session_idle_secs: 0,
         }
     }
 }

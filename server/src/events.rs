@@ -75,6 +75,12 @@ pub enum Event {
         author: AuthorKind,
         typing: bool,
     },
+    /// Sessions of an agent ended (one, by its token's hash, or all of them): sockets that
+    /// authenticated with them close with `4004`.
+    SessionsEnded {
+        agent: AgentId,
+        session: Option<[u8; 32]>,
+    },
     /// Ephemeral: a waiting visitor's place in the queue changed.
     QueuePosition {
         visitor: VisitorId,
@@ -193,6 +199,9 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                     vec![(Topic::Visitor(conversation.visitor_id), frame)]
                 }
             }
+        }
+        Event::SessionsEnded { agent, session } => {
+            vec![(Topic::Agent(*agent), Delivery::end_session(*session))]
         }
         Event::QueuePosition {
             visitor,
@@ -339,6 +348,26 @@ mod tests {
             conversation: conversation(None),
         };
         assert!(topics(&event).is_empty());
+    }
+
+    #[test]
+    fn an_ended_session_reaches_only_its_agent() {
+        let event = Event::SessionsEnded {
+            agent: AgentId::from_uuid(uuid::Uuid::from_u128(1)),
+            session: Some([7; 32]),
+        };
+        assert_eq!(
+            topics(&event),
+            vec![(
+                agent(1),
+                DeliveryKind::EndSession {
+                    session: Some([7; 32])
+                }
+            )]
+        );
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        let back: Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert!(matches!(back, Event::SessionsEnded { session: Some(s), .. } if s == [7; 32]));
     }
 
     #[test]

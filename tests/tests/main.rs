@@ -18,6 +18,7 @@ mod queueing;
 mod rest;
 mod routing;
 mod security;
+mod sessions;
 mod shutdown;
 mod sockets;
 mod store;

@@ -87,6 +87,7 @@ async fn agent_in(
             &AgentUpdate {
                 max_chats: None,
                 departments: Some(vec![department.id]),
+                ..AgentUpdate::default()
             },
         )
         .await;
@@ -530,7 +531,7 @@ async fn raising_a_cap_lets_a_waiting_chat_through(backend: Backend) {
             &format!("/api/v1/agents/{}", agent.id()),
             &AgentUpdate {
                 max_chats: Some(bellhop_protocol::ChatCap::new(2).expect("a valid cap")),
-                departments: None,
+                ..AgentUpdate::default()
             },
         )
         .await;

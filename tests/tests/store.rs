@@ -4,7 +4,8 @@ use bellhop_protocol::api::{Role, RoutingRule, SiteSettingsUpdate};
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus, Millis};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use bellhop_server::store::{
-    AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store, StoreError, Target,
+    AccessChange, AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store,
+    StoreError, Target,
 };
 use bellhop_tests::fixtures::{
     append, append_one, new_agent, new_site, new_visitor, open_conversation, open_store,
@@ -102,14 +103,73 @@ async fn sites_agents_and_sessions(backend: Backend) {
     assert_eq!(store.agent_count().await.unwrap(), 1);
 
     store.create_session(b"hash-1", a, 100, 200).await.unwrap();
-    assert_eq!(store.session_agent(b"hash-1", 150).await.unwrap(), Some(a));
     assert_eq!(
-        store.session_agent(b"hash-1", 200).await.unwrap(),
+        store.session_agent(b"hash-1", 150, i64::MIN).await.unwrap(),
+        Some((a, 100))
+    );
+    assert_eq!(
+        store.session_agent(b"hash-1", 200, i64::MIN).await.unwrap(),
         None,
         "expired"
     );
+    assert_eq!(
+        store.session_agent(b"hash-1", 150, 100).await.unwrap(),
+        None,
+        "idle since its last use at 100"
+    );
+    store.touch_session(b"hash-1", 140).await.unwrap();
+    assert_eq!(
+        store.session_agent(b"hash-1", 150, 100).await.unwrap(),
+        Some((a, 140)),
+        "used again at 140"
+    );
     store.delete_session(b"hash-1").await.unwrap();
-    assert_eq!(store.session_agent(b"hash-1", 150).await.unwrap(), None);
+    assert_eq!(
+        store.session_agent(b"hash-1", 150, i64::MIN).await.unwrap(),
+        None
+    );
+
+    // Changing an agent's access ends every session of theirs, in the same transaction.
+    store.create_session(b"hash-2", a, 100, 900).await.unwrap();
+    store.create_session(b"hash-3", a, 100, 900).await.unwrap();
+    let ended = store
+        .change_access(
+            a,
+            &AccessChange {
+                role: Some(Role::Supervisor),
+                active: Some(false),
+                password_hash: Some("y".into()),
+                ..AccessChange::default()
+            },
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 2);
+    assert_eq!(
+        store.session_agent(b"hash-2", 150, i64::MIN).await.unwrap(),
+        None
+    );
+    let changed = store.agent(a).await.unwrap().unwrap();
+    assert_eq!(
+        (changed.role, changed.active, changed.password_hash.as_str()),
+        (Role::Supervisor, false, "y")
+    );
+    let ended = store
+        .change_access(
+            a,
+            &AccessChange {
+                sites: Some(vec![]),
+                active: Some(true),
+                ..AccessChange::default()
+            },
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 0);
+    let changed = store.agent(a).await.unwrap().unwrap();
+    assert!(changed.active && changed.sites.is_empty() && changed.departments.is_empty());
 
     let first = store.secret("k", b"first").await.unwrap();
     let second = store.secret("k", b"second").await.unwrap();

@@ -2,8 +2,8 @@
 //! connections make (the first connection on this node makes them online, the last one
 //! offline, which starts their grace period).
 
-use bellhop_protocol::AgentId;
 use bellhop_protocol::frames::AgentStatus;
+use bellhop_protocol::{AgentId, SiteId};
 
 use super::{Chat, ChatError};
 use crate::clock::now_millis;
@@ -32,6 +32,23 @@ impl Chat {
                 self.assigner.kick(*site);
             }
         }
+        Ok(())
+    }
+
+    /// The agent was deactivated (`keep_sites` `None`) or removed from sites (`keep_sites`:
+    /// the ones left): their chats elsewhere go back to the front of their queues at once, as
+    /// after the grace period, and their visitors get `notice`.
+    pub async fn requeue_agent(
+        &self,
+        agent: AgentId,
+        keep_sites: Option<&[SiteId]>,
+        notice: &str,
+    ) -> Result<(), ChatError> {
+        let requeued = self
+            .store
+            .requeue_agent(agent, keep_sites, now_millis(), notice)
+            .await?;
+        self.announce_requeued(requeued, "re-queued: the agent was deactivated or removed");
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use super::Chat;
 use crate::clock::now_millis;
 use crate::events::Event;
-use crate::store::StoreError;
+use crate::store::{Requeued, StoreError};
 
 impl Chat {
     /// Every `period`, puts the chats of agents offline longer than `grace` back at the front
@@ -38,8 +38,15 @@ impl Chat {
             .store
             .requeue_abandoned(now.saturating_sub(grace_ms), now, notice)
             .await?;
+        self.announce_requeued(requeued, "re-queued after the grace period");
+        Ok(())
+    }
+
+    /// Tells everyone concerned about conversations that went back to their queues, and lets
+    /// the assigner place them again.
+    pub(super) fn announce_requeued(&self, requeued: Vec<Requeued>, why: &'static str) {
         for r in requeued {
-            tracing::info!(conversation = %r.conversation.id, agent = %r.previous_agent, "re-queued after the grace period");
+            tracing::info!(conversation = %r.conversation.id, agent = %r.previous_agent, "{why}");
             self.emit(Event::MessageStored {
                 conversation: r.conversation.clone(),
                 message: r.notice,
@@ -50,7 +57,6 @@ impl Chat {
             });
             self.assigner.kick(r.conversation.site_id);
         }
-        Ok(())
     }
 
     /// Every `period`, closes chats whose visitor has been silent longer than their site's

@@ -51,6 +51,9 @@ pub enum DeliveryKind {
     CatchUp { conversation_id: ConversationId },
     /// Any other frame.
     Plain,
+    /// Not a frame: the agent's session with this token hash (`None`: every session of the
+    /// agent) ended, and a socket that authenticated with it closes.
+    EndSession { session: Option<[u8; 32]> },
 }
 
 impl Delivery {
@@ -79,6 +82,13 @@ impl Delivery {
 
     pub fn plain(frame: &ServerFrame) -> Arc<Self> {
         Self::new(frame, DeliveryKind::Plain)
+    }
+
+    pub fn end_session(session: Option<[u8; 32]>) -> Arc<Self> {
+        Arc::new(Self {
+            json: ByteString::new(),
+            kind: DeliveryKind::EndSession { session },
+        })
     }
 }
 

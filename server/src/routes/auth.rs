@@ -7,16 +7,18 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse};
+use bellhop_protocol::AgentId;
 use bellhop_protocol::ErrorCode;
-use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse};
+use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse, PasswordChange};
 
 use super::{Reply, State};
 use crate::auth::limits::{LoginGuard, RetryAfter, Throttle};
 use crate::auth::session;
 use crate::clock::now_millis;
 use crate::error::HttpError;
+use crate::events::Event;
 use crate::routes::session::AgentSession;
-use crate::store::Agent;
+use crate::store::{AccessChange, Agent};
 use secrecy::ExposeSecret;
 
 pub(crate) fn profile(agent: &Agent) -> AgentProfile {
@@ -29,6 +31,7 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
         sites: agent.sites.clone(),
         departments: agent.departments.clone(),
         status: agent.status(),
+        active: agent.active,
     }
 }
 
@@ -92,6 +95,17 @@ pub(crate) async fn login(req: HttpRequest, state: State, body: Json<LoginReques
         ));
     };
     guard.throttle.accounts.clear(&account);
+    // Only someone who knows the password learns that the account is deactivated.
+    if !agent.active {
+        tracing::warn!(agent = %agent.id, "login refused: the account is deactivated");
+        return Err(HttpError::forbidden("this account is deactivated"));
+    }
+    tracing::info!(agent = %agent.id, "agent logged in");
+    start_session(&state, &agent).await
+}
+
+/// Opens a new session for `agent`: the token in the body and as the session cookie.
+async fn start_session(state: &State, agent: &Agent) -> Reply {
     let token = session::new_token();
     let now = now_millis();
     let ttl = i64::try_from(state.config.session_ttl_hours)
@@ -102,10 +116,10 @@ pub(crate) async fn login(req: HttpRequest, state: State, body: Json<LoginReques
         .store
         .create_session(&session::token_hash(&token), agent.id, now, expires_at)
         .await?;
-    tracing::info!(agent = %agent.id, "agent logged in");
     let cookie = Cookie::build(session::COOKIE_NAME, token.clone())
         .path("/")
         .http_only(true)
+        .secure(served_over_https(state))
         .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::hours(
             i64::try_from(state.config.session_ttl_hours).unwrap_or(24),
@@ -114,18 +128,123 @@ pub(crate) async fn login(req: HttpRequest, state: State, body: Json<LoginReques
     Ok(HttpResponse::Ok().cookie(cookie).json(LoginResponse {
         token,
         expires_at,
-        agent: profile(&agent),
+        agent: profile(agent),
     }))
 }
 
-pub(crate) async fn logout(state: State, session: AgentSession) -> Reply {
+/// Whether the public URL is https, so the session cookie must only travel over TLS.
+fn served_over_https(state: &State) -> bool {
     state
-        .store
-        .delete_session(&session::token_hash(session.token.expose_secret()))
-        .await?;
-    let mut gone = Cookie::build(session::COOKIE_NAME, "").path("/").finish();
+        .config
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("https://"))
+}
+
+/// Ends this session: the token stops working and the sockets opened with it close with
+/// `4004` (on every node).
+pub(crate) async fn logout(state: State, session: AgentSession) -> Reply {
+    let hash = session::token_hash(session.token.expose_secret());
+    state.store.delete_session(&hash).await?;
+    state.chat.emit(Event::SessionsEnded {
+        agent: session.agent.id,
+        session: Some(hash),
+    });
+    tracing::info!(agent = %session.agent.id, "agent logged out");
+    let mut gone = Cookie::build(session::COOKIE_NAME, "")
+        .path("/")
+        .secure(served_over_https(&state))
+        .finish();
     gone.make_removal();
     Ok(HttpResponse::NoContent().cookie(gone).finish())
+}
+
+/// `POST /api/v1/me/password`: with the current password, sets a new one. Every session of
+/// the agent ends (their sockets close with `4004`); the caller gets a fresh one. A wrong
+/// current password counts as a failed login for the account.
+pub(crate) async fn change_password(
+    req: HttpRequest,
+    state: State,
+    session: AgentSession,
+    body: Json<PasswordChange>,
+) -> Reply {
+    let PasswordChange {
+        current_password,
+        new_password,
+    } = body.into_inner();
+    let agent = &session.agent;
+    let guard = &state.login;
+    let account = Throttle::account_key(&agent.email);
+    let address = login_client_ip(&req, &state);
+    let now = Instant::now();
+    if let Err(retry) = guard.throttle.accounts.check(&account, now) {
+        return Err(throttled(&state, retry, "account locked"));
+    }
+    crate::accounts::check_password_rules(&new_password).map_err(HttpError::invalid)?;
+    let verified = match guard
+        .hasher
+        .verify(current_password, Some(agent.password_hash.clone()))
+        .await
+    {
+        Ok(verified) => verified,
+        Err(retry) => return Err(throttled(&state, retry, "password hashing busy")),
+    };
+    if !verified {
+        let now = Instant::now();
+        guard.throttle.accounts.fail(&account, now);
+        if let Some(ip) = address {
+            guard.throttle.addresses.fail(&ip, now);
+        }
+        let total = LoginGuard::count(&guard.failed);
+        tracing::warn!(agent = %agent.id, failed_total = total, "password change: wrong current password");
+        return Err(HttpError::new(
+            ErrorCode::InvalidCredentials,
+            "the current password is wrong",
+        ));
+    }
+    let hash = hash_password(&state, new_password).await?;
+    end_sessions(
+        &state,
+        agent.id,
+        &AccessChange {
+            password_hash: Some(hash),
+            ..AccessChange::default()
+        },
+    )
+    .await?;
+    tracing::info!(agent = %agent.id, "password changed; every session of the agent ended");
+    start_session(&state, agent).await
+}
+
+/// Hashes a new password on the bounded hashing threads.
+pub(crate) async fn hash_password(
+    state: &State,
+    password: bellhop_protocol::Password,
+) -> Result<String, HttpError> {
+    match state.login.hasher.hash(password).await {
+        Ok(Ok(hash)) => Ok(hash),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "password hashing failed");
+            Err(HttpError::internal())
+        }
+        Err(retry) => Err(throttled(state, retry, "password hashing busy")),
+    }
+}
+
+/// Applies `change` to the agent, ending every session of theirs, and closes their live
+/// sockets (on every node).
+pub(crate) async fn end_sessions(
+    state: &State,
+    agent: AgentId,
+    change: &AccessChange,
+) -> Result<(), HttpError> {
+    let ended = state.store.change_access(agent, change, true).await?;
+    state.chat.emit(Event::SessionsEnded {
+        agent,
+        session: None,
+    });
+    tracing::info!(%agent, sessions = ended, "sessions of the agent ended");
+    Ok(())
 }
 
 pub(crate) async fn me(session: AgentSession) -> HttpResponse {

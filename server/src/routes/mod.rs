@@ -52,6 +52,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/login", web::post().to(auth::login))
             .route("/auth/logout", web::post().to(auth::logout))
             .route("/me", web::get().to(auth::me))
+            .route("/me/password", web::post().to(auth::change_password))
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))
@@ -85,6 +86,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .post(agents::create),
             )
             .route("/agents/{id}", web::patch().to(agents::update))
+            .route(
+                "/agents/{id}/password",
+                web::post().to(agents::reset_password),
+            )
+            .route("/agents/{id}/unlock", web::post().to(agents::unlock))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(crate::error::HttpError::not_found("endpoint"))
             })),

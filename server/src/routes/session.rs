@@ -31,23 +31,47 @@ pub(crate) fn bearer(req: &HttpRequest) -> Option<String> {
     req.cookie(COOKIE_NAME).map(|c| c.value().to_owned())
 }
 
-/// Looks up the agent a session token belongs to.
+/// Looks up the (active) agent a live session token belongs to, and records the use.
 pub(crate) async fn agent_for_token(state: &AppState, token: &str) -> Result<Agent, HttpError> {
     if !looks_like_token(token) {
         return Err(HttpError::unauthorized());
     }
-    let Some(agent_id) = state
+    let hash = token_hash(token);
+    let now = now_millis();
+    let Some((agent_id, last_used)) = state
         .store
-        .session_agent(&token_hash(token), now_millis())
+        .session_agent(&hash, now, state.config.auth.idle_cutoff(now))
         .await?
     else {
         return Err(HttpError::unauthorized());
     };
-    state
+    let agent = state
         .store
         .agent(agent_id)
         .await?
-        .ok_or_else(HttpError::unauthorized)
+        .filter(|agent| agent.active)
+        .ok_or_else(HttpError::unauthorized)?;
+    // A busy console does not write on every request.
+    if last_used < now.saturating_sub(state.config.auth.touch_every_ms()) {
+        state.store.touch_session(&hash, now).await?;
+    }
+    Ok(agent)
+}
+
+/// Whether the session is still live (for a socket that authenticated with it a moment ago or
+/// long ago); records the use as [`agent_for_token`] does.
+pub(crate) async fn session_alive(state: &AppState, hash: &[u8; 32]) -> Result<bool, HttpError> {
+    let now = now_millis();
+    let found = state
+        .store
+        .session_agent(hash, now, state.config.auth.idle_cutoff(now))
+        .await?;
+    if let Some((_, last_used)) = found
+        && last_used < now.saturating_sub(state.config.auth.touch_every_ms())
+    {
+        state.store.touch_session(hash, now).await?;
+    }
+    Ok(found.is_some())
 }
 
 /// Runs an extractor's lookup with the app state and the request's bearer token; no token is

@@ -24,6 +24,8 @@ pub struct Agent {
     pub online: bool,
     /// Keeps current chats, takes no new ones.
     pub away: bool,
+    /// A deactivated agent cannot log in (and so gets no chats).
+    pub active: bool,
 }
 
 impl Agent {
@@ -53,6 +55,19 @@ pub struct NewAgent {
     pub now: Millis,
 }
 
+/// Changes to what an agent is and may reach. Taking rights away ends every session of the
+/// agent in the same transaction ([`AgentStore::change_access`]): a session's rights were
+/// granted under the old ones.
+#[derive(Clone, Debug, Default)]
+pub struct AccessChange {
+    pub role: Option<Role>,
+    /// Replaces the agent's sites; departments of sites no longer theirs are dropped, and a
+    /// new site's default department is added.
+    pub sites: Option<Vec<SiteId>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
 #[async_trait]
 pub trait AgentStore: Send + Sync + 'static {
     async fn agent_count(&self) -> StoreResult<u64>;
@@ -69,6 +84,14 @@ pub trait AgentStore: Send + Sync + 'static {
         agent: AgentId,
         departments: &[DepartmentId],
     ) -> StoreResult<()>;
+    /// Applies `change` and, with `end_sessions`, deletes every session of the agent, in one
+    /// transaction; returns how many sessions ended.
+    async fn change_access(
+        &self,
+        agent: AgentId,
+        change: &AccessChange,
+        end_sessions: bool,
+    ) -> StoreResult<u64>;
 }
 
 /// The agent's sites and departments.
@@ -217,5 +240,81 @@ impl AgentStore for SqlStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+    async fn change_access(
+        &self,
+        agent: AgentId,
+        change: &AccessChange,
+        end_sessions: bool,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write.begin_write().await?;
+        if let Some(role) = change.role {
+            tx.conn()
+                .execute(
+                    "UPDATE agents SET role = $2 WHERE id = $1",
+                    (agent, role.as_str()),
+                )
+                .await?;
+        }
+        if let Some(active) = change.active {
+            tx.conn()
+                .execute(
+                    "UPDATE agents SET active = $2 WHERE id = $1",
+                    (agent, active),
+                )
+                .await?;
+        }
+        if let Some(hash) = &change.password_hash {
+            tx.conn()
+                .execute(
+                    "UPDATE agents SET password_hash = $2 WHERE id = $1",
+                    (agent, hash),
+                )
+                .await?;
+        }
+        if let Some(sites) = &change.sites {
+            tx.conn()
+                .execute("DELETE FROM agent_sites WHERE agent_id = $1", (agent,))
+                .await?;
+            for site in sites {
+                tx.conn()
+                    .execute(
+                        "INSERT INTO agent_sites (agent_id, site_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                        (agent, site),
+                    )
+                    .await?;
+            }
+            tx.conn()
+                .execute(
+                    "DELETE FROM agent_departments WHERE agent_id = $1 AND department_id NOT IN \
+                     (SELECT d.id FROM departments d JOIN agent_sites s ON s.site_id = d.site_id \
+                      WHERE s.agent_id = $1)",
+                    (agent,),
+                )
+                .await?;
+            // A site the agent had no department of: they serve its default queue.
+            tx.conn()
+                .execute(
+                    "INSERT INTO agent_departments (agent_id, department_id) \
+                     SELECT s.agent_id, t.default_department_id FROM agent_sites s \
+                     JOIN sites t ON t.id = s.site_id WHERE s.agent_id = $1 \
+                     AND t.default_department_id IS NOT NULL AND NOT EXISTS \
+                     (SELECT 1 FROM agent_departments ad JOIN departments d \
+                      ON d.id = ad.department_id WHERE ad.agent_id = $1 AND d.site_id = s.site_id) \
+                     ON CONFLICT DO NOTHING",
+                    (agent,),
+                )
+                .await?;
+        }
+        let ended = if end_sessions {
+            tx.conn()
+                .execute("DELETE FROM agent_sessions WHERE agent_id = $1", (agent,))
+                .await?
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok(ended)
     }
 }

@@ -54,7 +54,7 @@ mod visitors;
 
 use std::sync::Arc;
 
-pub use agents::{Agent, AgentStore, NewAgent};
+pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{

@@ -163,7 +163,8 @@ impl RoutingStore for SqlStore {
                       ORDER BY q.closed_at DESC, q.id DESC LIMIT 1) \
                      AND p.agent_id = a.id) AS sticky \
              FROM agents a JOIN agent_departments d ON d.agent_id = a.id \
-             WHERE d.department_id = $1 AND a.online AND NOT a.away ORDER BY a.id",
+             WHERE d.department_id = $1 AND a.online AND NOT a.away AND a.active \
+             ORDER BY a.id",
             (department, visitor),
         );
         converted(rows.await?)
@@ -189,7 +190,7 @@ impl RoutingStore for SqlStore {
                                                    WHERE d.id = conversations.department_id)) \
                  AND EXISTS (SELECT 1 FROM agents a JOIN agent_departments m \
                              ON m.agent_id = a.id \
-                             WHERE a.id = $2 AND a.online AND NOT a.away \
+                             WHERE a.id = $2 AND a.online AND NOT a.away AND a.active \
                              AND m.department_id = $4 \
                              AND a.max_chats > (SELECT COUNT(*) FROM conversations o \
                                                 WHERE o.agent_id = $2 \

@@ -174,10 +174,11 @@ pub(crate) struct AgentRow {
     max_chats: i64,
     online: bool,
     away: bool,
+    active: bool,
 }
 
 pub(crate) const AGENT_SELECT: &str = "SELECT id, email, display_name, password_hash, role, \
-     max_chats, online, away FROM agents";
+     max_chats, online, away, active FROM agents";
 
 impl AgentRow {
     pub(crate) fn into_agent(
@@ -197,6 +198,7 @@ impl AgentRow {
             departments,
             online: self.online,
             away: self.away,
+            active: self.active,
         })
     }
 }

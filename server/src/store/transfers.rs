@@ -65,6 +65,15 @@ pub trait TransferStore: Send + Sync + 'static {
         now: Millis,
         notice: &str,
     ) -> StoreResult<Vec<Requeued>>;
+    /// Puts the agent's assigned chats back at the front of their queues (only those of sites
+    /// not in `keep_sites`, when given): the agent was deactivated or removed from sites.
+    async fn requeue_agent(
+        &self,
+        agent: AgentId,
+        keep_sites: Option<&[SiteId]>,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<Requeued>>;
 }
 
 /// The agent's availability on a site: online, away, cap and open chats (`None`: not theirs).
@@ -79,7 +88,7 @@ async fn agent_load(
             "SELECT a.online, a.away, a.max_chats, \
              (SELECT COUNT(*) FROM conversations o WHERE o.agent_id = a.id \
               AND o.status = 'assigned') FROM agents a JOIN agent_sites s \
-             ON s.agent_id = a.id WHERE a.id = $1 AND s.site_id = $2",
+             ON s.agent_id = a.id WHERE a.id = $1 AND s.site_id = $2 AND a.active",
             (agent, site),
         )
         .await?)
@@ -181,37 +190,103 @@ impl TransferStore for SqlStore {
             .await?;
         let mut requeued = Vec::with_capacity(abandoned.len());
         for (conversation, previous_agent) in abandoned {
-            conn.conn()
-                .execute(
-                    "UPDATE conversations SET status = 'queued', agent_id = NULL, \
-                     assigned_at = NULL, requeued = TRUE WHERE id = $1 AND status = 'assigned'",
-                    (conversation,),
-                )
-                .await?;
-            let department: Option<DepartmentId> = conn
-                .conn()
-                .scalar(
-                    "SELECT department_id FROM conversations WHERE id = $1",
-                    (conversation,),
-                )
-                .await?;
-            let decision = Decision {
-                agent: None,
-                department,
+            let requeue = Requeue {
                 rule: RoutingRule::RequeuedAfterGrace,
-                candidates: &[],
-                note: Some("the agent stayed offline past the grace period"),
-            };
-            record_decision(&mut conn, conversation, now, decision).await?;
-            let notice = system_notice(&mut conn, conversation, notice, now).await?;
-            let conversation = reload_conversation(&mut conn, conversation).await?;
-            requeued.push(Requeued {
-                conversation,
-                previous_agent,
+                note: "the agent stayed offline past the grace period",
                 notice,
-            });
+                now,
+            };
+            requeued.push(requeue_one(&mut conn, conversation, previous_agent, requeue).await?);
         }
         tx.commit().await?;
         Ok(requeued)
     }
+
+    async fn requeue_agent(
+        &self,
+        agent: AgentId,
+        keep_sites: Option<&[SiteId]>,
+        now: Millis,
+        notice: &str,
+    ) -> StoreResult<Vec<Requeued>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        let open: Vec<(ConversationId, SiteId)> = conn
+            .conn()
+            .rows(
+                "SELECT id, site_id FROM conversations WHERE agent_id = $1 \
+                 AND status = 'assigned' ORDER BY assigned_at, id",
+                (agent,),
+            )
+            .await?;
+        let mut requeued = Vec::with_capacity(open.len());
+        for (conversation, site) in open {
+            if keep_sites.is_some_and(|keep| keep.contains(&site)) {
+                continue;
+            }
+            let requeue = Requeue {
+                rule: RoutingRule::RequeuedAgentRemoved,
+                note: "the agent was deactivated or removed from the site",
+                notice,
+                now,
+            };
+            requeued.push(requeue_one(&mut conn, conversation, agent, requeue).await?);
+        }
+        tx.commit().await?;
+        Ok(requeued)
+    }
+}
+
+/// Why and when a conversation goes back to its queue, and what its visitor is told.
+struct Requeue<'a> {
+    rule: RoutingRule,
+    note: &'a str,
+    notice: &'a str,
+    now: Millis,
+}
+
+/// Puts one assigned conversation back at the front of its queue, recording the decision and
+/// storing the notice for the visitor.
+async fn requeue_one(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    previous_agent: AgentId,
+    requeue: Requeue<'_>,
+) -> StoreResult<Requeued> {
+    let Requeue {
+        rule,
+        note,
+        notice,
+        now,
+    } = requeue;
+
+    conn.conn()
+        .execute(
+            "UPDATE conversations SET status = 'queued', agent_id = NULL, \
+             assigned_at = NULL, requeued = TRUE WHERE id = $1 AND status = 'assigned'",
+            (conversation,),
+        )
+        .await?;
+    let department: Option<DepartmentId> = conn
+        .conn()
+        .scalar(
+            "SELECT department_id FROM conversations WHERE id = $1",
+            (conversation,),
+        )
+        .await?;
+    let decision = Decision {
+        agent: None,
+        department,
+        rule,
+        candidates: &[],
+        note: Some(note),
+    };
+    record_decision(conn, conversation, now, decision).await?;
+    let notice = system_notice(conn, conversation, notice, now).await?;
+    let conversation = reload_conversation(conn, conversation).await?;
+    Ok(Requeued {
+        conversation,
+        previous_agent,
+        notice,
+    })
 }

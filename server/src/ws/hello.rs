@@ -19,9 +19,10 @@ use super::delivery::{clamp, merge_resume_points};
 use super::live::{CatchUpFailed, Live, Peer};
 use super::transport::{End, Gone, Incoming, Transport};
 use crate::app::AppState;
+use crate::auth::session::token_hash;
 use crate::clock::now_millis;
 use crate::hub::Topic;
-use crate::routes::session::agent_for_token;
+use crate::routes::session::{agent_for_token, session_alive};
 use crate::store::{Agent, ConversationFilter, StoreError};
 
 /// Close code for a server-side failure: the client should retry.
@@ -32,9 +33,10 @@ pub(crate) enum SocketKind {
     Visitor {
         site: SiteId,
     },
-    /// `cookie_agent` is set when the upgrade carried a valid session cookie.
+    /// `cookie_agent` is set when the upgrade carried a valid session cookie: the agent and
+    /// the hash of the cookie's token.
     Agent {
-        cookie_agent: Option<Agent>,
+        cookie_agent: Option<(Agent, [u8; 32])>,
     },
 }
 
@@ -244,13 +246,13 @@ async fn accept_visitor(
 async fn accept_agent(
     state: &web::Data<AppState>,
     mut transport: Transport,
-    cookie_agent: Option<Agent>,
+    cookie_agent: Option<(Agent, [u8; 32])>,
     hello: Hello,
 ) -> Accepted {
     let Hello { token, resume } = hello;
     let agent = match token {
         Some(token) => match agent_for_token(state, &token).await {
-            Ok(agent) => Some(agent),
+            Ok(agent) => Some((agent, token_hash(&token))),
             // Logged where it failed.
             Err(e) if e.code() == ErrorCode::Internal => {
                 return Accepted::Refused(transport, Refusal::Internal);
@@ -259,12 +261,22 @@ async fn accept_agent(
         },
         None => cookie_agent,
     };
-    let Some(agent) = agent else {
+    let Some((agent, session)) = agent else {
         let refusal = refuse(&mut transport, "invalid or expired session").await;
         return Accepted::Refused(transport, refusal);
     };
     tracing::Span::current().record("agent", tracing::field::display(agent.id));
     let (registration, outbox) = state.chat.hub().register(Topic::Agent(agent.id));
+    // A session that ended between the lookup and the registration was announced before
+    // this socket could hear it: ask once more, now that any later end reaches the outbox.
+    match session_alive(state, &session).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let refusal = refuse(&mut transport, "invalid or expired session").await;
+            return Accepted::Refused(transport, refusal);
+        }
+        Err(_) => return Accepted::Refused(transport, Refusal::Internal),
+    }
     state.chat.agent_connected(&agent).await;
     let me = agent.id;
     let away = agent.away;
@@ -279,6 +291,7 @@ async fn accept_agent(
         registration,
         outbox,
     );
+    live.session = Some(session);
     let filter = ConversationFilter {
         agent: Some(me),
         open_only: true,

@@ -63,6 +63,9 @@ pub(super) struct Live {
     pending: FuturesOrdered<PendingSend>,
     /// The last typing state this socket passed on, to coalesce typing frames.
     pub(super) typing_relayed: Option<(ConversationId, bool)>,
+    /// The hash of the session token an agent socket authenticated with: when that session
+    /// ends, the socket closes.
+    pub(super) session: Option<[u8; 32]>,
 }
 
 impl Live {
@@ -82,6 +85,7 @@ impl Live {
             outbox,
             pending: FuturesOrdered::new(),
             typing_relayed: None,
+            session: None,
         }
     }
 
@@ -109,6 +113,7 @@ impl Live {
                     }
                 }
                 delivery = self.outbox.recv() => match delivery {
+                    Some(delivery) if self.ends_session(&delivery) => break End::session_ended(),
                     Some(delivery) => {
                         if let Err(gone) = self.deliver(&delivery).await {
                             break gone.into();
@@ -136,6 +141,9 @@ impl Live {
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > ws.client_timeout() {
                         break End::Close(close_code::TIMED_OUT, "no heartbeat");
+                    }
+                    if !self.session_alive().await {
+                        break End::session_ended();
                     }
                     if let Err(gone) = self.transport.ping().await {
                         break gone.into();
@@ -289,10 +297,38 @@ impl Live {
         }
     }
 
+    /// Whether the delivery says this socket's session ended.
+    fn ends_session(&self, delivery: &Delivery) -> bool {
+        match delivery.kind {
+            DeliveryKind::EndSession { session } => {
+                self.session.is_some() && (session.is_none() || session == self.session)
+            }
+            _ => false,
+        }
+    }
+
+    /// For an agent socket, whether its session still holds (it may have expired, idled out
+    /// or been ended on a node that could not reach this one); records the socket's use.
+    /// A store failure keeps the socket: the next heartbeat asks again.
+    async fn session_alive(&self) -> bool {
+        let Some(hash) = &self.session else {
+            return true;
+        };
+        match crate::routes::session::session_alive(&self.state, hash).await {
+            Ok(alive) => alive,
+            Err(e) => {
+                tracing::warn!(error = ?e, "session check failed");
+                true
+            }
+        }
+    }
+
     /// Sends a hub delivery, keeping each conversation in `seq` order.
     async fn deliver(&mut self, delivery: &Arc<Delivery>) -> Result<(), Gone> {
         match delivery.kind {
             DeliveryKind::Plain => self.transport.text(delivery.json.clone()).await,
+            // Handled by the loop before delivery.
+            DeliveryKind::EndSession { .. } => Ok(()),
             DeliveryKind::CatchUp { conversation_id } => {
                 self.transport.text(delivery.json.clone()).await?;
                 self.catch_up(conversation_id).await

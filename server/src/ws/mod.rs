@@ -26,7 +26,7 @@ use tracing::Instrument;
 
 use crate::app::AppState;
 use crate::auth::origin;
-use crate::auth::session::COOKIE_NAME;
+use crate::auth::session::{COOKIE_NAME, token_hash};
 use crate::error::HttpError;
 use crate::routes::session::agent_for_token;
 use crate::routes::widget::widget_site;
@@ -63,7 +63,10 @@ async fn agent(
                     "the session cookie is only accepted from this server's own pages",
                 ));
             }
-            agent_for_token(&state, cookie.value()).await.ok()
+            agent_for_token(&state, cookie.value())
+                .await
+                .ok()
+                .map(|agent| (agent, token_hash(cookie.value())))
         }
         None => None,
     };

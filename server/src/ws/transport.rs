@@ -32,6 +32,10 @@ impl End {
     pub(super) fn too_slow() -> Self {
         End::Close(close_code::TOO_SLOW, "too slow: reconnect and resume")
     }
+
+    pub(super) fn session_ended() -> Self {
+        End::Close(close_code::SESSION_ENDED, "session ended: log in again")
+    }
 }
 
 /// Why a frame could not be written.
