@@ -59,6 +59,8 @@ pub struct Application {
     state: web::Data<AppState>,
     committer: JoinHandle<()>,
     stop: CancellationToken,
+    /// The demo shop page's server, when `demo_host` is set.
+    demo: Option<actix_web::dev::Server>,
 }
 
 /// Starts a graceful shutdown from elsewhere (tests, embedding).
@@ -105,6 +107,21 @@ impl Application {
         };
         let login = Arc::new(crate::auth::limits::LoginGuard::new(&config.auth));
         bootstrap::first_start(store.as_ref(), &config, &login.hasher, port).await?;
+        let demo = match &config.demo_host {
+            Some(address) => {
+                let listener = TcpListener::bind(address)?;
+                let demo_port = listener.local_addr()?.port();
+                crate::demo::allow_on_demo_site(store.as_ref(), demo_port).await?;
+                let server_url = own_url(&config, port);
+                let demo = crate::demo::serve(listener, server_url.clone())?;
+                println!("Bellhop is running at {server_url}/");
+                println!(
+                    "  demo shop page (the widget on another origin): http://127.0.0.1:{demo_port}/"
+                );
+                Some(demo)
+            }
+            None => None,
+        };
 
         let hub = Hub::start(config.ws.outbound_queue);
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
@@ -146,7 +163,7 @@ impl Application {
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(security_headers())
+                .wrap(actix_web::middleware::from_fn(security_headers))
                 .wrap(actix_web::middleware::from_fn(close_while_shutting_down))
                 .wrap(actix_web::middleware::from_fn(
                     crate::telemetry::request_span,
@@ -171,6 +188,7 @@ impl Application {
             state,
             committer,
             stop,
+            demo,
         })
     }
 
@@ -189,8 +207,13 @@ impl Application {
             state,
             committer,
             stop,
+            demo,
             ..
         } = self;
+        let demo_handle = demo.as_ref().map(actix_web::dev::Server::handle);
+        if let Some(demo) = demo {
+            tokio::spawn(demo);
+        }
         let handle = server.handle();
         let mut serving = tokio::spawn(server);
         tokio::select! {
@@ -215,6 +238,9 @@ impl Application {
         if tokio::time::timeout(grace, committer).await.is_err() {
             tracing::warn!("commits still running at shutdown");
         }
+        if let Some(demo) = demo_handle {
+            demo.stop(false).await;
+        }
         handle.stop(true).await;
         let _ = serving.await;
         drop(state);
@@ -223,23 +249,55 @@ impl Application {
     }
 }
 
-/// During shutdown every answer closes its connection, so no idle keep-alive connection holds
-/// the process once the listener closes.
+/// The address browsers reach this server at: `public_url`, else the bound port on loopback.
+fn own_url(config: &Config, port: u16) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://127.0.0.1:{port}"),
+    }
+}
+
 /// The content security policy of every answer: JSON and CSV load nothing, and the landing
 /// page needs only its inline styles. Nobody may frame the server's pages.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-/// Headers every answer carries unless its handler set them.
-fn security_headers() -> actix_web::middleware::DefaultHeaders {
-    use actix_web::http::header;
-    actix_web::middleware::DefaultHeaders::new()
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
+/// Headers every answer carries unless its handler set them. A page whose own policy lets
+/// some origins frame it (the widget panel) gets no `X-Frame-Options`, which could only say
+/// "nobody".
+async fn security_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    use actix_web::http::header::{self, HeaderValue};
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    let frameable = headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|csp| {
+            csp.split(';').any(|d| {
+                let d = d.trim();
+                d.starts_with("frame-ancestors") && !d.contains("'none'")
+            })
+        });
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+    ] {
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if !frameable && !headers.contains_key(header::X_FRAME_OPTIONS) {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    Ok(response)
 }
 
+/// During shutdown every answer closes its connection, so no idle keep-alive connection holds
+/// the process once the listener closes.
 async fn close_while_shutting_down(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,

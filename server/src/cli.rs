@@ -42,6 +42,9 @@ enum Command {
         /// Address to listen on, e.g. 127.0.0.1:8080.
         #[arg(long)]
         bind: Option<String>,
+        /// Also serve the demo shop page with the widget on this address, e.g. 127.0.0.1:8081.
+        #[arg(long)]
+        demo_host: Option<String>,
     },
     /// Manage agent accounts.
     Agent {
@@ -125,10 +128,17 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { common, bind } => {
+        Command::Serve {
+            common,
+            bind,
+            demo_host,
+        } => {
             let mut config = load(&common)?;
             if let Some(bind) = bind {
                 config.bind = bind;
+            }
+            if demo_host.is_some() {
+                config.demo_host = demo_host;
             }
             crate::telemetry::init(config.log_format);
             tracing::debug!(?config, "configuration");

@@ -40,6 +40,9 @@ pub struct Config {
     pub session_ttl_hours: u64,
     /// How long graceful shutdown may take before connections are dropped.
     pub shutdown_timeout_secs: u64,
+    /// Also serve the demo shop page (with the widget embedded) on this address, e.g.
+    /// `127.0.0.1:8081`; the demo site then accepts its origin.
+    pub demo_host: Option<String>,
     pub ws: WsConfig,
     pub routing: RoutingConfig,
     pub commit: CommitConfig,
@@ -231,6 +234,7 @@ impl Default for Config {
             admin_password: None,
             session_ttl_hours: 24 * 14,
             shutdown_timeout_secs: 10,
+            demo_host: None,
             ws: WsConfig::default(),
             routing: RoutingConfig::default(),
             commit: CommitConfig::default(),
@@ -318,6 +322,7 @@ impl fmt::Debug for Config {
             .field("admin_password", &redacted(&self.admin_password))
             .field("session_ttl_hours", &self.session_ttl_hours)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("demo_host", &self.demo_host)
             .field("ws", &self.ws)
             .field("routing", &self.routing)
             .field("commit", &self.commit)

@@ -11,6 +11,7 @@
 
 pub(crate) mod accounts;
 pub mod app;
+pub(crate) mod assets;
 pub mod assignment;
 pub mod auth;
 pub(crate) mod availability;
@@ -20,6 +21,7 @@ pub(crate) mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub(crate) mod demo;
 pub(crate) mod error;
 pub(crate) mod events;
 pub(crate) mod hours;

@@ -198,6 +198,20 @@ pub fn same_origin(req: &HttpRequest) -> bool {
     is_same_origin(origin, host)
 }
 
+/// The request's `Origin` when it is this server's own: `public_url`'s origin when configured,
+/// else the origin the `Host` header names. Pages of this server (the widget panel, the
+/// console) call the widget endpoints from there.
+pub fn own_origin(req: &HttpRequest, public_url: Option<&str>) -> Option<String> {
+    let origin = header_text(req, header::ORIGIN)?;
+    let own = match public_url {
+        Some(url) => Origin::of_url(url)
+            .ok()
+            .is_some_and(|own| Origin::parse(origin).ok() == Some(own)),
+        None => header_text(req, header::HOST).is_some_and(|host| is_same_origin(origin, host)),
+    };
+    own.then(|| origin.to_owned())
+}
+
 fn is_same_origin(origin: &str, host: &str) -> bool {
     let Ok(origin) = Origin::parse(origin) else {
         return false;

@@ -12,6 +12,7 @@ pub(crate) mod auth;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
+pub(crate) mod panel;
 pub(crate) mod session;
 pub(crate) mod sites;
 pub(crate) mod widget;
@@ -37,6 +38,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/", web::get().to(index))
+    .route("/widget.js", web::get().to(panel::loader))
+    .route("/widget/panel", web::get().to(panel::panel))
+    .route("/widget/assets/{name}", web::get().to(panel::asset))
     // The widget's endpoints are called cross-origin from customers' pages: every answer,
     // errors included, carries CORS headers so the widget can read it.
     .service(

@@ -23,9 +23,17 @@ use crate::clock::now_millis;
 use crate::error::HttpError;
 use crate::routes::session::Caller;
 
-/// The request's `Origin`, if the site allows it; otherwise a 403 `origin_not_allowed`
-/// (see [`crate::auth::origin`]).
-pub(crate) fn check_origin(req: &HttpRequest, site: &SiteSettings) -> Result<String, HttpError> {
+/// The request's `Origin`, if the site allows it or it is this server's own (the widget's
+/// panel, which the site's allowed pages frame); otherwise a 403 `origin_not_allowed` (see
+/// [`crate::auth::origin`]).
+pub(crate) fn check_origin(
+    state: &AppState,
+    req: &HttpRequest,
+    site: &SiteSettings,
+) -> Result<String, HttpError> {
+    if let Some(own) = crate::auth::origin::own_origin(req, state.config.public_url.as_deref()) {
+        return Ok(own);
+    }
     crate::auth::origin::require_allowed(req, site)
 }
 
@@ -40,7 +48,7 @@ pub(crate) async fn widget_site(
         .site_by_widget_key(key)
         .await?
         .ok_or_else(|| HttpError::not_found("widget key"))?;
-    check_origin(req, &site)?;
+    check_origin(state, req, &site)?;
     Ok(site)
 }
 
@@ -218,7 +226,7 @@ pub(crate) async fn submit_lead(
         .site(visitor.site_id)
         .await?
         .ok_or_else(|| HttpError::not_found("site"))?;
-    check_origin(&req, &site)?;
+    check_origin(&state, &req, &site)?;
     let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
     state
         .limits

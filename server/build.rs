@@ -1,0 +1,62 @@
+//! Embeds the built widget (`cargo xtask widget` writes it to `target/widget-dist`, or where
+//! `BELLHOP_WIDGET_DIST` says) into the server binary, each file with a gzipped copy, so one
+//! binary serves the whole product. Without a built widget the server still builds; its widget
+//! paths then answer that the widget was not built.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=BELLHOP_WIDGET_DIST");
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let dist = std::env::var_os("BELLHOP_WIDGET_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir.join("../target/widget-dist"));
+    // Watching a folder that does not exist would rebuild the server every time.
+    let _ = std::fs::create_dir_all(&dist);
+    println!("cargo:rerun-if-changed={}", dist.display());
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let mut code = String::from("pub(crate) static ASSETS: &[Asset] = &[\n");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    for path in files {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Ok(body) = std::fs::read(&path) else {
+            continue;
+        };
+        let gz = out.join(format!("{name}.gz"));
+        write_gzip(&gz, &body);
+        let _ = writeln!(
+            code,
+            "    Asset {{ name: {name:?}, body: include_bytes!({:?}), gzip: include_bytes!({:?}) }},",
+            absolute(&path),
+            absolute(&gz),
+        );
+    }
+    code.push_str("];\n");
+    let _ = std::fs::write(out.join("assets.rs"), code);
+}
+
+fn write_gzip(path: &Path, body: &[u8]) {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = encoder.write_all(body);
+    let _ = std::fs::write(path, encoder.finish().unwrap_or_default());
+}
+
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}

@@ -1,0 +1,154 @@
+//! Small DOM helpers. Every text from a visitor, an agent or the site goes in as a text node
+//! (never as HTML); links become anchors only for `http:` and `https:` addresses.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement};
+
+pub(crate) fn document() -> Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .unwrap_or_else(|| wasm_bindgen::throw_str("no document"))
+}
+
+/// A new element with a class (empty: none).
+pub(crate) fn el(tag: &str, class: &str) -> Element {
+    let element = document()
+        .create_element(tag)
+        .unwrap_or_else(|_| wasm_bindgen::throw_str("create_element"));
+    if !class.is_empty() {
+        element.set_class_name(class);
+    }
+    element
+}
+
+/// A new element holding `text` as text.
+pub(crate) fn text_el(tag: &str, class: &str, text: &str) -> Element {
+    let element = el(tag, class);
+    element.set_text_content(Some(text));
+    element
+}
+
+pub(crate) fn append(parent: &Element, child: &Element) {
+    let _ = parent.append_child(child);
+}
+
+pub(crate) fn set_attr(element: &Element, name: &str, value: &str) {
+    let _ = element.set_attribute(name, value);
+}
+
+pub(crate) fn html(element: &Element) -> Option<&HtmlElement> {
+    element.dyn_ref::<HtmlElement>()
+}
+
+pub(crate) fn set_hidden(element: &Element, hidden: bool) {
+    if let Some(e) = html(element) {
+        e.set_hidden(hidden);
+    }
+}
+
+pub(crate) fn focus(element: &Element) {
+    if let Some(e) = html(element) {
+        let _ = e.focus();
+    }
+}
+
+/// Appends `text` to `parent`, with each `http://` or `https://` address as a link that opens
+/// in a new tab without a referrer or opener. Anything else (`javascript:`, markup) stays text.
+pub(crate) fn append_linked_text(parent: &Element, text: &str) {
+    let doc = document();
+    for (piece, is_link) in split_links(text) {
+        if is_link {
+            let a = el("a", "");
+            set_attr(&a, "href", piece);
+            set_attr(&a, "target", "_blank");
+            set_attr(&a, "rel", "noopener noreferrer");
+            a.set_text_content(Some(piece));
+            append(parent, &a);
+        } else {
+            let _ = parent.append_child(&doc.create_text_node(piece));
+        }
+    }
+}
+
+/// Splits text into runs, each either an http(s) link or plain text.
+pub(crate) fn split_links(text: &str) -> Vec<(&str, bool)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = find_link_start(rest) {
+        let (before, from) = rest.split_at(start);
+        let end = from
+            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
+            .unwrap_or(from.len());
+        // Trailing punctuation belongs to the sentence, not the address.
+        let link = from[..end].trim_end_matches(['.', ',', ')', '!', '?', ';', ':', '\'']);
+        if !before.is_empty() {
+            out.push((before, false));
+        }
+        out.push((link, true));
+        rest = &from[link.len()..];
+    }
+    if !rest.is_empty() {
+        out.push((rest, false));
+    }
+    out
+}
+
+fn find_link_start(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let at = match (lower.find("https://"), lower.find("http://")) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    // A scheme with nothing after it is not a link.
+    let after = &lower[at..];
+    let scheme_len = if after.starts_with("https://") { 8 } else { 7 };
+    match after[scheme_len..].chars().next() {
+        Some(c) if !c.is_whitespace() => Some(at),
+        _ => None,
+    }
+}
+
+/// Up to two initials of a display name, for the agent's avatar.
+pub(crate) fn initials(name: &str) -> String {
+    name.split_whitespace()
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_links_are_links() {
+        assert_eq!(
+            split_links("see https://x.example/a?b=1, or javascript:alert(1)"),
+            vec![
+                ("see ", false),
+                ("https://x.example/a?b=1", true),
+                (", or javascript:alert(1)", false)
+            ]
+        );
+        assert_eq!(
+            split_links("<img src=x onerror=alert(1)>"),
+            vec![("<img src=x onerror=alert(1)>", false)]
+        );
+        assert_eq!(
+            split_links("http:// nothing"),
+            vec![("http:// nothing", false)]
+        );
+        assert_eq!(
+            split_links("(http://a.example)."),
+            vec![("(", false), ("http://a.example", true), (").", false)]
+        );
+    }
+
+    #[test]
+    fn initials_take_two_words() {
+        assert_eq!(initials("maya chen"), "MC");
+        assert_eq!(initials("Jonas"), "J");
+        assert_eq!(initials("  "), "");
+    }
+}

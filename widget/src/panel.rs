@@ -1,0 +1,1100 @@
+//! The panel's life: the handshake with the loader, the visitor's session, the socket driven
+//! by the client core, and what the visitor sees.
+//!
+//! Storage: the visitor token and the core's snapshot (resume points and the outbox of
+//! unconfirmed sends) are kept in the panel's own storage when the browser allows it in a
+//! cross-site frame; otherwise the loader keeps them in the host page's storage for the panel
+//! (`store` messages), and hands them back in `init`. Either way a reload or a navigation
+//! keeps the conversation and its unsent messages.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
+use bellhop_protocol::api::{
+    ClosedReason, LeadKind, LeadSubmission, PageContext, VisitorIdentity, WidgetConfig,
+    WidgetSessionRequest, WidgetSessionResponse,
+};
+use bellhop_protocol::frames::{
+    AgentRef, AuthorKind, Conversation, ConversationStatus, ServerFrame, VisitorFrame,
+};
+use bellhop_protocol::{ConversationId, DepartmentId, MessageBody};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{
+    CloseEvent, Element, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, KeyboardEvent,
+    MessageEvent, Storage, WebSocket,
+};
+
+use crate::dom::{document, focus};
+use crate::net;
+use crate::view::{SendState, View};
+
+type Shared = Rc<RefCell<Panel>>;
+
+/// What the panel keeps across reloads, besides the token.
+#[derive(Default, Serialize, Deserialize)]
+struct Kept {
+    core: Snapshot,
+    #[serde(default)]
+    prechat_done: bool,
+}
+
+/// The open socket and the callbacks it holds (dropped with it).
+struct Socket {
+    ws: WebSocket,
+    _callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+struct Panel {
+    key: String,
+    /// The origin of the page framing the panel: the only one it talks to.
+    host_origin: Option<String>,
+    own_storage: Option<Storage>,
+    /// What the loader kept for us, when our own storage is denied.
+    loader_kept: HashMap<String, String>,
+    page: PageContext,
+    config: Option<WidgetConfig>,
+    token: Option<String>,
+    core: Option<ClientCore>,
+    socket: Option<Socket>,
+    /// The visitor's open conversation, once there is one, and who serves it.
+    conversation: Option<ConversationId>,
+    agent: Option<AgentRef>,
+    prechat_done: bool,
+    open: bool,
+    unread: u32,
+    /// Sends not confirmed yet, by client id: their elements in the log.
+    pending: HashMap<String, Element>,
+    typing_sent: bool,
+    last_input: f64,
+    view: View,
+    booted: bool,
+}
+
+fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+pub(crate) fn start() {
+    let doc = document();
+    let Some(root) = doc.get_element_by_id("bellhop-panel") else {
+        return;
+    };
+    let view = View::build(root);
+    let params = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok());
+    let param = |name: &str| params.as_ref().and_then(|p| p.get(name));
+    let own_storage = usable_storage();
+    let panel = Panel {
+        key: param("key").unwrap_or_default(),
+        host_origin: param("origin"),
+        own_storage,
+        loader_kept: HashMap::new(),
+        page: PageContext::default(),
+        config: None,
+        token: None,
+        core: None,
+        socket: None,
+        conversation: None,
+        agent: None,
+        prechat_done: false,
+        open: false,
+        unread: 0,
+        pending: HashMap::new(),
+        typing_sent: false,
+        last_input: 0.0,
+        view,
+        booted: false,
+    };
+    let shared: Shared = Rc::new(RefCell::new(panel));
+    wire_view(&shared);
+    listen_to_loader(&shared);
+    start_ticking(&shared);
+    let framed = web_sys::window()
+        .and_then(|w| w.parent().ok().flatten().map(|p| (w, p)))
+        .is_some_and(|(w, p)| !js_sys::Object::is(&w, &p));
+    if framed {
+        to_loader(&shared, &serde_json::json!({ "type": "ready" }));
+    } else {
+        // Opened directly (no loader): run on our own.
+        shared.borrow_mut().open = true;
+        boot(&shared);
+    }
+}
+
+/// The panel's own `localStorage`, if the browser lets this frame write to it.
+fn usable_storage() -> Option<Storage> {
+    let storage = web_sys::window()?.local_storage().ok().flatten()?;
+    let probe = "bellhop:probe";
+    storage.set_item(probe, "1").ok()?;
+    let _ = storage.remove_item(probe);
+    Some(storage)
+}
+
+impl Panel {
+    fn storage_key(&self, name: &str) -> String {
+        format!("bellhop:{}:{name}", self.key)
+    }
+
+    fn load(&self, name: &str) -> Option<String> {
+        match &self.own_storage {
+            Some(storage) => storage.get_item(&self.storage_key(name)).ok().flatten(),
+            None => self.loader_kept.get(name).cloned(),
+        }
+    }
+
+    /// Keeps `value` under `name`; returns a `store` message for the loader when our own
+    /// storage is denied.
+    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<serde_json::Value> {
+        match &self.own_storage {
+            Some(storage) => {
+                let key = self.storage_key(name);
+                let _ = match value {
+                    Some(v) => storage.set_item(&key, v),
+                    None => storage.remove_item(&key),
+                };
+                None
+            }
+            None => {
+                match value {
+                    Some(v) => self.loader_kept.insert(name.to_owned(), v.to_owned()),
+                    None => self.loader_kept.remove(name),
+                };
+                Some(serde_json::json!({ "type": "store", "name": name, "value": value }))
+            }
+        }
+    }
+
+    fn snapshot_message(&mut self) -> Option<serde_json::Value> {
+        let core = self.core.as_ref()?.snapshot();
+        let kept = Kept {
+            core,
+            prechat_done: self.prechat_done,
+        };
+        let json = serde_json::to_string(&kept).ok()?;
+        self.keep("snapshot", Some(&json))
+    }
+
+    fn agent_name(&self) -> Option<String> {
+        self.agent.as_ref().map(|a| a.display_name.clone())
+    }
+}
+
+fn to_loader(shared: &Shared, message: &serde_json::Value) {
+    let Some(origin) = shared.borrow().host_origin.clone() else {
+        return;
+    };
+    let mut message = message.clone();
+    if let Some(object) = message.as_object_mut() {
+        object.insert("bellhop".into(), 1.into());
+    }
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(Some(parent)) = window.parent() else {
+        return;
+    };
+    if let Ok(value) = serde_wasm_value(&message) {
+        let _ = parent.post_message(&value, &origin);
+    }
+}
+
+/// A JSON value as a structured-clonable JS value.
+fn serde_wasm_value(value: &serde_json::Value) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&value.to_string())
+}
+
+fn emit(shared: &Shared, name: &str, data: serde_json::Value) {
+    to_loader(
+        shared,
+        &serde_json::json!({ "type": "event", "name": name, "data": data }),
+    );
+}
+
+fn persist(shared: &Shared) {
+    let message = shared.borrow_mut().snapshot_message();
+    if let Some(message) = message {
+        to_loader(shared, &message);
+    }
+}
+
+fn listen_to_loader(shared: &Shared) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let on_message = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            let expected = shared.borrow().host_origin.clone();
+            let from_parent = web_sys::window()
+                .and_then(|w| w.parent().ok().flatten())
+                .zip(event.source())
+                .is_some_and(|(parent, source)| js_sys::Object::is(&parent, &source));
+            if expected.as_deref() != Some(event.origin().as_str()) || !from_parent {
+                return;
+            }
+            let Ok(text) = js_sys::JSON::stringify(&event.data()) else {
+                return;
+            };
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(&String::from(text)) else {
+                return;
+            };
+            if message.get("bellhop").and_then(|v| v.as_i64()) != Some(1) {
+                return;
+            }
+            on_loader_message(&shared, &message);
+        })
+    };
+    let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
+    on_message.forget();
+    let on_key = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
+            if event.key() == "Escape" {
+                to_loader(&shared, &serde_json::json!({ "type": "close" }));
+            }
+        })
+    };
+    let _ = window.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+    on_key.forget();
+}
+
+fn on_loader_message(shared: &Shared, message: &serde_json::Value) {
+    let kind = message.get("type").and_then(|v| v.as_str()).unwrap_or("");
+    match kind {
+        "init" => {
+            {
+                let mut panel = shared.borrow_mut();
+                if let Some(stored) = message.get("stored").and_then(|v| v.as_object()) {
+                    for (name, value) in stored {
+                        if let Some(value) = value.as_str() {
+                            panel.loader_kept.insert(name.clone(), value.to_owned());
+                        }
+                    }
+                }
+                let page = message.get("page");
+                let text = |name: &str| {
+                    page.and_then(|p| p.get(name))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                panel.page = PageContext {
+                    landing_page: text("url"),
+                    current_page: text("url"),
+                    referrer: text("referrer"),
+                };
+                panel.open = message.get("open").and_then(|v| v.as_bool()) == Some(true);
+            }
+            boot(shared);
+        }
+        "open" => {
+            let input = {
+                let mut panel = shared.borrow_mut();
+                panel.open = true;
+                panel.unread = 0;
+                panel.view.input.clone()
+            };
+            to_loader(shared, &serde_json::json!({ "type": "unread", "count": 0 }));
+            focus(&input);
+        }
+        "close" => shared.borrow_mut().open = false,
+        "reset" => reset(shared),
+        "identify" => {
+            if let Some(identity) = message.get("identity").cloned() {
+                identify(shared, identity);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Loads the site's settings and the visitor's session, then connects.
+fn boot(shared: &Shared) {
+    if std::mem::replace(&mut shared.borrow_mut().booted, true) {
+        return;
+    }
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let key = shared.borrow().key.clone();
+        let config: WidgetConfig =
+            match net::get(&format!("/api/v1/widget/config?key={}", encode(&key))).await {
+                Ok(config) => config,
+                Err(e) => {
+                    shared
+                        .borrow()
+                        .view
+                        .show_notice(Some(&format!("Chat is unavailable: {}", e.message)));
+                    return;
+                }
+            };
+        {
+            let panel = shared.borrow();
+            panel.view.set_title(&config.site_name, None);
+            panel.view.set_departments(&config.departments);
+        }
+        shared.borrow_mut().config = Some(config);
+        start_session(&shared, None).await;
+    });
+}
+
+async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
+    let (key, held) = {
+        let panel = shared.borrow();
+        (panel.key.clone(), panel.load("token"))
+    };
+    let request = WidgetSessionRequest {
+        widget_key: key,
+        token: held,
+        identity,
+    };
+    let session: WidgetSessionResponse =
+        match net::post("/api/v1/widget/session", &request, None).await {
+            Ok(session) => session,
+            Err(e) => {
+                shared.borrow().view.show_notice(Some(&e.message));
+                emit(shared, "error", serde_json::json!({ "message": e.message }));
+                return;
+            }
+        };
+    let store = shared.borrow_mut().keep("token", Some(&session.token));
+    if let Some(store) = store {
+        to_loader(shared, &store);
+    }
+    let actions = {
+        let mut panel = shared.borrow_mut();
+        panel.token = Some(session.token.clone());
+        let credentials = Credentials::Visitor {
+            token: session.token,
+        };
+        if let Some(core) = panel.core.as_mut() {
+            // A new identity: reconnect under the new token.
+            let mut actions = core.set_credentials(credentials);
+            actions.extend(core.disconnect());
+            let reconnect = core.connect();
+            drop(panel);
+            run(shared, actions);
+            reconnect
+        } else {
+            let kept: Kept = panel
+                .load("snapshot")
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            panel.prechat_done = kept.prechat_done;
+            // After a reload the log is empty: replay the open conversation from its start
+            // (the core still de-duplicates), keep the outbox.
+            let mut snapshot = kept.core;
+            for point in &mut snapshot.resume {
+                point.last_seq = 0;
+            }
+            snapshot.finished.clear();
+            let seed = (js_sys::Math::random() * 9e15) as u64;
+            let core = ClientCore::restore(snapshot, credentials.clone(), Config::default(), seed)
+                .unwrap_or_else(|_| ClientCore::new(credentials, Config::default(), seed));
+            for send in core.outbox() {
+                let item = panel.view.pending(send.body.as_str());
+                panel
+                    .pending
+                    .insert(send.client_id.as_str().to_owned(), item);
+            }
+            let mut core = core;
+            let actions = core.connect();
+            panel.core = Some(core);
+            actions
+        }
+    };
+    run(shared, actions);
+}
+
+fn encode(text: &str) -> String {
+    String::from(js_sys::encode_uri_component(text))
+}
+
+/// Carries out the core's actions, in order.
+fn run(shared: &Shared, actions: Vec<Action>) {
+    for action in actions {
+        match action {
+            Action::Connect => open_socket(shared),
+            Action::Disconnect => {
+                let socket = shared.borrow_mut().socket.take();
+                if let Some(socket) = socket {
+                    close_quietly(&socket);
+                }
+                handle(
+                    shared,
+                    Event::Closed {
+                        code: None,
+                        now: now(),
+                    },
+                );
+            }
+            Action::Send(frame) => {
+                if let Ok(json) = frame.to_json() {
+                    let panel = shared.borrow();
+                    if let Some(socket) = &panel.socket {
+                        let _ = socket.ws.send_with_str(&json);
+                    }
+                }
+            }
+            Action::Show(message) => show_message(shared, &message),
+            Action::Confirmed {
+                client_id,
+                conversation_id,
+                ..
+            } => {
+                let panel = shared.borrow();
+                if let Some(item) = panel.pending.get(client_id.as_str()) {
+                    View::set_send_state(item, SendState::Sent);
+                }
+                drop(panel);
+                conversation_started(shared, conversation_id);
+            }
+            Action::Refused { send, message, .. } => {
+                let panel = shared.borrow();
+                if let Some(item) = panel.pending.get(send.client_id.as_str()) {
+                    View::set_send_state(item, SendState::Failed);
+                }
+                panel.view.show_notice(Some(&message));
+            }
+            Action::Frame(frame) => on_frame(shared, frame),
+            Action::State(state) => {
+                let text = match state {
+                    State::Waiting { .. } | State::Connecting => Some("Reconnecting…"),
+                    State::NeedsCredentials => Some("Your chat session expired. Reopen the chat."),
+                    State::Stopped(_) => Some("The chat could not connect."),
+                    _ => None,
+                };
+                let panel = shared.borrow();
+                if text.is_some() || matches!(state, State::Live) {
+                    panel.view.show_notice(text);
+                }
+            }
+            Action::Duplicate { .. } | Action::Gap { .. } => {}
+        }
+    }
+    persist(shared);
+}
+
+fn handle(shared: &Shared, event: Event) {
+    let actions = match shared.borrow_mut().core.as_mut() {
+        Some(core) => core.handle(event),
+        None => return,
+    };
+    run(shared, actions);
+}
+
+/// Closes a socket we are done with; its close event is not reported (the caller reports it).
+fn close_quietly(socket: &Socket) {
+    socket.ws.set_onopen(None);
+    socket.ws.set_onmessage(None);
+    socket.ws.set_onclose(None);
+    let _ = socket.ws.close();
+}
+
+fn open_socket(shared: &Shared) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let location = window.location();
+    let scheme = match location.protocol().ok().as_deref() {
+        Some("https:") => "wss:",
+        _ => "ws:",
+    };
+    let host = location.host().unwrap_or_default();
+    let key = shared.borrow().key.clone();
+    let url = format!("{scheme}//{host}/ws/v1/visitor?key={}", encode(&key));
+    let ws = match WebSocket::new(&url) {
+        Ok(ws) => ws,
+        Err(_) => {
+            handle(
+                shared,
+                Event::Closed {
+                    code: None,
+                    now: now(),
+                },
+            );
+            return;
+        }
+    };
+    let on_open = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |_| handle(&shared, Event::Opened { now: now() }))
+    };
+    let on_message = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Some(text) = event
+                .dyn_ref::<MessageEvent>()
+                .and_then(|e| e.data().as_string())
+            else {
+                return;
+            };
+            if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
+                handle(&shared, Event::Frame { frame, now: now() });
+            }
+        })
+    };
+    let on_close = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let code = event.dyn_ref::<CloseEvent>().map(CloseEvent::code);
+            shared.borrow_mut().socket = None;
+            handle(&shared, Event::Closed { code, now: now() });
+        })
+    };
+    ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+    shared.borrow_mut().socket = Some(Socket {
+        ws,
+        _callbacks: vec![on_open, on_message, on_close],
+    });
+}
+
+fn show_message(shared: &Shared, message: &bellhop_protocol::frames::Message) {
+    let mut panel = shared.borrow_mut();
+    let confirmed = message
+        .client_id
+        .as_ref()
+        .and_then(|id| panel.pending.remove(id.as_str()));
+    match confirmed {
+        // Our own send, already in the log: it stays where it is.
+        Some(item) if message.author == AuthorKind::Visitor => {
+            View::set_send_state(&item, SendState::Sent);
+        }
+        _ => {
+            panel.view.message(message);
+        }
+    }
+    if message.author == AuthorKind::Agent {
+        panel.view.show_typing(None);
+        if !panel.open {
+            panel.unread += 1;
+        }
+        let unread = panel.unread;
+        let open = panel.open;
+        drop(panel);
+        if !open {
+            to_loader(
+                shared,
+                &serde_json::json!({ "type": "unread", "count": unread }),
+            );
+        }
+        emit(
+            shared,
+            "message",
+            serde_json::json!({ "author": message.author_name, "body": message.body }),
+        );
+    }
+}
+
+fn conversation_started(shared: &Shared, id: ConversationId) {
+    {
+        let mut panel = shared.borrow_mut();
+        if panel.conversation == Some(id) {
+            return;
+        }
+        panel.conversation = Some(id);
+        panel.agent = None;
+        dom_hide(&panel.view.department);
+    }
+    to_loader(
+        shared,
+        &serde_json::json!({ "type": "active", "value": true }),
+    );
+    emit(
+        shared,
+        "chatStarted",
+        serde_json::json!({ "id": id.to_string() }),
+    );
+}
+
+fn dom_hide(element: &Element) {
+    crate::dom::set_hidden(element, true);
+}
+
+fn on_frame(shared: &Shared, frame: ServerFrame) {
+    match frame {
+        ServerFrame::Welcome { conversations, .. } => {
+            let open = conversations
+                .into_iter()
+                .find(|c| c.status != ConversationStatus::Closed);
+            let has_open = open.is_some();
+            if let Some(conversation) = open {
+                set_conversation(shared, conversation);
+            }
+            choose_start_view(shared, has_open);
+        }
+        ServerFrame::QueueStatus {
+            position,
+            estimated_wait_secs,
+            ..
+        } => {
+            let text = match estimated_wait_secs {
+                Some(secs) if secs >= 60 => format!(
+                    "You are number {position} in the queue (about {} min)",
+                    secs.div_ceil(60)
+                ),
+                Some(_) => format!("You are number {position} in the queue (less than a minute)"),
+                None => format!("You are number {position} in the queue"),
+            };
+            shared.borrow().view.set_status(&text);
+        }
+        ServerFrame::ConversationOpened { conversation }
+        | ServerFrame::ConversationAssigned { conversation }
+        | ServerFrame::ConversationTransferred { conversation, .. } => {
+            set_conversation(shared, conversation);
+        }
+        ServerFrame::ConversationClosed { conversation } => {
+            let ours = shared.borrow().conversation == Some(conversation.id);
+            if ours {
+                {
+                    let mut panel = shared.borrow_mut();
+                    panel.conversation = None;
+                    panel.agent = None;
+                }
+                let panel = shared.borrow();
+                panel
+                    .view
+                    .system("This chat has ended. Write again any time.");
+                panel.view.set_status("");
+                panel.view.show_typing(None);
+                drop(panel);
+                to_loader(
+                    shared,
+                    &serde_json::json!({ "type": "active", "value": false }),
+                );
+                emit(
+                    shared,
+                    "chatEnded",
+                    serde_json::json!({ "id": conversation.id.to_string() }),
+                );
+            }
+        }
+        ServerFrame::Typing {
+            author: AuthorKind::Agent,
+            typing,
+            ..
+        } => {
+            let panel = shared.borrow();
+            let name = panel.agent_name();
+            panel.view.show_typing(
+                typing
+                    .then(|| name.unwrap_or_else(|| "The agent".into()))
+                    .as_deref(),
+            );
+        }
+        ServerFrame::Error { message, .. } => {
+            shared.borrow().view.show_notice(Some(&message));
+        }
+        _ => {}
+    }
+}
+
+fn set_conversation(shared: &Shared, conversation: Conversation) {
+    let started = {
+        let mut panel = shared.borrow_mut();
+        let site = panel
+            .config
+            .as_ref()
+            .map(|c| c.site_name.clone())
+            .unwrap_or_default();
+        match (&conversation.agent, conversation.status) {
+            (Some(agent), ConversationStatus::Assigned) => {
+                panel
+                    .view
+                    .set_title(&agent.display_name, Some(&agent.display_name));
+                panel
+                    .view
+                    .set_status(&format!("{site} · replies in a few minutes"));
+            }
+            _ => panel.view.set_title(&site, None),
+        }
+        let started = panel.conversation != Some(conversation.id);
+        panel.conversation = Some(conversation.id);
+        panel.agent = conversation.agent.clone();
+        dom_hide(&panel.view.department);
+        panel.view.hide_forms();
+        panel.view.show_composer(true);
+        started
+    };
+    if started {
+        to_loader(
+            shared,
+            &serde_json::json!({ "type": "active", "value": true }),
+        );
+    }
+}
+
+/// With no open conversation: the offline form outside business hours, the pre-chat form
+/// when the site asks for one (once), else the composer.
+fn choose_start_view(shared: &Shared, has_open: bool) {
+    if has_open {
+        return;
+    }
+    let (config, prechat_done) = {
+        let panel = shared.borrow();
+        (panel.config.clone(), panel.prechat_done)
+    };
+    let Some(config) = config else {
+        return;
+    };
+    let outside_hours =
+        !config.availability.open && config.availability.reason == Some(ClosedReason::OutsideHours);
+    if outside_hours && config.offline_form.enabled {
+        show_form(shared, LeadKind::Offline, &config);
+    } else if config.prechat_form.enabled && !prechat_done {
+        show_form(shared, LeadKind::Prechat, &config);
+    } else {
+        let panel = shared.borrow();
+        panel.view.show_composer(true);
+        if config.availability.reason == Some(ClosedReason::NoAgentsOnline) {
+            panel
+                .view
+                .set_status("Nobody is online right now; leave a message and we will reply.");
+        }
+    }
+}
+
+fn show_form(shared: &Shared, kind: LeadKind, config: &WidgetConfig) {
+    let (spec, heading, submit) = match kind {
+        LeadKind::Offline => (
+            &config.offline_form,
+            "We are away right now. Leave a message and we will get back to you.",
+            "Send message",
+        ),
+        LeadKind::Prechat => (
+            &config.prechat_form,
+            "Tell us a little about you before we start.",
+            "Start chat",
+        ),
+    };
+    let form = {
+        let panel = shared.borrow();
+        panel.view.show_composer(false);
+        panel.view.form(heading, spec, submit)
+    };
+    let on_submit = {
+        let shared = shared.clone();
+        let form = form.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            event.prevent_default();
+            submit_form(&shared, kind, &form);
+        })
+    };
+    let _ = form.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    on_submit.forget();
+    if let Ok(Some(first)) = form.query_selector("input, textarea") {
+        focus(&first);
+    }
+}
+
+fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
+    let mut fields = std::collections::BTreeMap::new();
+    let mut consent = false;
+    if let Ok(inputs) = form.query_selector_all("input, textarea") {
+        for i in 0..inputs.length() {
+            let Some(node) = inputs.get(i) else { continue };
+            if let Some(input) = node.dyn_ref::<HtmlInputElement>() {
+                if input.name() == "__consent" {
+                    consent = input.checked();
+                } else if !input.value().trim().is_empty() {
+                    fields.insert(input.name(), input.value());
+                }
+            } else if let Some(area) = node.dyn_ref::<HtmlTextAreaElement>()
+                && !area.value().trim().is_empty()
+            {
+                fields.insert(area.name(), area.value());
+            }
+        }
+    }
+    let (token, page, department) = {
+        let panel = shared.borrow();
+        (
+            panel.token.clone(),
+            panel.page.clone(),
+            chosen_department(&panel),
+        )
+    };
+    let first_message = fields.get("message").cloned();
+    let submission = LeadSubmission {
+        kind,
+        department_id: department,
+        fields,
+        consent,
+        page,
+    };
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let result: Result<serde_json::Value, net::CallError> =
+            net::post("/api/v1/widget/leads", &submission, token.as_deref()).await;
+        match result {
+            Err(e) => shared.borrow().view.show_notice(Some(&e.message)),
+            Ok(_) => match kind {
+                LeadKind::Offline => {
+                    let panel = shared.borrow();
+                    panel.view.hide_forms();
+                    panel
+                        .view
+                        .system("Thanks! Your message is with us; we will reply by email.");
+                }
+                LeadKind::Prechat => {
+                    {
+                        let mut panel = shared.borrow_mut();
+                        panel.prechat_done = true;
+                        panel.view.hide_forms();
+                        panel.view.show_composer(true);
+                        focus(&panel.view.input);
+                    }
+                    persist(&shared);
+                    if let Some(text) = first_message {
+                        send_text(&shared, &text);
+                    }
+                }
+            },
+        }
+    });
+}
+
+fn chosen_department(panel: &Panel) -> Option<DepartmentId> {
+    let select = panel.view.department.dyn_ref::<HtmlSelectElement>()?;
+    if panel.conversation.is_some() || select.hidden() {
+        return None;
+    }
+    select.value().parse().ok()
+}
+
+fn wire_view(shared: &Shared) {
+    let panel = shared.borrow();
+    let on_submit = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            event.prevent_default();
+            send_from_composer(&shared);
+        })
+    };
+    let _ = panel
+        .view
+        .composer
+        .add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+    on_submit.forget();
+    let on_key = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
+            if event.key() == "Enter" && !event.shift_key() {
+                event.prevent_default();
+                send_from_composer(&shared);
+            }
+        })
+    };
+    let _ = panel
+        .view
+        .input
+        .add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
+    on_key.forget();
+    let on_input = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| typing(&shared, true))
+    };
+    let _ = panel
+        .view
+        .input
+        .add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+    on_input.forget();
+    let on_close = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            to_loader(&shared, &serde_json::json!({ "type": "close" }));
+        })
+    };
+    let _ = panel
+        .view
+        .close
+        .add_event_listener_with_callback("click", on_close.as_ref().unchecked_ref());
+    on_close.forget();
+    let on_retry = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            retry(&shared, &event);
+        })
+    };
+    let _ = panel
+        .view
+        .log
+        .add_event_listener_with_callback("click", on_retry.as_ref().unchecked_ref());
+    on_retry.forget();
+}
+
+/// A tap on a failed message sends its text again, as a new message.
+fn retry(shared: &Shared, event: &web_sys::Event) {
+    let Some(item) = event
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|e| e.closest(".msg.failed").ok().flatten())
+    else {
+        return;
+    };
+    let text = item
+        .query_selector(".body")
+        .ok()
+        .flatten()
+        .and_then(|b| b.text_content())
+        .unwrap_or_default();
+    item.remove();
+    send_text(shared, &text);
+}
+
+fn send_from_composer(shared: &Shared) {
+    let text = {
+        let panel = shared.borrow();
+        let Some(area) = panel.view.input.dyn_ref::<HtmlTextAreaElement>() else {
+            return;
+        };
+        let text = area.value();
+        area.set_value("");
+        text
+    };
+    send_text(shared, &text);
+}
+
+fn send_text(shared: &Shared, text: &str) {
+    let Ok(body) = MessageBody::parse(text.trim().to_owned()) else {
+        return;
+    };
+    typing(shared, false);
+    let result = {
+        let mut panel = shared.borrow_mut();
+        let department = chosen_department(&panel);
+        let conversation = panel.conversation;
+        let mut draft = Draft::new(body.clone());
+        draft.department_id = department.filter(|_| conversation.is_none());
+        let sent = panel.core.as_mut().map(|core| core.send(draft, now()));
+        match sent {
+            Some(Ok((client_id, actions))) => {
+                let item = panel.view.pending(body.as_str());
+                panel.pending.insert(client_id.as_str().to_owned(), item);
+                Some(actions)
+            }
+            _ => None,
+        }
+    };
+    if let Some(actions) = result {
+        run(shared, actions);
+    }
+}
+
+/// Tells the agent the visitor is typing (at most once until they stop; a stop after 3 s
+/// without input or when the message is sent).
+fn typing(shared: &Shared, typing: bool) {
+    let frame = {
+        let mut panel = shared.borrow_mut();
+        if typing {
+            panel.last_input = js_sys::Date::now();
+        }
+        let Some(conversation) = panel.conversation else {
+            return;
+        };
+        if panel.typing_sent == typing {
+            return;
+        }
+        panel.typing_sent = typing;
+        VisitorFrame::Typing {
+            conversation_id: conversation,
+            typing,
+        }
+    };
+    let panel = shared.borrow();
+    let live = panel
+        .core
+        .as_ref()
+        .is_some_and(|c| *c.state() == State::Live);
+    if let (true, Some(socket)) = (live, &panel.socket)
+        && let Ok(json) = serde_json::to_string(&frame)
+    {
+        let _ = socket.ws.send_with_str(&json);
+    }
+}
+
+fn start_ticking(shared: &Shared) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let tick = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut()>::new(move || {
+            handle(&shared, Event::Tick { now: now() });
+            let stop = {
+                let panel = shared.borrow();
+                panel.typing_sent && js_sys::Date::now() - panel.last_input > 3000.0
+            };
+            if stop {
+                typing(&shared, false);
+            }
+        })
+    };
+    let _ = window
+        .set_interval_with_callback_and_timeout_and_arguments_0(tick.as_ref().unchecked_ref(), 250);
+    tick.forget();
+}
+
+/// `Bellhop.reset()`: forget this visitor (logout on the site) and start a fresh one.
+fn reset(shared: &Shared) {
+    {
+        let mut panel = shared.borrow_mut();
+        if let Some(socket) = panel.socket.take() {
+            close_quietly(&socket);
+        }
+        panel.core = None;
+        panel.conversation = None;
+        panel.agent = None;
+        panel.prechat_done = false;
+        panel.pending.clear();
+        panel.view.log.set_inner_html("");
+        panel.view.set_status("");
+        let _ = panel.keep("token", None);
+        let _ = panel.keep("snapshot", None);
+        panel.loader_kept.clear();
+        panel.booted = false;
+    }
+    to_loader(
+        shared,
+        &serde_json::json!({ "type": "active", "value": false }),
+    );
+    boot(shared);
+}
+
+/// `Bellhop.identify({id, attributes, hash})`: a verified identity from the site's server.
+fn identify(shared: &Shared, identity: serde_json::Value) {
+    let user_id = identity
+        .get("id")
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+    let signature = identity
+        .get("hash")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let (Some(user_id), Some(signature)) = (user_id, signature) else {
+        emit(
+            shared,
+            "error",
+            serde_json::json!({ "message": "identify needs id and hash" }),
+        );
+        return;
+    };
+    let attributes = identity
+        .get("attributes")
+        .and_then(|v| v.as_object())
+        .map(|m| m.clone().into_iter().collect())
+        .unwrap_or_default();
+    let identity = VisitorIdentity {
+        user_id,
+        attributes,
+        signature,
+    };
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        start_session(&shared, Some(identity)).await;
+    });
+}
