@@ -1,5 +1,7 @@
-//! Abuse limits on what the public can ask of the server, with `governor`'s keyed rate
-//! limiters (GCRA: a steady rate plus a burst):
+//! Abuse limits on what the public can ask of the server.
+//!
+//! Rates, with `governor`'s keyed rate limiters (GCRA: a steady rate plus a burst), in
+//! [`Keyed`]:
 //!
 //! - widget sessions per client IP per minute ([`Limits::widget_sessions`]);
 //! - form submissions (leads) per client IP per hour ([`Limits::leads`]);
@@ -10,7 +12,8 @@
 //! Every limit is set in the `[limits]` section of the configuration; `0` turns it off. A REST
 //! answer over a limit is `429` `rate_limited` with `Retry-After`; a socket send over a limit
 //! gets an `error` frame `rate_limited` with the send's `client_id`, nothing is stored, and the
-//! socket stays open.
+//! socket stays open. Every refusal is counted per limit ([`Limits::refused_totals`]) and
+//! logged with the limit's name, what it counts per and the running total, never the key.
 //!
 //! The client IP is the TCP peer's, or, behind a reverse proxy, the one named by the configured
 //! trusted header ([`client_ip()`]). IPv6 addresses count per /64, the block one subscriber gets.
@@ -24,6 +27,7 @@ use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bellhop_protocol::VisitorId;
@@ -37,29 +41,96 @@ pub(crate) use client_ip::client_ip;
 /// How often keyed state is swept of keys that are back to fresh.
 pub const TIDY_EVERY: Duration = Duration::from_secs(60);
 
+/// Which limit refused something, for logs and counters: the limit's configuration name and
+/// what it counts per (`address`, `visitor` or `agent`).
+struct Named {
+    name: &'static str,
+    per: &'static str,
+    refused: AtomicU64,
+}
+
+impl Named {
+    fn new(name: &'static str, per: &'static str) -> Self {
+        Self {
+            name,
+            per,
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one refusal; returns the running total.
+    fn refuse(&self) -> u64 {
+        self.refused
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1)
+    }
+
+    fn total(&self) -> (&'static str, u64) {
+        (self.name, self.refused.load(Ordering::Relaxed))
+    }
+}
+
+/// Whether a limit's refusals are worth a log line each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Noise {
+    /// A request was refused: logged.
+    Logged,
+    /// Something ephemeral was dropped (typing): counted, logged at debug only, since a flood
+    /// of them is exactly what the limit absorbs.
+    Quiet,
+}
+
 /// A keyed rate limit, or none when configured off.
 pub(crate) struct Keyed<K: Clone + Hash + Eq> {
+    named: Named,
+    noise: Noise,
     limiter: Option<DefaultKeyedRateLimiter<K>>,
     last_tidy: Mutex<Instant>,
 }
 
 impl<K: Clone + Hash + Eq> Keyed<K> {
-    fn new(quota: Option<Quota>) -> Self {
+    fn new(name: &'static str, per: &'static str, quota: Option<Quota>) -> Self {
         Self {
+            named: Named::new(name, per),
+            noise: Noise::Logged,
             limiter: quota.map(DefaultKeyedRateLimiter::keyed),
             last_tidy: Mutex::new(Instant::now()),
         }
     }
 
-    /// Counts one request for `key`: `Err` with how long to wait when it is over the limit.
+    fn quiet(mut self) -> Self {
+        self.noise = Noise::Quiet;
+        self
+    }
+
+    /// Counts one request for `key`: `Err` with how long to wait when it is over the limit
+    /// (counted and logged as refused).
     pub(crate) fn check(&self, key: &K) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
         self.tidy(limiter);
-        limiter
-            .check_key(key)
-            .map_err(|not_until| not_until.wait_time_from(limiter.clock().now()))
+        let wait = match limiter.check_key(key) {
+            Ok(()) => return Ok(()),
+            Err(not_until) => not_until.wait_time_from(limiter.clock().now()),
+        };
+        let total = self.named.refuse();
+        let (limit, per, retry_after) = (self.named.name, self.named.per, retry_after_secs(wait));
+        match self.noise {
+            Noise::Logged => {
+                tracing::info!(
+                    limit,
+                    per,
+                    retry_after,
+                    refused_total = total,
+                    "rate limited"
+                );
+            }
+            Noise::Quiet => {
+                tracing::debug!(limit, per, refused_total = total, "dropped over the limit");
+            }
+        }
+        Err(wait)
     }
 
     fn tidy(&self, limiter: &DefaultKeyedRateLimiter<K>) {
@@ -91,6 +162,7 @@ pub struct Limits {
 
 impl Limits {
     pub fn new(config: &LimitsConfig) -> Self {
+        let per_second = |n: u32| NonZeroU32::new(n).map(Quota::per_second);
         let per_minute = |n: u32| NonZeroU32::new(n).map(Quota::per_minute);
         let per_hour = |n: u32| NonZeroU32::new(n).map(Quota::per_hour);
         let messages = NonZeroU32::new(config.visitor_messages_per_second).map(|rate| {
@@ -98,12 +170,19 @@ impl Limits {
             Quota::per_second(rate).allow_burst(burst)
         });
         Self {
-            widget_sessions: Keyed::new(per_minute(config.widget_sessions_per_minute)),
-            leads: Keyed::new(per_hour(config.leads_per_hour)),
-            visitor_messages: Keyed::new(messages),
-            visitor_typing: Keyed::new(
-                NonZeroU32::new(config.visitor_typing_per_second).map(Quota::per_second),
+            widget_sessions: Keyed::new(
+                "widget_sessions_per_minute",
+                "address",
+                per_minute(config.widget_sessions_per_minute),
             ),
+            leads: Keyed::new("leads_per_hour", "address", per_hour(config.leads_per_hour)),
+            visitor_messages: Keyed::new("visitor_messages_per_second", "visitor", messages),
+            visitor_typing: Keyed::new(
+                "visitor_typing_per_second",
+                "visitor",
+                per_second(config.visitor_typing_per_second),
+            )
+            .quiet(),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -111,6 +190,16 @@ impl Limits {
                 .filter(|h| !h.is_empty())
                 .map(str::to_ascii_lowercase),
         }
+    }
+
+    /// How often each limit refused something since start, by its configuration name.
+    pub fn refused_totals(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            self.widget_sessions.named.total(),
+            self.leads.named.total(),
+            self.visitor_messages.named.total(),
+            self.visitor_typing.named.total(),
+        ]
     }
 }
 
@@ -159,6 +248,22 @@ mod tests {
         for _ in 0..10_000 {
             assert!(limits.widget_sessions.check(&ip).is_ok());
         }
+    }
+
+    #[test]
+    fn a_refused_rate_is_counted() {
+        let config = LimitsConfig {
+            leads_per_hour: 2,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::new(&config);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(limits.leads.check(&ip).is_ok());
+        assert!(limits.leads.check(&ip).is_ok());
+        let wait = limits.leads.check(&ip).unwrap_err();
+        // 2 an hour: the next place is half an hour away.
+        assert!(wait > Duration::from_secs(29 * 60), "{wait:?}");
+        assert!(limits.refused_totals().contains(&("leads_per_hour", 1)));
     }
 
     #[test]
