@@ -169,6 +169,10 @@ pub struct LimitsConfig {
     /// A visitor's typing frames passed on to the agent per second (also the burst); the
     /// rest are dropped.
     pub visitor_typing_per_second: u32,
+    /// Conversations one visitor opens per hour, also the burst.
+    pub visitor_conversations_per_hour: u32,
+    /// Conversations opened from one client IP per hour, also the burst.
+    pub address_conversations_per_hour: u32,
 }
 
 impl Default for LimitsConfig {
@@ -180,6 +184,8 @@ impl Default for LimitsConfig {
             visitor_messages_per_second: 5,
             visitor_message_burst: 20,
             visitor_typing_per_second: 3,
+            visitor_conversations_per_hour: 20,
+            address_conversations_per_hour: 60,
         }
     }
 }

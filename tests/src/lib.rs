@@ -100,6 +100,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.leads_per_hour = 0;
     config.limits.visitor_messages_per_second = 0;
     config.limits.visitor_typing_per_second = 0;
+    config.limits.visitor_conversations_per_hour = 0;
+    config.limits.address_conversations_per_hour = 0;
     config
 }
 

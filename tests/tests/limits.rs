@@ -3,15 +3,17 @@
 
 use std::time::Duration;
 
-use bellhop_protocol::api::{LeadKind, LeadSubmission, PageContext};
+use bellhop_client::Credentials;
+use bellhop_protocol::api::{ConversationList, LeadKind, LeadSubmission, PageContext};
 use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
 use bellhop_protocol::frames::ServerFrame;
 use bellhop_protocol::frames::{AgentFrame, VisitorFrame};
-use bellhop_protocol::{ErrorCode, close_code};
+use bellhop_protocol::{ConversationId, ErrorCode, VisitorId, close_code};
 use bellhop_server::config::LimitsConfig;
+use bellhop_tests::ws::Dial;
 use bellhop_tests::{
-    Backend, Client, TestVisitor, agent_send, api_error, both_backends, send_pipelined, spawn_app,
-    spawn_app_with, visitor_says,
+    Backend, Client, TestVisitor, WsClient, agent_send, api_error, both_backends, send_pipelined,
+    spawn_app, spawn_app_with, visitor_says,
 };
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -26,6 +28,9 @@ both_backends!(
     widget_sessions_from_one_address_stop_at_the_limit,
     leads_from_one_address_stop_at_the_limit,
     a_typing_flood_reaches_the_agent_coalesced,
+    a_visitor_opening_chat_after_chat_stops_at_the_hourly_limit,
+    chats_opened_from_one_address_stop_at_the_limit,
+    behind_a_proxy_the_forwarded_address_counts,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -365,4 +370,181 @@ async fn a_typing_flood_reaches_the_agent_coalesced(backend: Backend) {
         seen.len()
     );
     assert_eq!(seen.last(), Some(&false), "{seen:?}");
+}
+
+/// Sends `client_id` from the visitor on `ws` without naming a conversation (opening one when
+/// the visitor has none open) and returns the conversation of its `ack`, or the code of the
+/// `error` that refused it (which must carry the send's `client_id`).
+async fn try_open(ws: &mut WsClient, client_id: &str) -> Result<ConversationId, ErrorCode> {
+    ws.send(&bellhop_tests::visitor_send(
+        client_id,
+        &format!("message {client_id}"),
+        None,
+    ))
+    .await;
+    let answer = ws
+        .expect("the send's ack or error", |f| match f {
+            ServerFrame::Ack { client_id: c, .. } => c.as_str() == client_id,
+            ServerFrame::Error { client_id: c, .. } => {
+                c.as_ref().is_some_and(|c| c.as_str() == client_id)
+            }
+            _ => false,
+        })
+        .await;
+    match answer {
+        ServerFrame::Ack {
+            conversation_id, ..
+        } => Ok(conversation_id),
+        ServerFrame::Error { code, .. } => Err(code),
+        _ => unreachable!(),
+    }
+}
+
+/// Every conversation of the server, as an admin reads them.
+async fn all_conversations(app: &Client) -> Vec<bellhop_protocol::frames::Conversation> {
+    let list: ConversationList = app
+        .get_json(
+            "/api/v1/conversations?status=all&scope=site&limit=1000",
+            &app.admin_token,
+        )
+        .await;
+    list.conversations
+}
+
+fn conversations_of(
+    all: &[bellhop_protocol::frames::Conversation],
+    visitor: VisitorId,
+) -> Vec<ConversationId> {
+    all.iter()
+        .filter(|c| c.visitor_id == visitor)
+        .map(|c| c.id)
+        .collect()
+}
+
+/// A script opens 30 chats one after the other from one visitor, closing each at once: the
+/// 20 an hour a visitor may open are served, the other 10 `send`s are answered `rate_limited`
+/// with their `client_id` and open nothing, and the socket stays open. A visitor elsewhere,
+/// and another visitor at the same address, still open chats.
+async fn a_visitor_opening_chat_after_chat_stops_at_the_hourly_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.limits.visitor_conversations_per_hour =
+            LimitsConfig::default().visitor_conversations_per_hour;
+    })
+    .await;
+    let script = app.from_address("127.0.0.2");
+    let visitor = script.new_visitor(&app.demo_site).await;
+    let mut ws = script.connect_visitor(&visitor, Vec::new()).await;
+    let mut opened = Vec::new();
+    let mut refused = Vec::new();
+    for i in 0..30 {
+        let client_id = format!("open-{i}");
+        match try_open(&mut ws, &client_id).await {
+            Ok(conversation_id) => {
+                opened.push(conversation_id);
+                ws.send(&VisitorFrame::Close { conversation_id }).await;
+            }
+            Err(code) => {
+                assert_eq!(code, ErrorCode::RateLimited, "{client_id}");
+                refused.push(client_id);
+            }
+        }
+    }
+    assert_eq!(opened.len(), 20, "refused {refused:?}");
+    assert_eq!(
+        refused,
+        (20..30).map(|i| format!("open-{i}")).collect::<Vec<_>>()
+    );
+
+    let neighbour = script.new_visitor(&app.demo_site).await;
+    let mut neighbour_ws = script.connect_visitor(&neighbour, Vec::new()).await;
+    assert!(try_open(&mut neighbour_ws, "neighbour").await.is_ok());
+    let elsewhere = app.from_address("127.0.0.3");
+    let (_, _ws, _chat) = elsewhere
+        .open_chat(&app.demo_site, None, "hello from elsewhere")
+        .await;
+
+    let all = all_conversations(&app).await;
+    let mut stored = conversations_of(&all, visitor.visitor_id);
+    stored.sort();
+    opened.sort();
+    assert_eq!(stored, opened, "only the served sends opened chats");
+}
+
+/// Seven visitors behind one address each open a chat, with that address allowed 5 chats an
+/// hour: five are served, the sixth and seventh are `rate_limited` and open nothing, and a
+/// visitor at another address is served.
+async fn chats_opened_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.limits.address_conversations_per_hour = 5;
+    })
+    .await;
+    let office = app.from_address("127.0.0.2");
+    let mut outcomes = Vec::new();
+    let mut sockets = Vec::new();
+    for i in 0..7 {
+        let visitor = office.new_visitor(&app.demo_site).await;
+        let mut ws = office.connect_visitor(&visitor, Vec::new()).await;
+        outcomes.push((
+            visitor.visitor_id,
+            try_open(&mut ws, &format!("v{i}")).await,
+        ));
+        sockets.push(ws);
+    }
+    let served = outcomes.iter().filter(|(_, o)| o.is_ok()).count();
+    assert_eq!(served, 5, "{outcomes:?}");
+    let all = all_conversations(&app).await;
+    for (visitor, outcome) in &outcomes[5..] {
+        assert_eq!(outcome, &Err(ErrorCode::RateLimited));
+        assert!(conversations_of(&all, *visitor).is_empty());
+    }
+    let elsewhere = app.from_address("127.0.0.3");
+    let visitor = elsewhere.new_visitor(&app.demo_site).await;
+    let mut ws = elsewhere.connect_visitor(&visitor, Vec::new()).await;
+    assert!(try_open(&mut ws, "elsewhere").await.is_ok());
+}
+
+/// A visitor socket dialled as `dial` says, after a `welcome`.
+async fn visitor_socket(app: &Client, visitor: &TestVisitor, dial: Dial) -> WsClient {
+    let url = app.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
+    let mut ws = WsClient::connect_with(&url, dial)
+        .await
+        .expect("visitor socket upgrade");
+    ws.hello(
+        Credentials::Visitor {
+            token: visitor.token.clone(),
+        },
+        Vec::new(),
+    )
+    .await;
+    ws.expect("welcome", |f| matches!(f, ServerFrame::Welcome { .. }))
+        .await;
+    ws
+}
+
+/// Behind a reverse proxy (`client_ip_header` set), the socket's client address is the one
+/// the proxy forwarded, not the proxy's own: two visitors forwarded from one address share
+/// its allowance of one chat an hour, a third forwarded from another address is served.
+async fn behind_a_proxy_the_forwarded_address_counts(backend: Backend) {
+    let app = spawn_app_with(backend, |config| {
+        config.limits.client_ip_header = Some("X-Forwarded-For".into());
+        config.limits.address_conversations_per_hour = 1;
+    })
+    .await;
+    let forwarded = |address: &str, visitor: &TestVisitor| Dial {
+        headers: vec![(
+            "X-Forwarded-For".to_owned(),
+            format!("198.51.100.250, {address}"),
+        )],
+        ..Dial::origin(Some(&visitor.origin))
+    };
+    let mut answers = Vec::new();
+    for (i, address) in ["203.0.113.7", "203.0.113.7", "203.0.113.8"]
+        .into_iter()
+        .enumerate()
+    {
+        let visitor = app.new_visitor(&app.demo_site).await;
+        let mut ws = visitor_socket(&app, &visitor, forwarded(address, &visitor)).await;
+        answers.push(try_open(&mut ws, &format!("via-proxy-{i}")).await.map(drop));
+    }
+    assert_eq!(answers, [Ok(()), Err(ErrorCode::RateLimited), Ok(())]);
 }

@@ -6,6 +6,8 @@
 //! - widget sessions per client IP per minute ([`Limits::widget_sessions`]);
 //! - form submissions (leads) per client IP per hour ([`Limits::leads`]);
 //! - visitor messages per visitor per second, with a burst ([`Limits::visitor_messages`]);
+//! - conversations opened per visitor and per client IP per hour
+//!   ([`Limits::visitor_conversations`], [`Limits::address_conversations`]);
 //! - visitor typing frames passed on to the agent per visitor per second
 //!   ([`Limits::visitor_typing`]); the rest are dropped silently (typing is ephemeral).
 //!
@@ -157,6 +159,8 @@ pub struct Limits {
     pub(crate) leads: Keyed<IpAddr>,
     pub(crate) visitor_messages: Keyed<VisitorId>,
     pub(crate) visitor_typing: Keyed<VisitorId>,
+    pub(crate) visitor_conversations: Keyed<VisitorId>,
+    pub(crate) address_conversations: Keyed<IpAddr>,
     pub(crate) client_ip_header: Option<String>,
 }
 
@@ -183,6 +187,16 @@ impl Limits {
                 per_second(config.visitor_typing_per_second),
             )
             .quiet(),
+            visitor_conversations: Keyed::new(
+                "visitor_conversations_per_hour",
+                "visitor",
+                per_hour(config.visitor_conversations_per_hour),
+            ),
+            address_conversations: Keyed::new(
+                "address_conversations_per_hour",
+                "address",
+                per_hour(config.address_conversations_per_hour),
+            ),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -199,6 +213,8 @@ impl Limits {
             self.leads.named.total(),
             self.visitor_messages.named.total(),
             self.visitor_typing.named.total(),
+            self.visitor_conversations.named.total(),
+            self.address_conversations.named.total(),
         ]
     }
 }

@@ -7,6 +7,8 @@
 //! A store failure during `hello` is `error internal` and close `1011`, so the client retries;
 //! it is never answered with a `welcome` that lists nothing.
 
+use std::net::IpAddr;
+
 use actix_web::web;
 use bellhop_protocol::frames::{
     AgentFrame, Conversation, ConversationStatus, Identity, ResumePoint, ServerFrame, VisitorFrame,
@@ -68,8 +70,14 @@ impl From<CatchUpFailed> for Refusal {
     }
 }
 
-/// Runs a new socket: waits for `hello`, then the live connection.
-pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, kind: SocketKind) {
+/// Runs a new socket, which came from `address` (the client's, as the limits count it): waits
+/// for `hello`, then the live connection.
+pub(crate) async fn run(
+    state: web::Data<AppState>,
+    mut transport: Transport,
+    kind: SocketKind,
+    address: IpAddr,
+) {
     let deadline = sleep(state.config.ws.hello_timeout());
     tokio::pin!(deadline);
     let shutdown = state.shutdown.clone();
@@ -98,7 +106,7 @@ pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, ki
             Err(answered) => answered,
             Ok((transport, hello)) => match &kind {
                 SocketKind::Visitor { site } => {
-                    accept_visitor(&state, transport, *site, hello).await
+                    accept_visitor(&state, transport, *site, address, hello).await
                 }
                 SocketKind::Agent { cookie_agent } => {
                     accept_agent(&state, transport, cookie_agent.clone(), hello).await
@@ -205,6 +213,7 @@ async fn accept_visitor(
     state: &web::Data<AppState>,
     mut transport: Transport,
     site: SiteId,
+    address: IpAddr,
     hello: Hello,
 ) -> Accepted {
     let Hello { token, resume } = hello;
@@ -216,7 +225,11 @@ async fn accept_visitor(
         }
     };
     let (registration, outbox) = state.chat.hub().register(Topic::Visitor(visitor));
-    let peer = Peer::Visitor { visitor, site };
+    let peer = Peer::Visitor {
+        visitor,
+        site,
+        address,
+    };
     let mut live = Live::new(state.clone(), transport, peer, registration, outbox);
     let filter = ConversationFilter {
         visitor: Some(visitor),

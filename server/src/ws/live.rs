@@ -6,6 +6,7 @@
 //! it took in finish and acknowledges them, then closes with `1001`.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -29,7 +30,12 @@ const CATCH_UP_PAGE: u32 = 500;
 
 /// Who is on the other end, once `hello` proved it.
 pub(super) enum Peer {
-    Visitor { visitor: VisitorId, site: SiteId },
+    /// `address` is the client's, as the limits count it.
+    Visitor {
+        visitor: VisitorId,
+        site: SiteId,
+        address: IpAddr,
+    },
     Agent(Agent),
 }
 
@@ -165,12 +171,20 @@ impl Live {
     /// Handles one text frame after `hello`.
     async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
         match &self.peer {
-            Peer::Visitor { visitor, site } => {
-                let (visitor, site) = (*visitor, *site);
+            Peer::Visitor {
+                visitor,
+                site,
+                address,
+            } => {
+                let who = visitor::Who {
+                    visitor: *visitor,
+                    site: *site,
+                    address: *address,
+                };
                 match decode::<VisitorFrame>(text) {
                     Err(e) => self.transport.error(e.code, e.message, None).await,
                     Ok(VisitorFrame::Hello { .. }) => self.already_authenticated().await,
-                    Ok(frame) => visitor::handle(self, visitor, site, frame).await,
+                    Ok(frame) => visitor::handle(self, who, frame).await,
                 }
             }
             Peer::Agent(agent) => {

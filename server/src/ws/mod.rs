@@ -1,7 +1,7 @@
 //! WebSocket endpoints: `/ws/v1/visitor?key=WIDGET_KEY` for the widget and `/ws/v1/agent` for the
 //! console. The upgrade checks what can be checked before the socket exists (the visitor's
 //! origin against the site's allow-list; a cookie-carrying agent's origin against this server);
-//! then one task runs the socket.
+//! then one task runs the socket, with the client's address as the limits count it.
 //!
 //! The socket layer, split by job: [`transport`] (bounded writes, pings, the close handshake),
 //! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
@@ -83,6 +83,7 @@ fn upgrade(
             "the server is shutting down",
         ));
     }
+    let address = crate::limits::client_ip(req, state.limits.client_ip_header.as_deref());
     let (response, session, stream) = actix_ws::handle(req, body).map_err(|e| {
         HttpError::with_status(
             StatusCode::BAD_REQUEST,
@@ -101,7 +102,7 @@ fn upgrade(
     rt::spawn(
         async move {
             let _running = running;
-            hello::run(state, transport, kind).await;
+            hello::run(state, transport, kind, address).await;
         }
         .instrument(span),
     );
