@@ -102,6 +102,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.visitor_typing_per_second = 0;
     config.limits.visitor_conversations_per_hour = 0;
     config.limits.address_conversations_per_hour = 0;
+    config.limits.sockets_per_address = 0;
+    config.limits.sockets_per_visitor = 0;
+    config.limits.sockets_per_agent = 0;
     config
 }
 

@@ -12,8 +12,8 @@ use bellhop_protocol::{ConversationId, ErrorCode, VisitorId, close_code};
 use bellhop_server::config::LimitsConfig;
 use bellhop_tests::ws::Dial;
 use bellhop_tests::{
-    Backend, Client, TestVisitor, WsClient, agent_send, api_error, both_backends, send_pipelined,
-    spawn_app, spawn_app_with, visitor_says,
+    Backend, Client, FRAME_TIMEOUT, TestVisitor, WsClient, agent_send, api_error, both_backends,
+    send_pipelined, spawn_app, spawn_app_with, visitor_says,
 };
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
@@ -31,6 +31,9 @@ both_backends!(
     a_visitor_opening_chat_after_chat_stops_at_the_hourly_limit,
     chats_opened_from_one_address_stop_at_the_limit,
     behind_a_proxy_the_forwarded_address_counts,
+    sockets_from_one_address_stop_at_the_limit,
+    sockets_of_one_visitor_stop_at_the_limit,
+    sockets_of_one_agent_stop_at_the_limit,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -547,4 +550,146 @@ async fn behind_a_proxy_the_forwarded_address_counts(backend: Backend) {
         answers.push(try_open(&mut ws, &format!("via-proxy-{i}")).await.map(drop));
     }
     assert_eq!(answers, [Ok(()), Err(ErrorCode::RateLimited), Ok(())]);
+}
+
+/// The upgrade of the socket over the limit is refused with `429` `rate_limited` and a
+/// `Retry-After`.
+fn assert_upgrade_rate_limited(result: Result<WsClient, tokio_tungstenite::tungstenite::Error>) {
+    match result {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+            let retry: u64 = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .expect("a Retry-After in seconds");
+            assert!((1..=60).contains(&retry), "Retry-After {retry}");
+            let body = response.body().as_deref().unwrap_or_default();
+            let error: bellhop_protocol::error::ApiError =
+                serde_json::from_slice(body).expect("error body");
+            assert_eq!(error.code, ErrorCode::RateLimited);
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("the socket over the limit was let in"),
+    }
+}
+
+/// Retries `attempt` until it succeeds, for a limit that frees up once the server has seen a
+/// socket close.
+async fn eventually<T, F, Fut>(what: &str, mut attempt: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + FRAME_TIMEOUT;
+    loop {
+        if let Some(done) = attempt().await {
+            return done;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {FRAME_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// With 3 sockets allowed per address, a fourth visitor socket from one address is refused
+/// before the upgrade, while another address is served; agents logged in at that other
+/// address do not use up its allowance; and once one of the three closes, the address is
+/// served again.
+async fn sockets_from_one_address_stop_at_the_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.limits.sockets_per_address = 3).await;
+    let crowd = app.from_address("127.0.0.2");
+    let mut sockets = Vec::new();
+    for _ in 0..3 {
+        let visitor = crowd.new_visitor(&app.demo_site).await;
+        sockets.push(crowd.connect_visitor(&visitor, Vec::new()).await);
+    }
+    let url = app.ws_url("/ws/v1/visitor?key=demo");
+    let origin = app.demo_site.allowed_origins[0].clone();
+    assert_upgrade_rate_limited(WsClient::connect_with(&url, crowd.dial(Some(&origin))).await);
+
+    let office = app.from_address("127.0.0.3");
+    let agent = office
+        .create_agent("Office Olga", 3, &[app.demo_site.id])
+        .await;
+    let mut agent_sockets = Vec::new();
+    for _ in 0..5 {
+        agent_sockets.push(office.connect_agent(&agent).await);
+    }
+    let visitor = office.new_visitor(&app.demo_site).await;
+    let mut office_visitors = Vec::new();
+    for _ in 0..3 {
+        office_visitors.push(office.connect_visitor(&visitor, Vec::new()).await);
+    }
+
+    sockets.pop().expect("three sockets").close().await;
+    let mut again = eventually("the address is served again", || async {
+        WsClient::connect_with(&url, crowd.dial(Some(&origin)))
+            .await
+            .ok()
+    })
+    .await;
+    let visitor = crowd.new_visitor(&app.demo_site).await;
+    again
+        .hello(
+            Credentials::Visitor {
+                token: visitor.token.clone(),
+            },
+            Vec::new(),
+        )
+        .await;
+    again
+        .expect("welcome", |f| matches!(f, ServerFrame::Welcome { .. }))
+        .await;
+}
+
+/// The `hello` of a socket over its owner's limit is answered `error` `rate_limited` and the
+/// socket closes with `4029`.
+async fn assert_hello_refused_for_too_many_sockets(ws: &mut WsClient) {
+    let (code, client_id) = ws.next_error().await;
+    assert_eq!((code, client_id), (ErrorCode::RateLimited, None));
+    assert_eq!(ws.expect_close().await, Some(close_code::TOO_MANY_SOCKETS));
+}
+
+/// One visitor with 3 sockets allowed opens a fourth (a fourth tab): its `hello` is refused
+/// with `rate_limited` and close `4029`, the three others chat on, and once one closes a new
+/// one is served.
+async fn sockets_of_one_visitor_stop_at_the_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.limits.sockets_per_visitor = 3).await;
+    let (visitor, mut first, chat) = app.open_chat(&app.demo_site, None, "hello").await;
+    let second = app.connect_visitor(&visitor, Vec::new()).await;
+    let _third = app.connect_visitor(&visitor, Vec::new()).await;
+    let mut fourth = app
+        .visitor_hello(&visitor, &visitor.token.clone(), Vec::new())
+        .await;
+    assert_hello_refused_for_too_many_sockets(&mut fourth).await;
+    visitor_says(&mut first, "still-here", "still here", Some(chat)).await;
+
+    second.close().await;
+    eventually("a socket after one closed", || async {
+        let mut ws = app
+            .visitor_hello(&visitor, &visitor.token.clone(), Vec::new())
+            .await;
+        match ws.next_frame().await {
+            ServerFrame::Welcome { .. } => Some(ws),
+            _ => None,
+        }
+    })
+    .await;
+}
+
+/// An agent allowed 2 sockets opens a third: its `hello` is refused with `rate_limited` and
+/// close `4029`; the two others stay connected.
+async fn sockets_of_one_agent_stop_at_the_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |config| config.limits.sockets_per_agent = 2).await;
+    let (agent, mut first) = app.online_agent("Many Tabs", 3).await;
+    let _second = app.connect_agent(&agent).await;
+    let mut third = app.agent_hello(Some(&agent.token), Vec::new()).await;
+    assert_hello_refused_for_too_many_sockets(&mut third).await;
+    first
+        .set_status(bellhop_protocol::frames::AgentStatus::Away)
+        .await;
 }

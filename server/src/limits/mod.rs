@@ -11,6 +11,10 @@
 //! - visitor typing frames passed on to the agent per visitor per second
 //!   ([`Limits::visitor_typing`]); the rest are dropped silently (typing is ephemeral).
 //!
+//! Counts of what is open at once, in [`Sockets`]: sockets per client IP (checked at the
+//! upgrade), per visitor and per agent (checked at `hello`), each held by a [`SocketSlot`]
+//! that gives its place back when dropped.
+//!
 //! Every limit is set in the `[limits]` section of the configuration; `0` turns it off. A REST
 //! answer over a limit is `429` `rate_limited` with `Retry-After`; a socket send over a limit
 //! gets an `error` frame `rate_limited` with the send's `client_id`, nothing is stored, and the
@@ -21,18 +25,19 @@
 //! trusted header ([`client_ip()`]). IPv6 addresses count per /64, the block one subscriber gets.
 //!
 //! Keyed state is bounded: keys whose state is back to fresh are dropped at most once a
-//! [`TIDY_EVERY`] by the next check.
+//! [`TIDY_EVERY`] by the next check; a socket count's key goes with its last socket.
 
 pub(crate) mod client_ip;
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use bellhop_protocol::VisitorId;
+use bellhop_protocol::{AgentId, VisitorId};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
 
@@ -153,6 +158,85 @@ impl<K: Clone + Hash + Eq> Keyed<K> {
     }
 }
 
+/// How long a socket refused at the upgrade for too many sockets from its address is told to
+/// wait (`Retry-After`): places free up as other sockets close, at no time one can name.
+pub(crate) const SOCKETS_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+type OpenCounts<K> = Arc<Mutex<HashMap<K, u32>>>;
+
+/// How many sockets each key has open, up to a maximum (none when configured off).
+pub(crate) struct Sockets<K: Clone + Hash + Eq + Send + 'static> {
+    named: Named,
+    max: Option<NonZeroU32>,
+    open: OpenCounts<K>,
+}
+
+impl<K: Clone + Hash + Eq + Send + 'static> Sockets<K> {
+    fn new(name: &'static str, per: &'static str, max: u32) -> Self {
+        Self {
+            named: Named::new(name, per),
+            max: NonZeroU32::new(max),
+            open: Arc::default(),
+        }
+    }
+
+    /// A place for one more socket of `key`, held until the slot is dropped; `None` (counted
+    /// and logged as refused) when `key` already has the most it may.
+    pub(crate) fn acquire(&self, key: &K) -> Option<SocketSlot> {
+        let Some(max) = self.max else {
+            return Some(SocketSlot(None));
+        };
+        {
+            let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+            let count = open.entry(key.clone()).or_insert(0);
+            if *count < max.get() {
+                *count += 1;
+                let (open, key) = (Arc::clone(&self.open), key.clone());
+                return Some(SocketSlot(Some(Box::new(move || release(&open, &key)))));
+            }
+        }
+        let total = self.named.refuse();
+        let (limit, per) = (self.named.name, self.named.per);
+        tracing::info!(
+            limit,
+            per,
+            max = max.get(),
+            refused_total = total,
+            "too many sockets"
+        );
+        None
+    }
+
+    /// The sockets `key` has open (for tests).
+    #[cfg(test)]
+    fn open(&self, key: &K) -> u32 {
+        let open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        open.get(key).copied().unwrap_or(0)
+    }
+}
+
+fn release<K: Hash + Eq>(open: &Mutex<HashMap<K, u32>>, key: &K) {
+    let mut open = open.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(count) = open.get_mut(key) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            open.remove(key);
+        }
+    }
+}
+
+/// One socket's place in a [`Sockets`] count; dropping it gives the place back.
+#[must_use = "the place is given back when the slot is dropped"]
+pub(crate) struct SocketSlot(Option<Box<dyn FnOnce() + Send>>);
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        if let Some(release) = self.0.take() {
+            release();
+        }
+    }
+}
+
 /// Every abuse limit of one server.
 pub struct Limits {
     pub(crate) widget_sessions: Keyed<IpAddr>,
@@ -161,6 +245,9 @@ pub struct Limits {
     pub(crate) visitor_typing: Keyed<VisitorId>,
     pub(crate) visitor_conversations: Keyed<VisitorId>,
     pub(crate) address_conversations: Keyed<IpAddr>,
+    pub(crate) address_sockets: Sockets<IpAddr>,
+    pub(crate) visitor_sockets: Sockets<VisitorId>,
+    pub(crate) agent_sockets: Sockets<AgentId>,
     pub(crate) client_ip_header: Option<String>,
 }
 
@@ -197,6 +284,17 @@ impl Limits {
                 "address",
                 per_hour(config.address_conversations_per_hour),
             ),
+            address_sockets: Sockets::new(
+                "sockets_per_address",
+                "address",
+                config.sockets_per_address,
+            ),
+            visitor_sockets: Sockets::new(
+                "sockets_per_visitor",
+                "visitor",
+                config.sockets_per_visitor,
+            ),
+            agent_sockets: Sockets::new("sockets_per_agent", "agent", config.sockets_per_agent),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -215,6 +313,9 @@ impl Limits {
             self.visitor_typing.named.total(),
             self.visitor_conversations.named.total(),
             self.address_conversations.named.total(),
+            self.address_sockets.named.total(),
+            self.visitor_sockets.named.total(),
+            self.agent_sockets.named.total(),
         ]
     }
 }
@@ -264,6 +365,49 @@ mod tests {
         for _ in 0..10_000 {
             assert!(limits.widget_sessions.check(&ip).is_ok());
         }
+    }
+
+    #[test]
+    fn socket_slots_count_while_held_and_refusals_are_counted() {
+        let config = LimitsConfig {
+            sockets_per_visitor: 2,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::new(&config);
+        let visitor = VisitorId::from_uuid(uuid::Uuid::now_v7());
+        let first = limits.visitor_sockets.acquire(&visitor).unwrap();
+        let second = limits.visitor_sockets.acquire(&visitor).unwrap();
+        assert!(limits.visitor_sockets.acquire(&visitor).is_none());
+        assert_eq!(limits.visitor_sockets.open(&visitor), 2);
+        drop(first);
+        let third = limits.visitor_sockets.acquire(&visitor).unwrap();
+        drop((second, third));
+        assert_eq!(limits.visitor_sockets.open(&visitor), 0);
+        assert!(
+            limits.visitor_sockets.open.lock().unwrap().is_empty(),
+            "the key went"
+        );
+        let totals = limits.refused_totals();
+        assert!(totals.contains(&("sockets_per_visitor", 1)), "{totals:?}");
+        assert!(
+            totals.contains(&("widget_sessions_per_minute", 0)),
+            "{totals:?}"
+        );
+    }
+
+    #[test]
+    fn zero_sockets_means_no_count_at_all() {
+        let config = LimitsConfig {
+            sockets_per_address: 0,
+            ..LimitsConfig::default()
+        };
+        let limits = Limits::new(&config);
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let slots: Vec<_> = (0..1000)
+            .map(|_| limits.address_sockets.acquire(&ip).unwrap())
+            .collect();
+        assert_eq!(limits.address_sockets.open(&ip), 0);
+        drop(slots);
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! hello timeout. A good `hello` registers the connection with the hub, answers `welcome`,
 //! replays what the client missed and hands over a [`Live`] connection.
 //!
+//! A `hello` whose visitor or agent already has the most sockets they may is answered
+//! `rate_limited` and closed with `4029`; the socket's place in its address's count is kept by
+//! a visitor's live connection and given back once an agent is known.
+//!
 //! Registration comes before any store read: anything committed from then on reaches the
 //! connection's outbox, anything before is in the store, and seq tracking drops the overlap.
 //! A store failure during `hello` is `error internal` and close `1011`, so the client retries;
@@ -23,6 +27,7 @@ use super::transport::{End, Gone, Incoming, Transport};
 use crate::app::AppState;
 use crate::clock::now_millis;
 use crate::hub::Topic;
+use crate::limits::SocketSlot;
 use crate::routes::session::agent_for_token;
 use crate::store::{Agent, ConversationFilter, StoreError};
 
@@ -38,6 +43,13 @@ pub(crate) enum SocketKind {
     Agent {
         cookie_agent: Option<Agent>,
     },
+}
+
+/// Where the socket came from: the client's address as the limits count it, and the
+/// socket's place in that address's count.
+pub(crate) struct Address {
+    pub(crate) ip: IpAddr,
+    pub(crate) slot: SocketSlot,
 }
 
 /// Why a `hello` did not lead to a live connection.
@@ -70,13 +82,12 @@ impl From<CatchUpFailed> for Refusal {
     }
 }
 
-/// Runs a new socket, which came from `address` (the client's, as the limits count it): waits
-/// for `hello`, then the live connection.
+/// Runs a new socket: waits for `hello`, then the live connection.
 pub(crate) async fn run(
     state: web::Data<AppState>,
     mut transport: Transport,
     kind: SocketKind,
-    address: IpAddr,
+    address: Address,
 ) {
     let deadline = sleep(state.config.ws.hello_timeout());
     tokio::pin!(deadline);
@@ -106,7 +117,7 @@ pub(crate) async fn run(
             Err(answered) => answered,
             Ok((transport, hello)) => match &kind {
                 SocketKind::Visitor { site } => {
-                    accept_visitor(&state, transport, *site, address, hello).await
+                    accept_visitor(&state, transport, *site, address.ip, hello).await
                 }
                 SocketKind::Agent { cookie_agent } => {
                     accept_agent(&state, transport, cookie_agent.clone(), hello).await
@@ -114,7 +125,16 @@ pub(crate) async fn run(
             },
         };
         match hello {
-            Accepted::Live(live) => return live.run(Instant::now()).await,
+            Accepted::Live(mut live) => {
+                // A visitor's socket counts against its address for as long as it is open; an
+                // agent's only until now, so that an office of agents behind one address is
+                // bounded per agent instead.
+                match live.peer {
+                    Peer::Visitor { .. } => live.hold(address.slot),
+                    Peer::Agent(_) => drop(address.slot),
+                }
+                return live.run(Instant::now()).await;
+            }
             Accepted::NotYet(back) => transport = back,
             Accepted::Refused(back, Refusal::End(end)) => {
                 transport = back;
@@ -199,6 +219,15 @@ async fn refuse(transport: &mut Transport, why: &'static str) -> Refusal {
     }
 }
 
+/// Refuses a socket whose visitor or agent already has the most sockets they may.
+async fn too_many_sockets(transport: &mut Transport, whose: &str, max: u32) -> Refusal {
+    let message = format!("too many connections for this {whose} (max {max}); close one");
+    match transport.error(ErrorCode::RateLimited, message, None).await {
+        Ok(()) => Refusal::End(End::Close(close_code::TOO_MANY_SOCKETS, "too many sockets")),
+        Err(gone) => gone.into(),
+    }
+}
+
 /// Answers a frame that is not a valid `hello` (the socket stays open).
 async fn not_a_hello(mut transport: Transport, error: Option<(ErrorCode, String)>) -> Accepted {
     let (code, message) =
@@ -224,6 +253,12 @@ async fn accept_visitor(
             return Accepted::Refused(transport, refusal);
         }
     };
+    let limits = &state.limits;
+    let Some(slot) = limits.visitor_sockets.acquire(&visitor) else {
+        let max = state.config.limits.sockets_per_visitor;
+        let refusal = too_many_sockets(&mut transport, "visitor", max).await;
+        return Accepted::Refused(transport, refusal);
+    };
     let (registration, outbox) = state.chat.hub().register(Topic::Visitor(visitor));
     let peer = Peer::Visitor {
         visitor,
@@ -231,6 +266,7 @@ async fn accept_visitor(
         address,
     };
     let mut live = Live::new(state.clone(), transport, peer, registration, outbox);
+    live.hold(slot);
     let filter = ConversationFilter {
         visitor: Some(visitor),
         open_only: true,
@@ -277,6 +313,11 @@ async fn accept_agent(
         return Accepted::Refused(transport, refusal);
     };
     tracing::Span::current().record("agent", tracing::field::display(agent.id));
+    let Some(slot) = state.limits.agent_sockets.acquire(&agent.id) else {
+        let max = state.config.limits.sockets_per_agent;
+        let refusal = too_many_sockets(&mut transport, "agent", max).await;
+        return Accepted::Refused(transport, refusal);
+    };
     let (registration, outbox) = state.chat.hub().register(Topic::Agent(agent.id));
     state.chat.agent_connected(&agent).await;
     let me = agent.id;
@@ -292,6 +333,7 @@ async fn accept_agent(
         registration,
         outbox,
     );
+    live.hold(slot);
     let filter = ConversationFilter {
         agent: Some(me),
         open_only: true,

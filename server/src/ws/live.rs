@@ -23,6 +23,7 @@ use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
 use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
+use crate::limits::SocketSlot;
 use crate::store::{Agent, AppendRejection, Appended, StoreError};
 
 /// Messages fetched from the store per round when filling a gap.
@@ -69,6 +70,8 @@ pub(super) struct Live {
     pending: FuturesOrdered<PendingSend>,
     /// The last typing state this socket passed on, to coalesce typing frames.
     pub(super) typing_relayed: Option<(ConversationId, bool)>,
+    /// The connection's places in the socket limits' counts, given back when it ends.
+    slots: Vec<SocketSlot>,
 }
 
 impl Live {
@@ -88,7 +91,13 @@ impl Live {
             outbox,
             pending: FuturesOrdered::new(),
             typing_relayed: None,
+            slots: Vec::new(),
         }
+    }
+
+    /// Keeps `slot` until the connection ends.
+    pub(super) fn hold(&mut self, slot: SocketSlot) {
+        self.slots.push(slot);
     }
 
     pub(super) async fn run(mut self, mut last_heard: Instant) {
