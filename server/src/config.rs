@@ -180,6 +180,8 @@ pub struct LimitsConfig {
     pub sockets_per_visitor: u32,
     /// Sockets one agent has open at once. Checked at `hello`.
     pub sockets_per_agent: u32,
+    /// Resume points one `hello` may name, after merging duplicates.
+    pub resume_points_per_hello: u32,
 }
 
 impl Default for LimitsConfig {
@@ -196,6 +198,7 @@ impl Default for LimitsConfig {
             sockets_per_address: 100,
             sockets_per_visitor: 10,
             sockets_per_agent: 20,
+            resume_points_per_hello: 100,
         }
     }
 }

@@ -7,7 +7,7 @@ use bellhop_client::Credentials;
 use bellhop_protocol::api::{ConversationList, LeadKind, LeadSubmission, PageContext};
 use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
 use bellhop_protocol::frames::ServerFrame;
-use bellhop_protocol::frames::{AgentFrame, VisitorFrame};
+use bellhop_protocol::frames::{AgentFrame, ResumePoint, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, VisitorId, close_code};
 use bellhop_server::config::LimitsConfig;
 use bellhop_tests::ws::Dial;
@@ -34,6 +34,7 @@ both_backends!(
     sockets_from_one_address_stop_at_the_limit,
     sockets_of_one_visitor_stop_at_the_limit,
     sockets_of_one_agent_stop_at_the_limit,
+    resume_points_are_bounded_per_hello,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -692,4 +693,95 @@ async fn sockets_of_one_agent_stop_at_the_limit(backend: Backend) {
     first
         .set_status(bellhop_protocol::frames::AgentStatus::Away)
         .await;
+}
+
+/// A `hello` naming 101 conversations to resume (the bound is 100) is answered
+/// `invalid_request` and the socket waits for a better one; a `hello` naming 150 points that
+/// merge into 100 (2 real conversations and 98 unknown ones) is welcomed, each unknown one
+/// answered `not_found`, each real one replayed after its point.
+async fn resume_points_are_bounded_per_hello(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(LimitsConfig::default().resume_points_per_hello, 100);
+    let (visitor, ws, first) = app.open_chat(&app.demo_site, None, "first chat").await;
+    let mut ws = ws;
+    ws.send(&VisitorFrame::Close {
+        conversation_id: first,
+    })
+    .await;
+    let (mut ws, second) = app.reopen_chat(&visitor, ws, None, "second chat").await;
+    visitor_says(&mut ws, "more", "and more", Some(second)).await;
+    ws.close().await;
+
+    let unknown = |n: usize| {
+        (0..n)
+            .map(|_| ResumePoint {
+                conversation_id: ConversationId::from_uuid(uuid::Uuid::now_v7()),
+                last_seq: 0,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut ws = app
+        .visitor_hello(&visitor, &visitor.token.clone(), unknown(101))
+        .await;
+    // The replays start after the resume points, which the test's client core never saw.
+    ws.allow_disorder();
+    let refused = ws.next_frame().await;
+    match refused {
+        ServerFrame::Error { code, message, .. } => {
+            assert_eq!(code, ErrorCode::InvalidRequest);
+            assert!(message.contains("100"), "{message}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+
+    let mut points = vec![
+        ResumePoint {
+            conversation_id: first,
+            last_seq: 1,
+        },
+        ResumePoint {
+            conversation_id: second,
+            last_seq: 0,
+        },
+    ];
+    let strangers = unknown(98);
+    points.extend(strangers.iter().cloned());
+    points.extend(strangers.iter().take(50).cloned());
+    ws.send(&VisitorFrame::Hello {
+        v: bellhop_protocol::PROTOCOL_VERSION,
+        token: visitor.token.clone(),
+        resume: points,
+    })
+    .await;
+    assert!(matches!(ws.next_frame().await, ServerFrame::Welcome { .. }));
+    let mut not_found = 0;
+    let mut replayed: std::collections::HashMap<ConversationId, Vec<u64>> = Default::default();
+    while let Some(frame) = ws.try_next_frame(Duration::from_millis(700)).await {
+        match frame.expect("the socket stays open") {
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            } => not_found += 1,
+            ServerFrame::Message { message } => replayed
+                .entry(message.conversation_id)
+                .or_default()
+                .push(message.seq),
+            _ => {}
+        }
+    }
+    assert_eq!(not_found, 98);
+    for (conversation, after) in [(first, 1), (second, 0)] {
+        let page = app.transcript(conversation, &app.admin_token).await;
+        let expected: Vec<u64> = page
+            .messages
+            .iter()
+            .map(|m| m.seq)
+            .filter(|seq| *seq > after)
+            .collect();
+        assert_eq!(
+            replayed.get(&conversation),
+            Some(&expected),
+            "{conversation}"
+        );
+    }
 }

@@ -19,6 +19,7 @@ both_backends!(
     appends_refuse_what_the_author_may_not_do,
     assignment_respects_online_membership_and_caps,
     concurrent_sends_share_transactions,
+    conversations_by_ids_returns_exactly_the_asked_ones,
 );
 
 async fn site(store: &dyn Store, key: &str) -> SiteId {
@@ -407,4 +408,43 @@ async fn concurrent_sends_share_transactions(backend: Backend) {
         transactions < appends,
         "{appends} concurrent sends took {transactions} transactions"
     );
+}
+
+/// `conversations_by_ids` reads the named conversations in one go: each known one once,
+/// whatever the order or repetition of the ids, and nothing for unknown ids or none at all.
+async fn conversations_by_ids_returns_exactly_the_asked_ones(backend: Backend) {
+    let (_db, store) = open_store(backend, 4).await;
+    let s = site(store.as_ref(), "k").await;
+    let mut opened = Vec::new();
+    for _ in 0..5 {
+        opened.push(open_conversation(store.as_ref(), s, None).await);
+    }
+    let unknown = ConversationId::from_uuid(Uuid::now_v7());
+    let asked = [
+        opened[3].id,
+        unknown,
+        opened[0].id,
+        opened[3].id,
+        opened[4].id,
+    ];
+    let mut got = store.conversations_by_ids(&asked).await.unwrap();
+    got.sort_by_key(|c| c.id);
+    let mut expected = vec![opened[0].clone(), opened[3].clone(), opened[4].clone()];
+    expected.sort_by_key(|c| c.id);
+    assert_eq!(got, expected);
+    assert!(store.conversations_by_ids(&[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .conversations_by_ids(&[unknown])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // More ids than one statement binds at once still come back whole.
+    let mut many: Vec<ConversationId> = (0..1200)
+        .map(|_| ConversationId::from_uuid(Uuid::now_v7()))
+        .collect();
+    many.push(opened[1].id);
+    let got = store.conversations_by_ids(&many).await.unwrap();
+    assert_eq!(got, vec![opened[1].clone()]);
 }

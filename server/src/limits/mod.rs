@@ -13,7 +13,8 @@
 //!
 //! Counts of what is open at once, in [`Sockets`]: sockets per client IP (checked at the
 //! upgrade), per visitor and per agent (checked at `hello`), each held by a [`SocketSlot`]
-//! that gives its place back when dropped.
+//! that gives its place back when dropped. And one bound, [`Bound`]: the resume points one
+//! `hello` may name.
 //!
 //! Every limit is set in the `[limits]` section of the configuration; `0` turns it off. A REST
 //! answer over a limit is `429` `rate_limited` with `Retry-After`; a socket send over a limit
@@ -237,6 +238,41 @@ impl Drop for SocketSlot {
     }
 }
 
+/// A bound on how many of something one request may carry (none when configured off).
+pub(crate) struct Bound {
+    named: Named,
+    max: Option<NonZeroU32>,
+}
+
+impl Bound {
+    fn new(name: &'static str, per: &'static str, max: u32) -> Self {
+        Self {
+            named: Named::new(name, per),
+            max: NonZeroU32::new(max),
+        }
+    }
+
+    /// `Err` with the maximum (counted and logged as refused) when `count` is over it.
+    pub(crate) fn check(&self, count: usize) -> Result<(), u32> {
+        match self.max {
+            Some(max) if count > max.get() as usize => {
+                let total = self.named.refuse();
+                let (limit, per) = (self.named.name, self.named.per);
+                tracing::info!(
+                    limit,
+                    per,
+                    count,
+                    max = max.get(),
+                    refused_total = total,
+                    "over a bound"
+                );
+                Err(max.get())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Every abuse limit of one server.
 pub struct Limits {
     pub(crate) widget_sessions: Keyed<IpAddr>,
@@ -248,6 +284,7 @@ pub struct Limits {
     pub(crate) address_sockets: Sockets<IpAddr>,
     pub(crate) visitor_sockets: Sockets<VisitorId>,
     pub(crate) agent_sockets: Sockets<AgentId>,
+    pub(crate) resume_points: Bound,
     pub(crate) client_ip_header: Option<String>,
 }
 
@@ -295,6 +332,11 @@ impl Limits {
                 config.sockets_per_visitor,
             ),
             agent_sockets: Sockets::new("sockets_per_agent", "agent", config.sockets_per_agent),
+            resume_points: Bound::new(
+                "resume_points_per_hello",
+                "hello",
+                config.resume_points_per_hello,
+            ),
             client_ip_header: config
                 .client_ip_header
                 .as_deref()
@@ -316,6 +358,7 @@ impl Limits {
             self.address_sockets.named.total(),
             self.visitor_sockets.named.total(),
             self.agent_sockets.named.total(),
+            self.resume_points.named.total(),
         ]
     }
 }
@@ -408,6 +451,18 @@ mod tests {
             .collect();
         assert_eq!(limits.address_sockets.open(&ip), 0);
         drop(slots);
+    }
+
+    #[test]
+    fn a_bound_refuses_only_what_is_over_it() {
+        let limits = Limits::new(&LimitsConfig::default());
+        assert_eq!(limits.resume_points.check(100), Ok(()));
+        assert_eq!(limits.resume_points.check(101), Err(100));
+        let off = Limits::new(&LimitsConfig {
+            resume_points_per_hello: 0,
+            ..LimitsConfig::default()
+        });
+        assert_eq!(off.resume_points.check(100_000), Ok(()));
     }
 
     #[test]

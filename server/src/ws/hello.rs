@@ -2,15 +2,18 @@
 //! hello timeout. A good `hello` registers the connection with the hub, answers `welcome`,
 //! replays what the client missed and hands over a [`Live`] connection.
 //!
-//! A `hello` whose visitor or agent already has the most sockets they may is answered
-//! `rate_limited` and closed with `4029`; the socket's place in its address's count is kept by
-//! a visitor's live connection and given back once an agent is known.
+//! A `hello` naming more resume points than `limits.resume_points_per_hello` (after merging
+//! duplicates) is answered `invalid_request` and the socket waits for a better one. A `hello`
+//! whose visitor or agent already has the most sockets they may is answered `rate_limited`
+//! and closed with `4029`; the socket's place in its address's count is kept by a visitor's
+//! live connection and given back once an agent is known.
 //!
 //! Registration comes before any store read: anything committed from then on reaches the
 //! connection's outbox, anything before is in the store, and seq tracking drops the overlap.
 //! A store failure during `hello` is `error internal` and close `1011`, so the client retries;
 //! it is never answered with a `welcome` that lists nothing.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use actix_web::web;
@@ -18,7 +21,9 @@ use bellhop_protocol::frames::{
     AgentFrame, Conversation, ConversationStatus, Identity, ResumePoint, ServerFrame, VisitorFrame,
     decode,
 };
-use bellhop_protocol::{ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code};
+use bellhop_protocol::{
+    ConversationId, ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code,
+};
 use tokio::time::{Instant, sleep};
 
 use super::delivery::{clamp, merge_resume_points};
@@ -113,7 +118,7 @@ pub(crate) async fn run(
             Incoming::Heard => continue,
             Incoming::End(end) => break end,
         };
-        let hello = match read_hello(transport, &kind, &text).await {
+        let hello = match read_hello(&state, transport, &kind, &text).await {
             Err(answered) => answered,
             Ok((transport, hello)) => match &kind {
                 SocketKind::Visitor { site } => {
@@ -170,9 +175,11 @@ struct Hello {
     resume: Vec<ResumePoint>,
 }
 
-/// Decodes a frame that should be this socket's `hello` and checks its protocol version.
-/// Anything else is answered here, as the returned [`Accepted`] says.
+/// Decodes a frame that should be this socket's `hello` and checks its protocol version and
+/// the number of its resume points (which it merges). Anything else is answered here, as the
+/// returned [`Accepted`] says.
 async fn read_hello(
+    state: &AppState,
     mut transport: Transport,
     kind: &SocketKind,
     text: &str,
@@ -193,6 +200,11 @@ async fn read_hello(
         Err(e) => return Err(not_a_hello(transport, Some((e.code, e.message))).await),
     };
     if v == PROTOCOL_VERSION {
+        let resume = merge_resume_points(resume);
+        if let Err(max) = state.limits.resume_points.check(resume.len()) {
+            let message = format!("too many resume points (max {max})");
+            return Err(not_a_hello(transport, Some((ErrorCode::InvalidRequest, message))).await);
+        }
         return Ok((transport, Hello { token, resume }));
     }
     let refusal = match transport
@@ -365,9 +377,9 @@ async fn accept_agent(
     }
 }
 
-/// Loads the open conversations and the resume points' conversations, sends `welcome`, then
-/// replays: after each resume point the client may read, and every open conversation it did
-/// not name, from the start. Returns the open conversations.
+/// Loads the open conversations and the resume points' conversations (merged already, in one
+/// query), sends `welcome`, then replays: after each resume point the client may read, and
+/// every open conversation it did not name, from the start. Returns the open conversations.
 async fn welcome(
     live: &mut Live,
     identity: Identity,
@@ -376,12 +388,19 @@ async fn welcome(
     allowed: impl Fn(&Conversation) -> bool,
 ) -> Result<Vec<Conversation>, Refusal> {
     let open = live.state.store.conversations(&filter).await?;
+    let named: Vec<ConversationId> = resume.iter().map(|p| p.conversation_id).collect();
+    let found: HashMap<ConversationId, Conversation> = if named.is_empty() {
+        HashMap::new()
+    } else {
+        let found = live.state.store.conversations_by_ids(&named).await?;
+        found.into_iter().map(|c| (c.id, c)).collect()
+    };
     let mut points = Vec::new();
     let mut refused = Vec::new();
     let mut clamped = Vec::new();
-    for point in merge_resume_points(resume) {
-        match live.state.store.conversation(point.conversation_id).await? {
-            Some(conversation) if allowed(&conversation) => {
+    for point in resume {
+        match found.get(&point.conversation_id) {
+            Some(conversation) if allowed(conversation) => {
                 let (from, was_clamped) = clamp(&point, conversation.last_seq);
                 if was_clamped {
                     clamped.push(ResumePoint {
