@@ -182,6 +182,9 @@ pub struct LimitsConfig {
     pub sockets_per_agent: u32,
     /// Resume points one `hello` may name, after merging duplicates.
     pub resume_points_per_hello: u32,
+    /// An agent's typing frames passed on to visitors per second (also the burst); the rest
+    /// are dropped.
+    pub agent_typing_per_second: u32,
 }
 
 impl Default for LimitsConfig {
@@ -199,6 +202,7 @@ impl Default for LimitsConfig {
             sockets_per_visitor: 10,
             sockets_per_agent: 20,
             resume_points_per_hello: 100,
+            agent_typing_per_second: 3,
         }
     }
 }

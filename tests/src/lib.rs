@@ -105,6 +105,7 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.sockets_per_address = 0;
     config.limits.sockets_per_visitor = 0;
     config.limits.sockets_per_agent = 0;
+    config.limits.agent_typing_per_second = 0;
     config
 }
 

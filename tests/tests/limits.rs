@@ -6,8 +6,8 @@ use std::time::Duration;
 use bellhop_client::Credentials;
 use bellhop_protocol::api::{ConversationList, LeadKind, LeadSubmission, PageContext};
 use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
-use bellhop_protocol::frames::ServerFrame;
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, VisitorFrame};
+use bellhop_protocol::frames::{AuthorKind, ServerFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, VisitorId, close_code};
 use bellhop_server::config::LimitsConfig;
 use bellhop_tests::ws::Dial;
@@ -35,6 +35,7 @@ both_backends!(
     sockets_of_one_visitor_stop_at_the_limit,
     sockets_of_one_agent_stop_at_the_limit,
     resume_points_are_bounded_per_hello,
+    an_agent_typing_flood_reaches_the_visitor_coalesced,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -784,4 +785,55 @@ async fn resume_points_are_bounded_per_hello(backend: Backend) {
             "{conversation}"
         );
     }
+}
+
+/// 1 000 typing frames from an agent in a burst reach the visitor as a handful (at most 3
+/// starts a second, each with its stop), ending with the agent stopping; a flood of starts
+/// followed by one stop also ends with the stop.
+async fn an_agent_typing_flood_reaches_the_visitor_coalesced(backend: Backend) {
+    let app = spawn_limited(backend).await;
+    let (_agent, mut agent_ws) = app.online_agent("Quick Quinn", 3).await;
+    let (_visitor, mut ws, chat) = app.assigned_chat(&mut agent_ws, "hello").await;
+    let typing = |typing| AgentFrame::Typing {
+        conversation_id: chat,
+        typing,
+    };
+    async fn agent_typing_seen(ws: &mut WsClient) -> Vec<bool> {
+        let mut seen = Vec::new();
+        while let Some(Ok(frame)) = ws.try_next_frame(Duration::from_millis(700)).await {
+            if let ServerFrame::Typing {
+                typing,
+                author: AuthorKind::Agent,
+                ..
+            } = frame
+            {
+                seen.push(typing);
+            }
+        }
+        seen
+    }
+
+    let started = std::time::Instant::now();
+    for i in 0..1000 {
+        agent_ws.send(&typing(i % 2 == 0)).await;
+    }
+    let seen = agent_typing_seen(&mut ws).await;
+    let secs = started.elapsed().as_secs_f64();
+    let bound = 2 * (3 + (3.0 * secs).ceil() as usize);
+    assert!(!seen.is_empty(), "typing still reaches the visitor");
+    assert!(
+        seen.len() <= bound,
+        "{} typing frames in {secs:.1} s",
+        seen.len()
+    );
+    assert_eq!(seen.last(), Some(&false), "{seen:?}");
+
+    for _ in 0..500 {
+        agent_ws.send(&typing(true)).await;
+    }
+    agent_ws.send(&typing(false)).await;
+    let seen = agent_typing_seen(&mut ws).await;
+    assert_eq!(seen, [true, false]);
+    // The agent still chats, unharmed by its own flood.
+    bellhop_tests::agent_says(&mut agent_ws, "after-typing", "How can I help?", chat).await;
 }

@@ -8,8 +8,8 @@
 //! - visitor messages per visitor per second, with a burst ([`Limits::visitor_messages`]);
 //! - conversations opened per visitor and per client IP per hour
 //!   ([`Limits::visitor_conversations`], [`Limits::address_conversations`]);
-//! - visitor typing frames passed on to the agent per visitor per second
-//!   ([`Limits::visitor_typing`]); the rest are dropped silently (typing is ephemeral).
+//! - typing frames passed on per visitor and per agent per second ([`Limits::visitor_typing`],
+//!   [`Limits::agent_typing`]); the rest are dropped silently (typing is ephemeral).
 //!
 //! Counts of what is open at once, in [`Sockets`]: sockets per client IP (checked at the
 //! upgrade), per visitor and per agent (checked at `hello`), each held by a [`SocketSlot`]
@@ -281,6 +281,7 @@ pub struct Limits {
     pub(crate) visitor_typing: Keyed<VisitorId>,
     pub(crate) visitor_conversations: Keyed<VisitorId>,
     pub(crate) address_conversations: Keyed<IpAddr>,
+    pub(crate) agent_typing: Keyed<AgentId>,
     pub(crate) address_sockets: Sockets<IpAddr>,
     pub(crate) visitor_sockets: Sockets<VisitorId>,
     pub(crate) agent_sockets: Sockets<AgentId>,
@@ -321,6 +322,12 @@ impl Limits {
                 "address",
                 per_hour(config.address_conversations_per_hour),
             ),
+            agent_typing: Keyed::new(
+                "agent_typing_per_second",
+                "agent",
+                per_second(config.agent_typing_per_second),
+            )
+            .quiet(),
             address_sockets: Sockets::new(
                 "sockets_per_address",
                 "address",
@@ -355,6 +362,7 @@ impl Limits {
             self.visitor_typing.named.total(),
             self.visitor_conversations.named.total(),
             self.address_conversations.named.total(),
+            self.agent_typing.named.total(),
             self.address_sockets.named.total(),
             self.visitor_sockets.named.total(),
             self.agent_sockets.named.total(),

@@ -5,6 +5,7 @@ use bellhop_protocol::{ConversationId, ErrorCode};
 
 use super::live::Live;
 use super::transport::Gone;
+use super::typing::Admit;
 use crate::store::Agent;
 
 pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) -> Result<(), Gone> {
@@ -57,8 +58,19 @@ async fn relay_typing(
     conversation_id: ConversationId,
     typing: bool,
 ) -> Result<(), Gone> {
+    // Coalesced as the visitor's is (see `typing`), before the lookup, so a flood costs the
+    // store nothing and never leaves the visitor seeing the agent typing.
+    let pass = match live.typing.admit(conversation_id, typing) {
+        Admit::Repeat => false,
+        Admit::Always => true,
+        Admit::IfUnderRate => live.state.limits.agent_typing.check(&agent.id).is_ok(),
+    };
+    if !pass {
+        return Ok(());
+    }
     match live.state.store.conversation(conversation_id).await {
         Ok(Some(conversation)) if conversation.agent.as_ref().map(|a| a.id) == Some(agent.id) => {
+            live.typing.relayed(conversation_id, typing);
             live.state
                 .chat
                 .typing(&conversation, AuthorKind::Agent, typing);

@@ -19,6 +19,7 @@ use tokio::time::{Instant, interval_at};
 
 use super::delivery::{Step, Tracker};
 use super::transport::{End, Gone, Incoming, Transport};
+use super::typing::TypingRelayed;
 use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
@@ -68,8 +69,8 @@ pub(super) struct Live {
     registration: Option<Registration>,
     outbox: Outbox,
     pending: FuturesOrdered<PendingSend>,
-    /// The last typing state this socket passed on, to coalesce typing frames.
-    pub(super) typing_relayed: Option<(ConversationId, bool)>,
+    /// The typing states this socket passed on, to coalesce typing frames.
+    pub(super) typing: TypingRelayed,
     /// The connection's places in the socket limits' counts, given back when it ends.
     slots: Vec<SocketSlot>,
 }
@@ -90,7 +91,7 @@ impl Live {
             registration: Some(registration),
             outbox,
             pending: FuturesOrdered::new(),
-            typing_relayed: None,
+            typing: TypingRelayed::default(),
             slots: Vec::new(),
         }
     }

@@ -15,6 +15,7 @@ mod delivery;
 mod hello;
 mod live;
 mod transport;
+mod typing;
 mod visitor;
 
 use std::sync::atomic::{AtomicU64, Ordering};

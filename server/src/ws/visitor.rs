@@ -7,6 +7,7 @@ use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
 use super::transport::Gone;
+use super::typing::Admit;
 
 /// The visitor on the socket, and the address the limits count them under.
 #[derive(Clone, Copy)]
@@ -96,20 +97,18 @@ async fn relay_typing(
     conversation_id: ConversationId,
     typing: bool,
 ) -> Result<(), Gone> {
-    // Coalesced: a repeat of the state last passed on is dropped; a start over the rate is
-    // dropped; a stop passes whenever a start was passed on, so the agent never sees a visitor
-    // typing forever. Dropped frames cost no lookup.
-    let last = live.typing_relayed;
-    if last == Some((conversation_id, typing)) {
-        return Ok(());
-    }
-    let stop_after_start = !typing && last == Some((conversation_id, true));
-    if !stop_after_start && live.state.limits.visitor_typing.check(&visitor).is_err() {
+    // Coalesced (see `typing`); dropped frames cost no lookup.
+    let pass = match live.typing.admit(conversation_id, typing) {
+        Admit::Repeat => false,
+        Admit::Always => true,
+        Admit::IfUnderRate => live.state.limits.visitor_typing.check(&visitor).is_ok(),
+    };
+    if !pass {
         return Ok(());
     }
     match live.state.store.conversation(conversation_id).await {
         Ok(Some(conversation)) if conversation.visitor_id == visitor => {
-            live.typing_relayed = Some((conversation_id, typing));
+            live.typing.relayed(conversation_id, typing);
             live.state
                 .chat
                 .typing(&conversation, AuthorKind::Visitor, typing);
