@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use bellhop_client::Credentials;
-use bellhop_protocol::api::{ConversationList, LeadKind, LeadSubmission, PageContext};
+use bellhop_protocol::api::{ConversationList, LeadKind, LeadList, LeadSubmission, PageContext};
 use bellhop_protocol::api::{TranscriptPage, WidgetSessionResponse};
 use bellhop_protocol::frames::{AgentFrame, ResumePoint, VisitorFrame};
 use bellhop_protocol::frames::{AuthorKind, ServerFrame};
@@ -36,6 +36,7 @@ both_backends!(
     sockets_of_one_agent_stop_at_the_limit,
     resume_points_are_bounded_per_hello,
     an_agent_typing_flood_reaches_the_visitor_coalesced,
+    the_leads_list_pages_through_every_lead_exactly_once,
 );
 
 /// A server with the abuse limits at their documented defaults.
@@ -836,4 +837,79 @@ async fn an_agent_typing_flood_reaches_the_visitor_coalesced(backend: Backend) {
     assert_eq!(seen, [true, false]);
     // The agent still chats, unharmed by its own flood.
     bellhop_tests::agent_says(&mut agent_ws, "after-typing", "How can I help?", chat).await;
+}
+
+/// A marketer walks 55 leads in pages: 50 by default, then pages of 7 following the cursor,
+/// newest first, every lead exactly once and in the order of the (complete) CSV export.
+/// A cursor that is not one is `400` `invalid_request`.
+async fn the_leads_list_pages_through_every_lead_exactly_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let visitor = app.new_visitor(&app.demo_site).await;
+    for i in 0..55 {
+        let name = format!("Lead {i}");
+        let email = format!("lead{i}@example.test");
+        let response = post_lead(
+            &app,
+            &visitor,
+            &[("name", &name), ("email", &email), ("message", "call me")],
+        )
+        .await;
+        assert_eq!(response.status(), 201);
+    }
+    let csv = app
+        .get("/api/v1/leads.csv", &app.admin_token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let id_column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "id")
+        .unwrap();
+    let exported: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[id_column].to_owned())
+        .collect();
+    assert_eq!(exported.len(), 55, "the export is complete");
+
+    let first: LeadList = app.get_json("/api/v1/leads", &app.admin_token).await;
+    assert_eq!(first.leads.len(), 50);
+    let cursor = first.next_before.expect("more leads follow");
+    let rest: LeadList = app
+        .get_json(
+            &format!("/api/v1/leads?before={cursor}&limit=500"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(rest.leads.len(), 5);
+    assert!(rest.next_before.is_none());
+
+    let mut walked = Vec::new();
+    let mut pages = 0;
+    let mut path = "/api/v1/leads?limit=7".to_owned();
+    loop {
+        let page: LeadList = app.get_json(&path, &app.admin_token).await;
+        pages += 1;
+        assert!(page.leads.len() <= 7);
+        walked.extend(page.leads.iter().map(|l| l.id.to_string()));
+        match page.next_before {
+            Some(next) => path = format!("/api/v1/leads?limit=7&before={next}"),
+            None => break,
+        }
+        assert!(pages < 20, "the cursor does not advance");
+    }
+    assert_eq!(pages, 8);
+    assert_eq!(walked, exported);
+
+    let one: LeadList = app
+        .get_json("/api/v1/leads?limit=0", &app.admin_token)
+        .await;
+    assert_eq!(one.leads.len(), 1, "a limit below 1 counts as 1");
+    let code = app
+        .get_error("/api/v1/leads?before=yesterday", &app.admin_token, 400)
+        .await;
+    assert_eq!(code, ErrorCode::InvalidRequest);
 }
