@@ -367,9 +367,15 @@ async fn a_typing_flood_reaches_the_agent_coalesced(backend: Backend) {
             seen.push(typing);
         }
     }
+    assert_typing_coalesced(&seen, started, "the agent");
+}
+
+/// What reached `whom` of a typing flood that began at `started`: something, at most 3
+/// starts a second (each with its stop) beyond the burst of 3, and a stop last.
+fn assert_typing_coalesced(seen: &[bool], started: std::time::Instant, whom: &str) {
     let secs = started.elapsed().as_secs_f64();
     let bound = 2 * (3 + (3.0 * secs).ceil() as usize);
-    assert!(!seen.is_empty(), "typing still reaches the agent");
+    assert!(!seen.is_empty(), "typing still reaches {whom}");
     assert!(
         seen.len() <= bound,
         "{} typing frames in {secs:.1} s",
@@ -819,15 +825,7 @@ async fn an_agent_typing_flood_reaches_the_visitor_coalesced(backend: Backend) {
         agent_ws.send(&typing(i % 2 == 0)).await;
     }
     let seen = agent_typing_seen(&mut ws).await;
-    let secs = started.elapsed().as_secs_f64();
-    let bound = 2 * (3 + (3.0 * secs).ceil() as usize);
-    assert!(!seen.is_empty(), "typing still reaches the visitor");
-    assert!(
-        seen.len() <= bound,
-        "{} typing frames in {secs:.1} s",
-        seen.len()
-    );
-    assert_eq!(seen.last(), Some(&false), "{seen:?}");
+    assert_typing_coalesced(&seen, started, "the visitor");
 
     for _ in 0..500 {
         agent_ws.send(&typing(true)).await;

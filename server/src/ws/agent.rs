@@ -5,7 +5,6 @@ use bellhop_protocol::{ConversationId, ErrorCode};
 
 use super::live::Live;
 use super::transport::Gone;
-use super::typing::Admit;
 use crate::store::Agent;
 
 pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) -> Result<(), Gone> {
@@ -60,12 +59,10 @@ async fn relay_typing(
 ) -> Result<(), Gone> {
     // Coalesced as the visitor's is (see `typing`), before the lookup, so a flood costs the
     // store nothing and never leaves the visitor seeing the agent typing.
-    let pass = match live.typing.admit(conversation_id, typing) {
-        Admit::Repeat => false,
-        Admit::Always => true,
-        Admit::IfUnderRate => live.state.limits.agent_typing.check(&agent.id).is_ok(),
-    };
-    if !pass {
+    let limits = &live.state.limits;
+    if !live.typing.should_pass(conversation_id, typing, || {
+        limits.agent_typing.check(&agent.id).is_ok()
+    }) {
         return Ok(());
     }
     match live.state.store.conversation(conversation_id).await {

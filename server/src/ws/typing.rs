@@ -37,6 +37,21 @@ impl TypingRelayed {
         }
     }
 
+    /// Whether to pass `typing` on for `conversation`; `under_rate` (the sender's typing rate)
+    /// is asked only when the rule leaves it to the rate, so a dropped frame costs nothing.
+    pub(super) fn should_pass(
+        &self,
+        conversation: ConversationId,
+        typing: bool,
+        under_rate: impl FnOnce() -> bool,
+    ) -> bool {
+        match self.admit(conversation, typing) {
+            Admit::Repeat => false,
+            Admit::Always => true,
+            Admit::IfUnderRate => under_rate(),
+        }
+    }
+
     /// Remembers that `typing` was passed on for `conversation`.
     pub(super) fn relayed(&mut self, conversation: ConversationId, typing: bool) {
         self.0.insert(conversation, typing);
@@ -49,6 +64,23 @@ mod tests {
 
     fn conversation() -> ConversationId {
         ConversationId::from_uuid(uuid::Uuid::now_v7())
+    }
+
+    #[test]
+    fn the_rate_is_asked_only_when_the_rule_leaves_it_to_the_rate() {
+        let mut relayed = TypingRelayed::default();
+        let a = conversation();
+        assert!(!relayed.should_pass(a, true, || false));
+        assert!(relayed.should_pass(a, true, || true));
+        relayed.relayed(a, true);
+        let asked = std::cell::Cell::new(false);
+        let ask = || {
+            asked.set(true);
+            false
+        };
+        assert!(!relayed.should_pass(a, true, ask), "a repeat");
+        assert!(relayed.should_pass(a, false, ask), "a stop after a start");
+        assert!(!asked.get());
     }
 
     #[test]

@@ -7,7 +7,6 @@ use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
 use super::transport::Gone;
-use super::typing::Admit;
 
 /// The visitor on the socket, and the address the limits count them under.
 #[derive(Clone, Copy)]
@@ -98,12 +97,10 @@ async fn relay_typing(
     typing: bool,
 ) -> Result<(), Gone> {
     // Coalesced (see `typing`); dropped frames cost no lookup.
-    let pass = match live.typing.admit(conversation_id, typing) {
-        Admit::Repeat => false,
-        Admit::Always => true,
-        Admit::IfUnderRate => live.state.limits.visitor_typing.check(&visitor).is_ok(),
-    };
-    if !pass {
+    let limits = &live.state.limits;
+    if !live.typing.should_pass(conversation_id, typing, || {
+        limits.visitor_typing.check(&visitor).is_ok()
+    }) {
         return Ok(());
     }
     match live.state.store.conversation(conversation_id).await {
