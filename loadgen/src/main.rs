@@ -291,6 +291,8 @@ async fn run(options: &Options, max_batch: usize) -> anyhow::Result<Outcome> {
         // allows: the abuse limits would measure themselves, not the server.
         .env("BELLHOP_LIMITS__WIDGET_SESSIONS_PER_MINUTE", "0")
         .env("BELLHOP_LIMITS__VISITOR_MESSAGES_PER_SECOND", "0")
+        .env("BELLHOP_LIMITS__ADDRESS_CONVERSATIONS_PER_HOUR", "0")
+        .env("BELLHOP_LIMITS__SOCKETS_PER_ADDRESS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .kill_on_drop(true)

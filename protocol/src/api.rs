@@ -506,10 +506,59 @@ pub struct Lead {
     pub created_at: Millis,
 }
 
-/// `GET /api/v1/leads`
+/// `GET /api/v1/leads`: one page of leads, newest first. `next_before` is set when more
+/// follow; pass it as `before` to get the next page.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LeadList {
     pub leads: Vec<Lead>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<LeadCursor>,
+}
+
+/// Where a page of leads ended: the next page holds the leads listed after that one, those
+/// created earlier or in the same millisecond with a smaller id. On the wire it is
+/// `CREATED_AT.ID` (`1741977965921.019595fa-5561-7632-a0c5-154e0ff9bb51`); clients pass it
+/// back as they got it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LeadCursor {
+    pub created_at: Millis,
+    pub id: LeadId,
+}
+
+impl LeadCursor {
+    /// The cursor of the page that ends with `lead`.
+    pub fn of(lead: &Lead) -> Self {
+        Self {
+            created_at: lead.created_at,
+            id: lead.id,
+        }
+    }
+}
+
+impl std::fmt::Display for LeadCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.created_at, self.id)
+    }
+}
+
+impl TryFrom<String> for LeadCursor {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        const BAD: &str = "a lead cursor is the next_before of a page of leads";
+        let (created_at, id) = text.split_once('.').ok_or(BAD)?;
+        Ok(Self {
+            created_at: created_at.parse().map_err(|_| BAD)?,
+            id: id.parse().map_err(|_| BAD)?,
+        })
+    }
+}
+
+impl From<LeadCursor> for String {
+    fn from(cursor: LeadCursor) -> Self {
+        cursor.to_string()
+    }
 }
 
 /// `POST /api/v1/sites` (admins).
@@ -639,7 +688,9 @@ pub struct TranscriptQuery {
     pub limit: Option<u32>,
 }
 
-/// The query of `GET /api/v1/leads` and `GET /api/v1/leads.csv`; every part narrows the list.
+/// The query of `GET /api/v1/leads` and `GET /api/v1/leads.csv`; every filter narrows the
+/// list. `limit` and `before` page the list; the CSV export ignores them and holds every
+/// matching lead.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LeadQuery {
@@ -654,6 +705,12 @@ pub struct LeadQuery {
     /// Created before (ms since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub to: Option<Millis>,
+    /// At most this many leads on the page (1 to 500; absent: 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// The page after the one whose `next_before` this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<LeadCursor>,
 }
 
 /// `?key=WIDGET_KEY`: the query of `GET /api/v1/widget/config` and of the visitor socket.
@@ -752,6 +809,21 @@ mod tests {
         let leads: Result<LeadQuery, _> =
             serde_json::from_value(serde_json::json!({"kind": "webinar"}));
         assert!(leads.is_err());
+    }
+
+    #[test]
+    fn a_lead_cursor_reads_back_what_it_writes() {
+        let text = "1741977965921.019595fa-5561-7632-a0c5-154e0ff9bb51";
+        let cursor = LeadCursor::try_from(text.to_owned());
+        assert_eq!(cursor.map(String::from).as_deref(), Ok(text));
+        for bad in [
+            "",
+            "1741977965921",
+            "yesterday.019595fa-5561-7632-a0c5-154e0ff9bb51",
+            "1.2",
+        ] {
+            assert!(LeadCursor::try_from(bad.to_owned()).is_err(), "{bad}");
+        }
     }
 
     #[test]

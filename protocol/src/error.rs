@@ -63,8 +63,9 @@ error_codes! {
     AgentAtCapacity,
     /// The server failed; the cause is in its logs. Retrying later is safe.
     Internal,
-    /// Too many requests from this client IP or visitor: an abuse limit. REST answers say
-    /// when to retry in `Retry-After`; nothing was done or stored.
+    /// Too many requests, or sockets, from this client IP, visitor or agent: an abuse limit.
+    /// REST answers (and a refused socket upgrade) say when to retry in `Retry-After`;
+    /// nothing was done or stored. A refused `hello` is followed by close `4029`.
     RateLimited,
 }
 

@@ -50,4 +50,8 @@ pub mod close_code {
     /// The client could not keep up with its outbound queue; it should reconnect and resume
     /// from the last sequence number it saw.
     pub const TOO_SLOW: u16 = 4008;
+    /// The visitor or agent already has as many sockets open as the server allows (the `hello`
+    /// was answered `error` `rate_limited`); reconnect later with back-off, or close another
+    /// tab first.
+    pub const TOO_MANY_SOCKETS: u16 = 4029;
 }

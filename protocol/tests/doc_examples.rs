@@ -129,6 +129,7 @@ const CLOSE_CODES: &[u16] = &[
     close_code::UNSUPPORTED_VERSION,
     close_code::TIMED_OUT,
     close_code::SESSION_ENDED,
+    close_code::TOO_MANY_SOCKETS,
     close_code::TOO_SLOW,
 ];
 

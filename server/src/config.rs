@@ -199,6 +199,22 @@ pub struct LimitsConfig {
     /// A visitor's typing frames passed on to the agent per second (also the burst); the
     /// rest are dropped.
     pub visitor_typing_per_second: u32,
+    /// Conversations one visitor opens per hour, also the burst.
+    pub visitor_conversations_per_hour: u32,
+    /// Conversations opened from one client IP per hour, also the burst.
+    pub address_conversations_per_hour: u32,
+    /// Sockets open at once from one client IP: every visitor socket, and every agent socket
+    /// until its `hello` is accepted. Checked at the upgrade.
+    pub sockets_per_address: u32,
+    /// Sockets one visitor has open at once. Checked at `hello`.
+    pub sockets_per_visitor: u32,
+    /// Sockets one agent has open at once. Checked at `hello`.
+    pub sockets_per_agent: u32,
+    /// Resume points one `hello` may name, after merging duplicates.
+    pub resume_points_per_hello: u32,
+    /// An agent's typing frames passed on to visitors per second (also the burst); the rest
+    /// are dropped.
+    pub agent_typing_per_second: u32,
 }
 
 impl Default for LimitsConfig {
@@ -210,6 +226,13 @@ impl Default for LimitsConfig {
             visitor_messages_per_second: 5,
             visitor_message_burst: 20,
             visitor_typing_per_second: 3,
+            visitor_conversations_per_hour: 20,
+            address_conversations_per_hour: 60,
+            sockets_per_address: 100,
+            sockets_per_visitor: 10,
+            sockets_per_agent: 20,
+            resume_points_per_hello: 100,
+            agent_typing_per_second: 3,
         }
     }
 }
@@ -393,10 +416,16 @@ mod tests {
             jail.set_env("BELLHOP_BIND", "127.0.0.1:7000");
             jail.set_env("BELLHOP_ROUTING__DEFAULT_AGENT_CAP", "5");
             jail.set_env("BELLHOP_SECRET", "from-the-environment");
+            jail.set_env("BELLHOP_LIMITS__SOCKETS_PER_VISITOR", "4");
             let config = Config::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.bind, "127.0.0.1:7000");
             assert_eq!(config.ws.max_frame_bytes, 1000);
             assert_eq!(config.routing.default_agent_cap, 5);
+            assert_eq!(config.limits.sockets_per_visitor, 4);
+            assert_eq!(
+                config.limits.sockets_per_agent,
+                LimitsConfig::default().sockets_per_agent
+            );
             assert_eq!(
                 config.secret.as_ref().map(|s| s.expose_secret()),
                 Some("from-the-environment")

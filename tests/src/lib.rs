@@ -80,6 +80,8 @@ pub struct Client {
     pub admin_token: String,
     /// The site created on first start (widget key `demo`).
     pub demo_site: SiteSettings,
+    /// The local address requests and sockets come from (see [`Client::from_address`]).
+    pub local_ip: Option<std::net::IpAddr>,
 }
 
 /// A configuration for tests: free port, quick timeouts, known admin password.
@@ -98,6 +100,12 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.leads_per_hour = 0;
     config.limits.visitor_messages_per_second = 0;
     config.limits.visitor_typing_per_second = 0;
+    config.limits.visitor_conversations_per_hour = 0;
+    config.limits.address_conversations_per_hour = 0;
+    config.limits.sockets_per_address = 0;
+    config.limits.sockets_per_visitor = 0;
+    config.limits.sockets_per_agent = 0;
+    config.limits.agent_typing_per_second = 0;
     config
 }
 
@@ -184,6 +192,7 @@ impl Client {
                 default_department_id: bellhop_protocol::DepartmentId::from_uuid(uuid::Uuid::nil()),
                 config: Default::default(),
             },
+            local_ip: None,
         };
         client.admin_token = client.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.token;
         let sites: SiteList = client.get_json("/api/v1/sites", &client.admin_token).await;
@@ -195,8 +204,8 @@ impl Client {
         client
     }
 
-    /// The same client whose HTTP requests come from `ip` (any of 127.0.0.0/8 on loopback),
-    /// so tests can speak as different client addresses.
+    /// The same client whose HTTP requests and WebSockets come from `ip` (any of 127.0.0.0/8
+    /// on loopback), so tests can speak as different client addresses.
     pub fn from_address(&self, ip: &str) -> Client {
         let ip: std::net::IpAddr = ip.parse().expect("an IP address");
         Client {
@@ -204,7 +213,16 @@ impl Client {
                 .local_address(ip)
                 .build()
                 .expect("an HTTP client bound to the address"),
+            local_ip: Some(ip),
             ..self.clone()
+        }
+    }
+
+    /// How this client dials a socket from a page of `origin`.
+    pub fn dial(&self, origin: Option<&str>) -> ws::Dial {
+        ws::Dial {
+            local: self.local_ip,
+            ..ws::Dial::origin(origin)
         }
     }
 
@@ -365,7 +383,7 @@ impl Client {
         resume: Vec<ResumePoint>,
     ) -> (WsClient, Vec<bellhop_protocol::frames::Conversation>) {
         let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-        let mut ws = WsClient::connect(&url, Some(&visitor.origin))
+        let mut ws = WsClient::connect_with(&url, self.dial(Some(&visitor.origin)))
             .await
             .expect("visitor socket upgrade");
         ws.hello(
@@ -390,7 +408,7 @@ impl Client {
         resume: Vec<ResumePoint>,
     ) -> WsClient {
         let url = self.ws_url(&format!("/ws/v1/visitor?key={}", visitor.widget_key));
-        let mut ws = WsClient::connect(&url, Some(&visitor.origin))
+        let mut ws = WsClient::connect_with(&url, self.dial(Some(&visitor.origin)))
             .await
             .expect("visitor socket upgrade");
         ws.send(&VisitorFrame::Hello {
@@ -405,7 +423,7 @@ impl Client {
     /// Opens an agent socket and says a hand-written `hello` with `token` and `resume`, past
     /// the client core; the test reads the answer itself.
     pub async fn agent_hello(&self, token: Option<&str>, resume: Vec<ResumePoint>) -> WsClient {
-        let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
+        let mut ws = WsClient::connect_with(&self.ws_url("/ws/v1/agent"), self.dial(None))
             .await
             .expect("agent socket upgrade");
         ws.send(&AgentFrame::Hello {
@@ -419,7 +437,7 @@ impl Client {
 
     /// Opens an agent socket and says hello; returns after the `welcome`.
     pub async fn connect_agent(&self, agent: &TestAgent) -> WsClient {
-        let mut ws = WsClient::connect(&self.ws_url("/ws/v1/agent"), None)
+        let mut ws = WsClient::connect_with(&self.ws_url("/ws/v1/agent"), self.dial(None))
             .await
             .expect("agent socket upgrade");
         ws.hello(

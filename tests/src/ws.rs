@@ -16,6 +16,7 @@
 //!   [`WsClient::reconnect`] reconnects as a real client does: after the core's backoff, with
 //!   its resume points, resending its outbox.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
@@ -25,7 +26,7 @@ use bellhop_protocol::frames::{
 use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -41,7 +42,7 @@ type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub struct WsClient {
     stream: Stream,
     url: String,
-    origin: Option<String>,
+    dial: Dial,
     skipped: std::collections::VecDeque<ServerFrame>,
     core: ClientCore,
     clock: Instant,
@@ -73,15 +74,55 @@ fn seed() -> u64 {
     uuid::Uuid::new_v4().as_u64_pair().0
 }
 
-async fn open(url: &str, origin: Option<&str>) -> Result<Stream, tungstenite::Error> {
-    let mut request = url.into_client_request()?;
-    if let Some(origin) = origin {
-        request.headers_mut().insert(
-            "Origin",
-            HeaderValue::from_str(origin).expect("origin header"),
-        );
+/// How a client reaches the server: the page's `Origin`, the local address it dials from
+/// (any of 127.0.0.0/8 on loopback, so tests can speak as several client addresses), and any
+/// further upgrade headers (such as a proxy's `X-Forwarded-For`).
+#[derive(Clone, Debug, Default)]
+pub struct Dial {
+    pub origin: Option<String>,
+    pub local: Option<IpAddr>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Dial {
+    pub fn origin(origin: Option<&str>) -> Self {
+        Self {
+            origin: origin.map(str::to_owned),
+            ..Self::default()
+        }
     }
-    let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+}
+
+async fn open(url: &str, dial: &Dial) -> Result<Stream, tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    let headers = dial
+        .origin
+        .iter()
+        .map(|origin| ("Origin", origin.as_str()))
+        .chain(dial.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (name, value) in headers {
+        let name = tungstenite::http::HeaderName::from_bytes(name.as_bytes()).expect("header name");
+        request
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(value).expect("header value"));
+    }
+    let Some(local) = dial.local else {
+        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        return Ok(stream);
+    };
+    let uri = request.uri();
+    let host = uri.host().unwrap_or("127.0.0.1");
+    let server: SocketAddr = format!("{host}:{}", uri.port_u16().unwrap_or(80))
+        .parse()
+        .expect("tests dial servers by IP address");
+    let socket = if local.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }?;
+    socket.bind(SocketAddr::new(local, 0))?;
+    let tcp = socket.connect(server).await?;
+    let (stream, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await?;
     Ok(stream)
 }
 
@@ -89,14 +130,19 @@ impl WsClient {
     /// Upgrades to a WebSocket, with an `Origin` header when given. Nothing is sent yet: call
     /// [`WsClient::hello`], or send a raw `hello` with [`WsClient::send`].
     pub async fn connect(url: &str, origin: Option<&str>) -> Result<Self, tungstenite::Error> {
-        let stream = open(url, origin).await?;
+        Self::connect_with(url, Dial::origin(origin)).await
+    }
+
+    /// Like [`WsClient::connect`], dialled as `dial` says; reconnects dial the same way.
+    pub async fn connect_with(url: &str, dial: Dial) -> Result<Self, tungstenite::Error> {
+        let stream = open(url, &dial).await?;
         // Until `hello` names who we are, the core knows nobody; it still follows what the
         // server sends.
         let core = ClientCore::new(Credentials::Agent { token: None }, core_config(), seed());
         Ok(Self {
             stream,
             url: url.to_owned(),
-            origin: origin.map(str::to_owned),
+            dial,
             skipped: std::collections::VecDeque::new(),
             core,
             clock: Instant::now(),
@@ -199,7 +245,7 @@ impl WsClient {
                 continue;
             }
             debug_assert!(actions.contains(&Action::Connect));
-            match open(url, self.origin.as_deref()).await {
+            match open(url, &self.dial).await {
                 Ok(stream) => {
                     self.stream = stream;
                     self.url = url.to_owned();

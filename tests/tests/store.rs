@@ -4,8 +4,8 @@ use bellhop_protocol::api::{Role, RoutingRule, SiteSettingsUpdate};
 use bellhop_protocol::frames::{AuthorKind, ConversationStatus, Millis};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use bellhop_server::store::{
-    AccessChange, AppendRejection, Assignment, Author, NewAgent, NewSite, NodeId, Store,
-    StoreError, Target,
+    AccessChange, AppendRejection, Assignment, Author, LeadFilter, NewAgent, NewSite, NodeId,
+    Store, StoreError, Target,
 };
 use bellhop_tests::fixtures::{
     append, append_one, new_agent, new_site, new_visitor, open_conversation, open_store,
@@ -20,6 +20,8 @@ both_backends!(
     appends_refuse_what_the_author_may_not_do,
     assignment_respects_online_membership_and_caps,
     concurrent_sends_share_transactions,
+    conversations_by_ids_returns_exactly_the_asked_ones,
+    leads_page_newest_first_with_ties_broken_by_id,
 );
 
 async fn site(store: &dyn Store, key: &str) -> SiteId {
@@ -467,4 +469,113 @@ async fn concurrent_sends_share_transactions(backend: Backend) {
         transactions < appends,
         "{appends} concurrent sends took {transactions} transactions"
     );
+}
+
+/// `conversations_by_ids` reads the named conversations in one go: each known one once,
+/// whatever the order or repetition of the ids, and nothing for unknown ids or none at all.
+async fn conversations_by_ids_returns_exactly_the_asked_ones(backend: Backend) {
+    let (_db, store) = open_store(backend, 4).await;
+    let s = site(store.as_ref(), "k").await;
+    let mut opened = Vec::new();
+    for _ in 0..5 {
+        opened.push(open_conversation(store.as_ref(), s, None).await);
+    }
+    let unknown = ConversationId::from_uuid(Uuid::now_v7());
+    let asked = [
+        opened[3].id,
+        unknown,
+        opened[0].id,
+        opened[3].id,
+        opened[4].id,
+    ];
+    let mut got = store.conversations_by_ids(&asked).await.unwrap();
+    got.sort_by_key(|c| c.id);
+    let mut expected = vec![opened[0].clone(), opened[3].clone(), opened[4].clone()];
+    expected.sort_by_key(|c| c.id);
+    assert_eq!(got, expected);
+    assert!(store.conversations_by_ids(&[]).await.unwrap().is_empty());
+    assert!(
+        store
+            .conversations_by_ids(&[unknown])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // More ids than one statement binds at once still come back whole.
+    let mut many: Vec<ConversationId> = (0..1200)
+        .map(|_| ConversationId::from_uuid(Uuid::now_v7()))
+        .collect();
+    many.push(opened[1].id);
+    let got = store.conversations_by_ids(&many).await.unwrap();
+    assert_eq!(got, vec![opened[1].clone()]);
+}
+
+/// Leads page newest first; leads created in the same millisecond are ordered by id, so a
+/// walk page by page from the cursor meets every lead exactly once, within its filters.
+async fn leads_page_newest_first_with_ties_broken_by_id(backend: Backend) {
+    use bellhop_protocol::LeadId;
+    use bellhop_protocol::api::{Lead, LeadCursor, LeadKind};
+
+    let (_db, store) = open_store(backend, 4).await;
+    let s = site(store.as_ref(), "k").await;
+    let other = site(store.as_ref(), "other").await;
+    let lead = |site_id, created_at| Lead {
+        id: LeadId::from_uuid(Uuid::new_v4()),
+        site_id,
+        visitor_id: None,
+        kind: LeadKind::Offline,
+        department_id: None,
+        name: Some("Nina".into()),
+        email: None,
+        phone: None,
+        message: None,
+        custom: Default::default(),
+        consent: false,
+        page: Default::default(),
+        utm: Default::default(),
+        created_at,
+    };
+    let mut mine = Vec::new();
+    // Three milliseconds, four leads each: ties within every one.
+    for created_at in [1_000, 2_000, 3_000] {
+        for _ in 0..4 {
+            mine.push(store.create_lead(lead(s, created_at)).await.unwrap());
+            store.create_lead(lead(other, created_at)).await.unwrap();
+        }
+    }
+    mine.sort_by_key(|l| std::cmp::Reverse((l.created_at, l.id)));
+    let filter = LeadFilter {
+        sites: Some(vec![s]),
+        ..LeadFilter::default()
+    };
+    assert_eq!(
+        store.leads(&filter).await.unwrap(),
+        mine,
+        "unpaged: every lead"
+    );
+
+    let mut walked = Vec::new();
+    let mut before: Option<LeadCursor> = None;
+    loop {
+        let page = store
+            .leads(&LeadFilter {
+                before,
+                limit: Some(5),
+                ..filter.clone()
+            })
+            .await
+            .unwrap();
+        assert!(page.len() <= 5);
+        let Some(last) = page.last() else { break };
+        before = Some(LeadCursor::of(last));
+        walked.extend(page);
+    }
+    assert_eq!(walked, mine);
+    let everywhere = store.leads(&LeadFilter::default()).await.unwrap();
+    assert_eq!(everywhere.len(), 24);
+    let nowhere = LeadFilter {
+        sites: Some(Vec::new()),
+        ..LeadFilter::default()
+    };
+    assert!(store.leads(&nowhere).await.unwrap().is_empty());
 }

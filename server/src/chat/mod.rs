@@ -19,7 +19,7 @@ mod sweepers;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bellhop_protocol::frames::{AuthorKind, Conversation};
+use bellhop_protocol::frames::{AuthorKind, Conversation, Priority};
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, ErrorCode, MessageBody, SiteId,
     VisitorId,
@@ -97,7 +97,19 @@ impl ChatError {
 /// A send checked by the chat service and turned into its store write; committing it is
 /// [`Chat::commit`]. Sockets prepare sends in the order they arrive and commit them pipelined.
 #[derive(Debug)]
-pub struct PreparedSend(Append);
+pub struct PreparedSend {
+    append: Append,
+    opens: bool,
+}
+
+impl PreparedSend {
+    /// Whether committing it opens a conversation: a visitor's send naming none while the
+    /// visitor has none open. (Two such sends pipelined before the first commits both say so;
+    /// the second joins the conversation the first opened.)
+    pub fn opens(&self) -> bool {
+        self.opens
+    }
+}
 
 pub struct Chat {
     store: Arc<dyn Store>,
@@ -185,21 +197,28 @@ impl Chat {
         department: Option<DepartmentId>,
         body: MessageBody,
     ) -> Result<PreparedSend, ChatError> {
-        let target = match conversation {
-            Some(id) => Target::Conversation(id),
-            None => Target::VisitorOpen {
-                site_id: site,
-                department_id: department,
-                priority: self.prepare_open(visitor, site, department).await?,
-            },
+        let (target, opens) = match conversation {
+            Some(id) => (Target::Conversation(id), false),
+            None => {
+                let opening = self.prepare_open(visitor, site, department).await?;
+                let target = Target::VisitorOpen {
+                    site_id: site,
+                    department_id: department,
+                    priority: opening.unwrap_or(Priority::Normal),
+                };
+                (target, opening.is_some())
+            }
         };
-        Ok(PreparedSend(Append {
-            author: Author::Visitor(visitor),
-            target,
-            client_id,
-            body,
-            now: now_millis(),
-        }))
+        Ok(PreparedSend {
+            append: Append {
+                author: Author::Visitor(visitor),
+                target,
+                client_id,
+                body,
+                now: now_millis(),
+            },
+            opens,
+        })
     }
 
     /// Turns an agent's `send` into its store write; the store checks at commit time that the
@@ -211,13 +230,16 @@ impl Chat {
         conversation: ConversationId,
         body: MessageBody,
     ) -> PreparedSend {
-        PreparedSend(Append {
-            author: Author::Agent(agent.id),
-            target: Target::Conversation(conversation),
-            client_id,
-            body,
-            now: now_millis(),
-        })
+        PreparedSend {
+            append: Append {
+                author: Author::Agent(agent.id),
+                target: Target::Conversation(conversation),
+                client_id,
+                body,
+                now: now_millis(),
+            },
+            opens: false,
+        }
     }
 
     /// Shutdown: no more commits are taken; those queued finish.
@@ -227,7 +249,7 @@ impl Chat {
 
     /// Stores a prepared send (idempotently) and returns it once it is durable.
     pub async fn commit(&self, send: PreparedSend) -> Result<Appended, ChatError> {
-        Ok(self.commits.append(send.0).await??)
+        Ok(self.commits.append(send.append).await??)
     }
 }
 

@@ -49,13 +49,13 @@ impl Chat {
     /// Decides on a visitor's message that may open a chat: refused outside business hours
     /// (the widget then offers the offline form); otherwise the priority the chat would get
     /// (urgent for a visitor whose verified attributes carry the site's urgent flag). A visitor
-    /// with an open chat can always write into it.
+    /// with an open chat can always write into it: `None`, the message opens nothing.
     pub(super) async fn prepare_open(
         &self,
         visitor: VisitorId,
         site: SiteId,
         department: Option<DepartmentId>,
-    ) -> Result<Priority, ChatError> {
+    ) -> Result<Option<Priority>, ChatError> {
         let open = self
             .store
             .conversations(&crate::store::ConversationFilter {
@@ -66,7 +66,7 @@ impl Chat {
             })
             .await?;
         if !open.is_empty() {
-            return Ok(Priority::Normal);
+            return Ok(None);
         }
         let Some(site) = self.store.site(site).await? else {
             return Err(AppendRejection::NotFound.into());
@@ -79,23 +79,23 @@ impl Chat {
             .filter(|d| d.site_id == site.id)
         else {
             // The append refuses it with `not_found`.
-            return Ok(Priority::Normal);
+            return Ok(Some(Priority::Normal));
         };
         let now = self.availability(&site, &department).await?;
         if now.reason == Some(ClosedReason::OutsideHours) {
             return Err(ChatError::Offline);
         }
         let Some(flag) = &site.config.urgent_attribute else {
-            return Ok(Priority::Normal);
+            return Ok(Some(Priority::Normal));
         };
         let attributes = self.store.visitor_attributes(visitor).await?;
         let urgent = attributes
             .and_then(|a| serde_json::from_str::<serde_json::Value>(&a).ok())
             .is_some_and(|a| a.get(flag) == Some(&serde_json::Value::Bool(true)));
-        Ok(if urgent {
+        Ok(Some(if urgent {
             Priority::Urgent
         } else {
             Priority::Normal
-        })
+        }))
     }
 }

@@ -1,8 +1,9 @@
-//! Leads for supervisors, admins and marketers: a filtered list and a CSV export.
+//! Leads for supervisors, admins and marketers: a filtered list, paged newest first by a
+//! keyset cursor, and a CSV export of every matching lead.
 
 use actix_web::HttpResponse;
 use actix_web::web::Query;
-use bellhop_protocol::api::{LeadList, LeadQuery, Role};
+use bellhop_protocol::api::{LeadCursor, LeadList, LeadQuery, Role};
 
 use super::{Reply, State};
 use crate::error::HttpError;
@@ -23,12 +24,32 @@ fn filter(session: &AgentSession, query: &LeadQuery) -> Result<LeadFilter, HttpE
         kind: query.kind,
         from: query.from,
         to: query.to,
+        before: None,
+        limit: None,
     })
 }
 
+/// Leads on a page when the query names no `limit`.
+const DEFAULT_PAGE: u32 = 50;
+/// The most leads on a page.
+const MAX_PAGE: u32 = 500;
+
 pub(crate) async fn list(state: State, session: AgentSession, query: Query<LeadQuery>) -> Reply {
-    let leads = state.store.leads(&filter(&session, &query)?).await?;
-    Ok(HttpResponse::Ok().json(LeadList { leads }))
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let filter = LeadFilter {
+        before: query.before,
+        // One more than the page tells whether another page follows.
+        limit: Some(limit + 1),
+        ..filter(&session, &query)?
+    };
+    let mut leads = state.store.leads(&filter).await?;
+    let next_before = if leads.len() > limit as usize {
+        leads.truncate(limit as usize);
+        leads.last().map(LeadCursor::of)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(LeadList { leads, next_before }))
 }
 
 pub(crate) async fn csv(state: State, session: AgentSession, query: Query<LeadQuery>) -> Reply {

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use bellhop_protocol::frames::{Conversation, Message, Millis, Priority};
 use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
 
-use super::dialect::Conn;
+use super::dialect::{Conn, sql};
 use super::messages::system_notice;
-use super::query::Binds;
+use super::query::{Binds, placeholders};
 use super::rows::{CONVERSATION_SELECT, ConversationRow};
 use super::{SqlStore, StoreResult, vanished};
 
@@ -29,9 +29,16 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
+/// Ids bound in one statement by [`ConversationStore::conversations_by_ids`]; longer lists
+/// take one statement per this many.
+const IDS_PER_STATEMENT: usize = 500;
+
 #[async_trait]
 pub trait ConversationStore: Send + Sync + 'static {
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>>;
+    /// The conversations of `ids` that exist, each once, in no particular order: one query
+    /// for up to 500 distinct ids (a `hello`'s resume points).
+    async fn conversations_by_ids(&self, ids: &[ConversationId]) -> StoreResult<Vec<Conversation>>;
     async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>>;
     /// Closes an open conversation; `None` if it was not open.
     async fn close_conversation(
@@ -106,6 +113,30 @@ impl ConversationStore for SqlStore {
     async fn conversation(&self, id: ConversationId) -> StoreResult<Option<Conversation>> {
         let mut pooled = self.read.acquire().await?;
         load_conversation(&mut pooled.conn(), id).await
+    }
+
+    async fn conversations_by_ids(&self, ids: &[ConversationId]) -> StoreResult<Vec<Conversation>> {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let sql = format!(
+                "{CONVERSATION_SELECT} WHERE c.id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let rows = sql!(self.read.get(), |c| {
+                let mut query = sqlx::query_as::<_, ConversationRow>(&sql);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.fetch_all(c).await
+            })?;
+            for row in rows {
+                out.push(Conversation::try_from(row)?);
+            }
+        }
+        Ok(out)
     }
 
     async fn conversations(&self, filter: &ConversationFilter) -> StoreResult<Vec<Conversation>> {

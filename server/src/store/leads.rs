@@ -2,9 +2,11 @@
 
 use async_trait::async_trait;
 use bellhop_protocol::SiteId;
-use bellhop_protocol::api::{Lead, LeadKind};
+use bellhop_protocol::api::{Lead, LeadCursor, LeadKind};
 use bellhop_protocol::frames::Millis;
 
+use super::dialect::sql;
+use super::query::placeholders;
 use super::rows::{LEAD_SELECT, LeadRow, json};
 use super::{SqlStore, StoreResult};
 
@@ -18,12 +20,18 @@ pub struct LeadFilter {
     pub from: Option<Millis>,
     /// Created before.
     pub to: Option<Millis>,
+    /// Only the leads listed after this one (keyset paging: created earlier, or in the same
+    /// millisecond with a smaller id).
+    pub before: Option<LeadCursor>,
+    /// At most this many (`None`: every matching lead).
+    pub limit: Option<u32>,
 }
 
 #[async_trait]
 pub trait LeadStore: Send + Sync + 'static {
     async fn create_lead(&self, lead: Lead) -> StoreResult<Lead>;
-    /// Leads, newest first.
+    /// Leads, newest first (ties by id, descending), so that paging by [`LeadFilter::before`]
+    /// meets each lead once.
     async fn leads(&self, filter: &LeadFilter) -> StoreResult<Vec<Lead>>;
 }
 
@@ -67,27 +75,39 @@ impl LeadStore for SqlStore {
     }
 
     async fn leads(&self, filter: &LeadFilter) -> StoreResult<Vec<Lead>> {
+        // The site filter is in the SQL, so that a page's limit counts only matching leads;
+        // only the number of sites shapes the statement.
+        let sites = filter.sites.as_deref().unwrap_or_default();
+        if filter.sites.is_some() && sites.is_empty() {
+            return Ok(Vec::new());
+        }
+        let site_clause = if sites.is_empty() {
+            String::new()
+        } else {
+            format!(" AND site_id IN ({})", placeholders(7, sites.len()))
+        };
         let sql = format!(
             "{LEAD_SELECT} WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR created_at >= $2) \
-             AND ($3 IS NULL OR created_at < $3) ORDER BY created_at DESC, id DESC"
+             AND ($3 IS NULL OR created_at < $3) \
+             AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)){site_clause} \
+             ORDER BY created_at DESC, id DESC LIMIT $6"
         );
         let kind = filter.kind.map(|k| k.as_str());
-        let rows: Vec<LeadRow> = self
-            .read
-            .get()
-            .rows(&sql, (kind, filter.from, filter.to))
-            .await?;
-        let mut leads = Vec::with_capacity(rows.len());
-        for row in rows {
-            let lead = Lead::try_from(row)?;
-            if filter
-                .sites
-                .as_ref()
-                .is_none_or(|s| s.contains(&lead.site_id))
-            {
-                leads.push(lead);
+        let (before_at, before_id) = filter.before.map(|c| (c.created_at, c.id)).unzip();
+        let limit = filter.limit.map_or(i64::MAX, i64::from);
+        let rows = sql!(self.read.get(), |c| {
+            let mut query = sqlx::query_as::<_, LeadRow>(&sql)
+                .bind(kind)
+                .bind(filter.from)
+                .bind(filter.to)
+                .bind(before_at)
+                .bind(before_id)
+                .bind(limit);
+            for site in sites {
+                query = query.bind(*site);
             }
-        }
-        Ok(leads)
+            query.fetch_all(c).await
+        })?;
+        rows.into_iter().map(Lead::try_from).collect()
     }
 }

@@ -113,6 +113,15 @@ binds_for_tuples!(
     B13 b13, B14 b14, B15 b15, B16 b16, B17 b17, B18 b18, B19 b19, B20 b20
 );
 
+/// `count` numbered placeholders from `$first` on, comma-separated (`$3, $4, $5`), for an
+/// `IN (...)` list whose values are bound one by one; only the count shapes the SQL.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `sqlx::$make(sql, arguments).$fetch(executor)` on whichever database `$on` holds.
 macro_rules! run {
     ($on:expr, $sql:expr, $binds:expr, $make:ident . $fetch:ident) => {

@@ -9,6 +9,7 @@ use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId}
 
 use super::conversations::reload_conversation;
 use super::dialect::{Conn, sql};
+use super::query::placeholders;
 use super::rows::{
     CONVERSATION_SELECT, CandidateRow, ConversationRow, DecisionRow, candidates_json, converted,
 };
@@ -263,14 +264,11 @@ impl RoutingStore for SqlStore {
             .filter(|rule| rule.is_automatic())
             .map(RoutingRule::as_str)
             .collect();
-        let placeholders: Vec<String> = (0..automatic.len())
-            .map(|i| format!("${}", i + 3))
-            .collect();
         let sql = format!(
             "SELECT decided_at FROM routing_decisions WHERE department_id = $1 \
              AND agent_id IS NOT NULL AND rule IN ({}) \
              ORDER BY decided_at DESC, id DESC LIMIT $2",
-            placeholders.join(", ")
+            placeholders(3, automatic.len())
         );
         Ok(sql!(self.read.get(), |c| {
             let mut query = sqlx::query_scalar::<_, Millis>(&sql)

@@ -57,8 +57,17 @@ async fn relay_typing(
     conversation_id: ConversationId,
     typing: bool,
 ) -> Result<(), Gone> {
+    // Coalesced as the visitor's is (see `typing`), before the lookup, so a flood costs the
+    // store nothing and never leaves the visitor seeing the agent typing.
+    let limits = &live.state.limits;
+    if !live.typing.should_pass(conversation_id, typing, || {
+        limits.agent_typing.check(&agent.id).is_ok()
+    }) {
+        return Ok(());
+    }
     match live.state.store.conversation(conversation_id).await {
         Ok(Some(conversation)) if conversation.agent.as_ref().map(|a| a.id) == Some(agent.id) => {
+            live.typing.relayed(conversation_id, typing);
             live.state
                 .chat
                 .typing(&conversation, AuthorKind::Agent, typing);

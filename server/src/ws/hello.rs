@@ -2,17 +2,28 @@
 //! hello timeout. A good `hello` registers the connection with the hub, answers `welcome`,
 //! replays what the client missed and hands over a [`Live`] connection.
 //!
+//! A `hello` naming more resume points than `limits.resume_points_per_hello` (after merging
+//! duplicates) is answered `invalid_request` and the socket waits for a better one. A `hello`
+//! whose visitor or agent already has the most sockets they may is answered `rate_limited`
+//! and closed with `4029`; the socket's place in its address's count is kept by a visitor's
+//! live connection and given back once an agent is known.
+//!
 //! Registration comes before any store read: anything committed from then on reaches the
 //! connection's outbox, anything before is in the store, and seq tracking drops the overlap.
 //! A store failure during `hello` is `error internal` and close `1011`, so the client retries;
 //! it is never answered with a `welcome` that lists nothing.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
 
 use actix_web::web;
 use bellhop_protocol::frames::{
     AgentFrame, Conversation, ConversationStatus, Identity, ResumePoint, ServerFrame, VisitorFrame,
     decode,
 };
-use bellhop_protocol::{ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code};
+use bellhop_protocol::{
+    ConversationId, ErrorCode, PROTOCOL_VERSION, SiteId, VisitorId, close_code,
+};
 use tokio::time::{Instant, sleep};
 
 use super::delivery::{clamp, merge_resume_points};
@@ -22,6 +33,7 @@ use crate::app::AppState;
 use crate::auth::session::token_hash;
 use crate::clock::now_millis;
 use crate::hub::Topic;
+use crate::limits::SocketSlot;
 use crate::routes::session::{agent_for_token, session_alive};
 use crate::store::{Agent, ConversationFilter, StoreError};
 
@@ -38,6 +50,13 @@ pub(crate) enum SocketKind {
     Agent {
         cookie_agent: Option<(Agent, [u8; 32])>,
     },
+}
+
+/// Where the socket came from: the client's address as the limits count it, and the
+/// socket's place in that address's count.
+pub(crate) struct Address {
+    pub(crate) ip: IpAddr,
+    pub(crate) slot: SocketSlot,
 }
 
 /// Why a `hello` did not lead to a live connection.
@@ -71,7 +90,12 @@ impl From<CatchUpFailed> for Refusal {
 }
 
 /// Runs a new socket: waits for `hello`, then the live connection.
-pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, kind: SocketKind) {
+pub(crate) async fn run(
+    state: web::Data<AppState>,
+    mut transport: Transport,
+    kind: SocketKind,
+    address: Address,
+) {
     let deadline = sleep(state.config.ws.hello_timeout());
     tokio::pin!(deadline);
     let shutdown = state.shutdown.clone();
@@ -96,11 +120,11 @@ pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, ki
             Incoming::Heard => continue,
             Incoming::End(end) => break end,
         };
-        let hello = match read_hello(transport, &kind, &text).await {
+        let hello = match read_hello(&state, transport, &kind, &text).await {
             Err(answered) => answered,
             Ok((transport, hello)) => match &kind {
                 SocketKind::Visitor { site } => {
-                    accept_visitor(&state, transport, *site, hello).await
+                    accept_visitor(&state, transport, *site, address.ip, hello).await
                 }
                 SocketKind::Agent { cookie_agent } => {
                     accept_agent(&state, transport, cookie_agent.clone(), hello).await
@@ -108,7 +132,16 @@ pub(crate) async fn run(state: web::Data<AppState>, mut transport: Transport, ki
             },
         };
         match hello {
-            Accepted::Live(live) => return live.run(Instant::now()).await,
+            Accepted::Live(mut live) => {
+                // A visitor's socket counts against its address for as long as it is open; an
+                // agent's only until now, so that an office of agents behind one address is
+                // bounded per agent instead.
+                match live.peer {
+                    Peer::Visitor { .. } => live.hold(address.slot),
+                    Peer::Agent(_) => drop(address.slot),
+                }
+                return live.run(Instant::now()).await;
+            }
             Accepted::NotYet(back) => transport = back,
             Accepted::Refused(back, Refusal::End(end)) => {
                 transport = back;
@@ -144,9 +177,11 @@ struct Hello {
     resume: Vec<ResumePoint>,
 }
 
-/// Decodes a frame that should be this socket's `hello` and checks its protocol version.
-/// Anything else is answered here, as the returned [`Accepted`] says.
+/// Decodes a frame that should be this socket's `hello` and checks its protocol version and
+/// the number of its resume points (which it merges). Anything else is answered here, as the
+/// returned [`Accepted`] says.
 async fn read_hello(
+    state: &AppState,
     mut transport: Transport,
     kind: &SocketKind,
     text: &str,
@@ -167,6 +202,11 @@ async fn read_hello(
         Err(e) => return Err(not_a_hello(transport, Some((e.code, e.message))).await),
     };
     if v == PROTOCOL_VERSION {
+        let resume = merge_resume_points(resume);
+        if let Err(max) = state.limits.resume_points.check(resume.len()) {
+            let message = format!("too many resume points (max {max})");
+            return Err(not_a_hello(transport, Some((ErrorCode::InvalidRequest, message))).await);
+        }
         return Ok((transport, Hello { token, resume }));
     }
     let refusal = match transport
@@ -193,6 +233,15 @@ async fn refuse(transport: &mut Transport, why: &'static str) -> Refusal {
     }
 }
 
+/// Refuses a socket whose visitor or agent already has the most sockets they may.
+async fn too_many_sockets(transport: &mut Transport, whose: &str, max: u32) -> Refusal {
+    let message = format!("too many connections for this {whose} (max {max}); close one");
+    match transport.error(ErrorCode::RateLimited, message, None).await {
+        Ok(()) => Refusal::End(End::Close(close_code::TOO_MANY_SOCKETS, "too many sockets")),
+        Err(gone) => gone.into(),
+    }
+}
+
 /// Answers a frame that is not a valid `hello` (the socket stays open).
 async fn not_a_hello(mut transport: Transport, error: Option<(ErrorCode, String)>) -> Accepted {
     let (code, message) =
@@ -207,6 +256,7 @@ async fn accept_visitor(
     state: &web::Data<AppState>,
     mut transport: Transport,
     site: SiteId,
+    address: IpAddr,
     hello: Hello,
 ) -> Accepted {
     let Hello { token, resume } = hello;
@@ -217,9 +267,20 @@ async fn accept_visitor(
             return Accepted::Refused(transport, refusal);
         }
     };
+    let limits = &state.limits;
+    let Some(slot) = limits.visitor_sockets.acquire(&visitor) else {
+        let max = state.config.limits.sockets_per_visitor;
+        let refusal = too_many_sockets(&mut transport, "visitor", max).await;
+        return Accepted::Refused(transport, refusal);
+    };
     let (registration, outbox) = state.chat.hub().register(Topic::Visitor(visitor));
-    let peer = Peer::Visitor { visitor, site };
+    let peer = Peer::Visitor {
+        visitor,
+        site,
+        address,
+    };
     let mut live = Live::new(state.clone(), transport, peer, registration, outbox);
+    live.hold(slot);
     let filter = ConversationFilter {
         visitor: Some(visitor),
         open_only: true,
@@ -266,6 +327,11 @@ async fn accept_agent(
         return Accepted::Refused(transport, refusal);
     };
     tracing::Span::current().record("agent", tracing::field::display(agent.id));
+    let Some(slot) = state.limits.agent_sockets.acquire(&agent.id) else {
+        let max = state.config.limits.sockets_per_agent;
+        let refusal = too_many_sockets(&mut transport, "agent", max).await;
+        return Accepted::Refused(transport, refusal);
+    };
     let (registration, outbox) = state.chat.hub().register(Topic::Agent(agent.id));
     // A session that ended between the lookup and the registration was announced before
     // this socket could hear it: ask once more, now that any later end reaches the outbox.
@@ -292,6 +358,7 @@ async fn accept_agent(
         outbox,
     );
     live.session = Some(session);
+    live.hold(slot);
     let filter = ConversationFilter {
         agent: Some(me),
         open_only: true,
@@ -323,9 +390,9 @@ async fn accept_agent(
     }
 }
 
-/// Loads the open conversations and the resume points' conversations, sends `welcome`, then
-/// replays: after each resume point the client may read, and every open conversation it did
-/// not name, from the start. Returns the open conversations.
+/// Loads the open conversations and the resume points' conversations (merged already, in one
+/// query), sends `welcome`, then replays: after each resume point the client may read, and
+/// every open conversation it did not name, from the start. Returns the open conversations.
 async fn welcome(
     live: &mut Live,
     identity: Identity,
@@ -334,12 +401,19 @@ async fn welcome(
     allowed: impl Fn(&Conversation) -> bool,
 ) -> Result<Vec<Conversation>, Refusal> {
     let open = live.state.store.conversations(&filter).await?;
+    let named: Vec<ConversationId> = resume.iter().map(|p| p.conversation_id).collect();
+    let found: HashMap<ConversationId, Conversation> = if named.is_empty() {
+        HashMap::new()
+    } else {
+        let found = live.state.store.conversations_by_ids(&named).await?;
+        found.into_iter().map(|c| (c.id, c)).collect()
+    };
     let mut points = Vec::new();
     let mut refused = Vec::new();
     let mut clamped = Vec::new();
-    for point in merge_resume_points(resume) {
-        match live.state.store.conversation(point.conversation_id).await? {
-            Some(conversation) if allowed(&conversation) => {
+    for point in resume {
+        match found.get(&point.conversation_id) {
+            Some(conversation) if allowed(conversation) => {
                 let (from, was_clamped) = clamp(&point, conversation.last_seq);
                 if was_clamped {
                     clamped.push(ResumePoint {

@@ -6,6 +6,7 @@
 //! it took in finish and acknowledges them, then closes with `1001`.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -18,10 +19,12 @@ use tokio::time::{Instant, interval_at};
 
 use super::delivery::{Step, Tracker};
 use super::transport::{End, Gone, Incoming, Transport};
+use super::typing::TypingRelayed;
 use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
 use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
+use crate::limits::SocketSlot;
 use crate::store::{Agent, AppendRejection, Appended, StoreError};
 
 /// Messages fetched from the store per round when filling a gap.
@@ -29,7 +32,12 @@ const CATCH_UP_PAGE: u32 = 500;
 
 /// Who is on the other end, once `hello` proved it.
 pub(super) enum Peer {
-    Visitor { visitor: VisitorId, site: SiteId },
+    /// `address` is the client's, as the limits count it.
+    Visitor {
+        visitor: VisitorId,
+        site: SiteId,
+        address: IpAddr,
+    },
     Agent(Agent),
 }
 
@@ -61,8 +69,10 @@ pub(super) struct Live {
     registration: Option<Registration>,
     outbox: Outbox,
     pending: FuturesOrdered<PendingSend>,
-    /// The last typing state this socket passed on, to coalesce typing frames.
-    pub(super) typing_relayed: Option<(ConversationId, bool)>,
+    /// The typing states this socket passed on, to coalesce typing frames.
+    pub(super) typing: TypingRelayed,
+    /// The connection's places in the socket limits' counts, given back when it ends.
+    slots: Vec<SocketSlot>,
     /// The hash of the session token an agent socket authenticated with: when that session
     /// ends, the socket closes.
     pub(super) session: Option<[u8; 32]>,
@@ -84,9 +94,15 @@ impl Live {
             registration: Some(registration),
             outbox,
             pending: FuturesOrdered::new(),
-            typing_relayed: None,
+            typing: TypingRelayed::default(),
+            slots: Vec::new(),
             session: None,
         }
+    }
+
+    /// Keeps `slot` until the connection ends.
+    pub(super) fn hold(&mut self, slot: SocketSlot) {
+        self.slots.push(slot);
     }
 
     pub(super) async fn run(mut self, mut last_heard: Instant) {
@@ -173,12 +189,20 @@ impl Live {
     /// Handles one text frame after `hello`.
     async fn on_text(&mut self, text: &str) -> Result<(), Gone> {
         match &self.peer {
-            Peer::Visitor { visitor, site } => {
-                let (visitor, site) = (*visitor, *site);
+            Peer::Visitor {
+                visitor,
+                site,
+                address,
+            } => {
+                let who = visitor::Who {
+                    visitor: *visitor,
+                    site: *site,
+                    address: *address,
+                };
                 match decode::<VisitorFrame>(text) {
                     Err(e) => self.transport.error(e.code, e.message, None).await,
                     Ok(VisitorFrame::Hello { .. }) => self.already_authenticated().await,
-                    Ok(frame) => visitor::handle(self, visitor, site, frame).await,
+                    Ok(frame) => visitor::handle(self, who, frame).await,
                 }
             }
             Peer::Agent(agent) => {

@@ -1,7 +1,8 @@
 //! WebSocket endpoints: `/ws/v1/visitor?key=WIDGET_KEY` for the widget and `/ws/v1/agent` for the
 //! console. The upgrade checks what can be checked before the socket exists (the visitor's
-//! origin against the site's allow-list; a cookie-carrying agent's origin against this server);
-//! then one task runs the socket.
+//! origin against the site's allow-list; a cookie-carrying agent's origin against this server;
+//! the sockets already open from the client's address); then one task runs the socket, with
+//! the client's address and its place in that count.
 //!
 //! The socket layer, split by job: [`transport`] (bounded writes, pings, the close handshake),
 //! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
@@ -14,6 +15,7 @@ mod delivery;
 mod hello;
 mod live;
 mod transport;
+mod typing;
 mod visitor;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +88,15 @@ fn upgrade(
             "the server is shutting down",
         ));
     }
+    // Counted from the upgrade: a visitor's socket for its whole life, an agent's until its
+    // `hello` names the agent (see `hello::run`).
+    let address = crate::limits::client_ip(req, state.limits.client_ip_header.as_deref());
+    let Some(slot) = state.limits.address_sockets.acquire(&address) else {
+        return Err(HttpError::rate_limited(
+            "sockets from this address",
+            crate::limits::SOCKETS_RETRY_AFTER,
+        ));
+    };
     let (response, session, stream) = actix_ws::handle(req, body).map_err(|e| {
         HttpError::with_status(
             StatusCode::BAD_REQUEST,
@@ -104,7 +115,7 @@ fn upgrade(
     rt::spawn(
         async move {
             let _running = running;
-            hello::run(state, transport, kind).await;
+            hello::run(state, transport, kind, hello::Address { ip: address, slot }).await;
         }
         .instrument(span),
     );

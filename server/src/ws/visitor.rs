@@ -1,17 +1,23 @@
 //! Frames a visitor's widget sends after `hello`.
 
+use std::net::IpAddr;
+
 use bellhop_protocol::frames::{AuthorKind, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
 use super::transport::Gone;
 
-pub(super) async fn handle(
-    live: &mut Live,
-    visitor: VisitorId,
-    site: SiteId,
-    frame: VisitorFrame,
-) -> Result<(), Gone> {
+/// The visitor on the socket, and the address the limits count them under.
+#[derive(Clone, Copy)]
+pub(super) struct Who {
+    pub(super) visitor: VisitorId,
+    pub(super) site: SiteId,
+    pub(super) address: IpAddr,
+}
+
+pub(super) async fn handle(live: &mut Live, who: Who, frame: VisitorFrame) -> Result<(), Gone> {
+    let Who { visitor, site, .. } = who;
     match frame {
         VisitorFrame::Hello { .. } => Ok(()),
         VisitorFrame::Send {
@@ -42,6 +48,20 @@ pub(super) async fn handle(
                     body,
                 )
                 .await;
+            if let Ok(send) = &prepared
+                && send.opens()
+                && let Err(wait) = may_open(live, who)
+            {
+                let secs = crate::limits::retry_after_secs(wait);
+                live.refuse(
+                    client_id,
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many new conversations; wait {secs} s and resend with the same client_id"
+                    ),
+                );
+                return Ok(());
+            }
             live.submit(client_id, prepared);
             Ok(())
         }
@@ -60,6 +80,14 @@ pub(super) async fn handle(
     }
 }
 
+/// Whether the visitor may open one more conversation now, counted per visitor, then per
+/// address (so a visitor over their own limit uses none of their address's).
+fn may_open(live: &Live, who: Who) -> Result<(), std::time::Duration> {
+    let limits = &live.state.limits;
+    limits.visitor_conversations.check(&who.visitor)?;
+    limits.address_conversations.check(&who.address)
+}
+
 /// Passes the visitor's typing to the serving agent; a visitor learns nothing about
 /// conversations that are not theirs.
 async fn relay_typing(
@@ -68,20 +96,16 @@ async fn relay_typing(
     conversation_id: ConversationId,
     typing: bool,
 ) -> Result<(), Gone> {
-    // Coalesced: a repeat of the state last passed on is dropped; a start over the rate is
-    // dropped; a stop passes whenever a start was passed on, so the agent never sees a visitor
-    // typing forever. Dropped frames cost no lookup.
-    let last = live.typing_relayed;
-    if last == Some((conversation_id, typing)) {
-        return Ok(());
-    }
-    let stop_after_start = !typing && last == Some((conversation_id, true));
-    if !stop_after_start && live.state.limits.visitor_typing.check(&visitor).is_err() {
+    // Coalesced (see `typing`); dropped frames cost no lookup.
+    let limits = &live.state.limits;
+    if !live.typing.should_pass(conversation_id, typing, || {
+        limits.visitor_typing.check(&visitor).is_ok()
+    }) {
         return Ok(());
     }
     match live.state.store.conversation(conversation_id).await {
         Ok(Some(conversation)) if conversation.visitor_id == visitor => {
-            live.typing_relayed = Some((conversation_id, typing));
+            live.typing.relayed(conversation_id, typing);
             live.state
                 .chat
                 .typing(&conversation, AuthorKind::Visitor, typing);
