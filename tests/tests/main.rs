@@ -23,3 +23,4 @@ mod sessions;
 mod shutdown;
 mod sockets;
 mod store;
+mod widget_size;
