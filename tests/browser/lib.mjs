@@ -1,8 +1,8 @@
 // Helpers for Bellhop's browser tests: scripts drive Debian's Chromium with playwright-core
 // and print one `RESULT {json}` line that the Rust side (tests/src/browser.rs) parses.
 //
-// BELLHOP_CHROMIUM: the browser (default /usr/bin/chromium).
-// BELLHOP_SCREENSHOTS: where screenshots go (default the workspace's target/screenshots).
+// BROWSER_TESTS_CHROMIUM: the browser (default /usr/bin/chromium).
+// BROWSER_TESTS_SCREENSHOTS: where screenshots go (default the workspace's target/screenshots).
 
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -13,8 +13,8 @@ import { chromium } from 'playwright-core';
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
-export const CHROMIUM = process.env.BELLHOP_CHROMIUM || '/usr/bin/chromium';
-export const SCREENSHOTS = resolve(here, process.env.BELLHOP_SCREENSHOTS || '../../target/screenshots');
+export const CHROMIUM = process.env.BROWSER_TESTS_CHROMIUM || '/usr/bin/chromium';
+export const SCREENSHOTS = resolve(here, process.env.BROWSER_TESTS_SCREENSHOTS || '../../target/screenshots');
 
 /** Starts headless Chromium. Close it in a `finally`. */
 export function launch() {

@@ -1,8 +1,11 @@
 //! Browser tests: Node.js scripts in `tests/browser/` drive Debian's Chromium with
 //! playwright-core, and print one `RESULT {json}` line; [`run_scenario`] runs one and returns
 //! that JSON. `cargo xtask test` installs what they need (Chromium, the npm packages) and says
-//! where they are: `BELLHOP_BROWSER_TESTS_DIR`, `BELLHOP_CHROMIUM`. Screenshots go to
+//! where they are: `BROWSER_TESTS_DIR`, `BROWSER_TESTS_CHROMIUM`. Screenshots go to
 //! `target/screenshots/` ([`screenshots_dir`]). Missing tools fail a test, never skip it.
+//!
+//! These names stay out of `BELLHOP_*`: the server reads every such variable as a setting and
+//! refuses unknown ones, and the servers these tests start inherit the environment.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt as _;
@@ -16,22 +19,22 @@ pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `tests/browser/`: the scripts and their npm packages.
 pub fn scripts_dir() -> PathBuf {
-    std::env::var_os("BELLHOP_BROWSER_TESTS_DIR")
+    std::env::var_os("BROWSER_TESTS_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("browser"))
 }
 
 /// The browser the scenarios drive.
 pub fn chromium() -> PathBuf {
-    std::env::var_os("BELLHOP_CHROMIUM")
+    std::env::var_os("BROWSER_TESTS_CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
 
-/// Where scenarios save screenshots: `BELLHOP_SCREENSHOTS`, else the workspace's
+/// Where scenarios save screenshots: `BROWSER_TESTS_SCREENSHOTS`, else the workspace's
 /// `target/screenshots/`.
 pub fn screenshots_dir() -> PathBuf {
-    std::env::var_os("BELLHOP_SCREENSHOTS")
+    std::env::var_os("BROWSER_TESTS_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_dir().join("target").join("screenshots"))
 }
@@ -49,7 +52,7 @@ pub fn run_scenario(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let browser = chromium();
     assert!(
         browser.exists(),
-        "Chromium is not at {} (set BELLHOP_CHROMIUM); `cargo xtask test` installs it",
+        "Chromium is not at {} (set BROWSER_TESTS_CHROMIUM); `cargo xtask test` installs it",
         browser.display()
     );
     assert!(
@@ -61,8 +64,8 @@ pub fn run_scenario(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
     let mut child = Command::new("node")
         .arg(dir.join(script))
         .current_dir(&dir)
-        .env("BELLHOP_CHROMIUM", &browser)
-        .env("BELLHOP_SCREENSHOTS", screenshots_dir())
+        .env("BROWSER_TESTS_CHROMIUM", &browser)
+        .env("BROWSER_TESTS_SCREENSHOTS", screenshots_dir())
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

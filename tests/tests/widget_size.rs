@@ -17,7 +17,7 @@ const OPEN_CHAT: [(&str, bool); 5] = [
 ];
 
 fn dist_dir() -> PathBuf {
-    std::env::var_os("BELLHOP_WIDGET_DIST")
+    std::env::var_os("WIDGET_DIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             let tests = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -151,8 +151,8 @@ fn test() -> anyhow::Result<()> {
         &["test", "--workspace", "--all-targets"],
         &[
             dist_env,
-            ("BELLHOP_BROWSER_TESTS_DIR", browser.as_os_str()),
-            ("BELLHOP_CHROMIUM", OsStr::new(tools::CHROMIUM)),
+            ("BROWSER_TESTS_DIR", browser.as_os_str()),
+            ("BROWSER_TESTS_CHROMIUM", OsStr::new(tools::CHROMIUM)),
         ],
     )
 }

@@ -245,9 +245,11 @@ fn optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     }
 }
 
-/// `BELLHOP_WIDGET_DIST=<dist>`: where the server's build finds the built widget.
+/// `WIDGET_DIST_DIR=<dist>`: where the server's build finds the built widget. Not a
+/// `BELLHOP_*` name: cargo passes it on to what it runs, and the server reads every
+/// `BELLHOP_*` variable as a setting and refuses unknown ones.
 pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
-    ("BELLHOP_WIDGET_DIST", dist.as_os_str())
+    ("WIDGET_DIST_DIR", dist.as_os_str())
 }
 
 #[cfg(test)]
