@@ -7,8 +7,9 @@
 //! 3. binaryen's `wasm-opt -Oz` (npm's, see [`WASM_OPT_FLAGS`]) shrinks the module;
 //! 4. the dist folder gets the loader as is (`widget.js`, a stable name: sites paste its URL),
 //!    the panel's assets under content-hashed names (`panel-<hash8>.wasm`, `.js`, `.css`, so
-//!    they can be cached forever), `panel.html` pointing at them, and `manifest.json`: each
-//!    logical name with its file name, raw and gzip bytes.
+//!    they can be cached forever; the `.js` is the glue, starting the panel when loaded),
+//!    `panel.html` with `{{PANEL_JS}}`, `{{PANEL_CSS}}` and `{{PANEL_WASM}}` replaced by those
+//!    names, and `manifest.json`: each logical name with its file name, raw and gzip bytes.
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -111,7 +112,18 @@ pub(crate) fn build() -> anyhow::Result<PathBuf> {
              {references}: its output changed; update the widget build"
         );
     }
-    let glue = glue.replace("panel_bg.wasm", &wasm_name).into_bytes();
+    let mut glue = glue.replace("panel_bg.wasm", &wasm_name);
+    // The web glue only exports its init function; call it, so the panel page loads the
+    // module with a plain `<script type="module" src>` and needs no inline script (the
+    // panel's content policy allows none). Calling init again later returns the same promise.
+    if !glue.contains("__wbg_init as default") {
+        bail!(
+            "wasm-bindgen's glue no longer exports `__wbg_init as default`: its output \
+             changed; update how the widget build starts the panel"
+        );
+    }
+    glue.push_str("__wbg_init();\n");
+    let glue = glue.into_bytes();
     let glue_name = hashed("panel", "js", &glue);
     manifest.write(&dist, "panel.js", glue_name.clone(), &glue)?;
 
