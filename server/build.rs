@@ -1,5 +1,5 @@
 //! Embeds the built widget (`cargo xtask widget` writes it to `target/widget-dist`, or where
-//! `BELLHOP_WIDGET_DIST` says) into the server binary, each file with a gzipped copy, so one
+//! `WIDGET_DIST_DIR` says) into the server binary, each file with a gzipped copy, so one
 //! binary serves the whole product. Without a built widget the server still builds; its widget
 //! paths then answer that the widget was not built.
 
@@ -8,9 +8,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=BELLHOP_WIDGET_DIST");
+    println!("cargo:rerun-if-env-changed=WIDGET_DIST_DIR");
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let dist = std::env::var_os("BELLHOP_WIDGET_DIST")
+    let dist = std::env::var_os("WIDGET_DIST_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest_dir.join("../target/widget-dist"));
     // Watching a folder that does not exist would rebuild the server every time.

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser_smoke;
 mod cli;
 mod client_core;
 mod crash;
@@ -22,3 +23,4 @@ mod sessions;
 mod shutdown;
 mod sockets;
 mod store;
+mod widget_size;

@@ -1,16 +1,27 @@
 //! Project tasks, run as `cargo xtask <task>`:
 //!
-//! - `run [ARGS...]` — build and run the server (`bellhop serve ARGS...`) on embedded SQLite.
+//! - `run [ARGS...]` — build the widget, then build and run the server (`bellhop serve
+//!   ARGS...`) on embedded SQLite.
 //! - `bench [ARGS...]` — the load generator against a release build (docs/benchmarks.md).
+//! - `widget` — build the visitor's widget into `target/widget-dist/` (see [`widget`]).
 //! - `test` — everything CI checks: formatting, the Wasm build of the crates the browser runs
-//!   (protocol, client core), clippy, the module docs' links, and every test (unit, property,
-//!   store suite and black-box tests against SQLite and PostgreSQL).
+//!   (protocol, client core), the widget, clippy, the module docs' links, and every test (unit,
+//!   property, store suite, black-box tests against SQLite and PostgreSQL, browser tests in
+//!   Chromium).
 //!
-//! Each task prints the commands it runs, so any step can be repeated by hand.
+//! Tools a task needs (the Wasm target, the wasm-bindgen CLI, the npm tools, Chromium) are
+//! installed when missing ([`tools`]). Each task prints the commands it runs, so any step can be
+//! repeated by hand.
 
-use std::process::{Command, ExitCode};
+mod cmd;
+mod tools;
+mod widget;
 
-use anyhow::{Context, bail};
+use std::ffi::OsStr;
+use std::process::ExitCode;
+
+use cmd::{cargo, cargo_with_env};
+use tools::WASM_TARGET;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,9 +29,11 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("widget") => widget::ensure_tools_and_build().map(drop),
         _ => {
             eprintln!(
-                "usage: cargo xtask run [SERVE ARGS...] | cargo xtask test | cargo xtask bench [ARGS...]"
+                "usage: cargo xtask run [SERVE ARGS...] | cargo xtask test | cargo xtask widget \
+                 | cargo xtask bench [ARGS...]"
             );
             return ExitCode::from(2);
         }
@@ -34,27 +47,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    cargo_with_env(args, &[])
-}
-
-fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v:?} ")).collect();
-    eprintln!("+ {}cargo {}", shown.concat(), args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
-        .envs(env.iter().copied())
-        .status()
-        .with_context(|| format!("running {cargo}"))?;
-    if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
-}
-
-/// The product on embedded SQLite (`./bellhop.db`), release build.
+/// The product on embedded SQLite (`./bellhop.db`), release build, with the widget built
+/// first (the server embeds it).
 fn run(extra: &[String]) -> anyhow::Result<()> {
+    let dist = widget::ensure_tools_and_build()?;
     let mut args = vec![
         "run",
         "--release",
@@ -66,20 +62,24 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
         "serve",
     ];
     args.extend(extra.iter().map(String::as_str));
-    cargo(&args)
+    cargo_with_env(&args, &[widget::dist_env(&dist)])
 }
 
 /// The load generator against a release build of the server; prints figures beside their
 /// baseline (see docs/benchmarks.md).
 fn bench(extra: &[String]) -> anyhow::Result<()> {
-    cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "bellhop-server",
-        "--bin",
-        "bellhop",
-    ])?;
+    let dist = widget::ensure_tools_and_build()?;
+    cargo_with_env(
+        &[
+            "build",
+            "--release",
+            "--package",
+            "bellhop-server",
+            "--bin",
+            "bellhop",
+        ],
+        &[widget::dist_env(&dist)],
+    )?;
     let mut args = vec![
         "run",
         "--release",
@@ -98,7 +98,7 @@ fn test() -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     // The protocol crate and the client core are shared with the Wasm widget and console:
     // they must build for Wasm.
-    ensure_wasm_target()?;
+    tools::ensure_wasm_target()?;
     cargo(&[
         "build",
         "--package",
@@ -108,14 +108,23 @@ fn test() -> anyhow::Result<()> {
         "--target",
         WASM_TARGET,
     ])?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    tools::ensure_wasm_bindgen()?;
+    tools::ensure_node_tools()?;
+    tools::ensure_chromium()?;
+    let dist = widget::build()?;
+    // Every cargo step sees the same widget folder, so the server is not rebuilt between them.
+    let dist_env = widget::dist_env(&dist);
+    cargo_with_env(
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[dist_env],
+    )?;
     // Module docs describe how the parts fit; a link that no longer resolves is a stale doc.
     cargo_with_env(
         &[
@@ -129,37 +138,23 @@ fn test() -> anyhow::Result<()> {
             "--package",
             "bellhop-client",
         ],
-        &[(
-            "RUSTDOCFLAGS",
-            "-D warnings -A rustdoc::private_intra_doc_links",
-        )],
+        &[
+            (
+                "RUSTDOCFLAGS",
+                OsStr::new("-D warnings -A rustdoc::private_intra_doc_links"),
+            ),
+            dist_env,
+        ],
     )?;
-    cargo(&["test", "--workspace", "--all-targets"])
-}
-
-const WASM_TARGET: &str = "wasm32-unknown-unknown";
-
-/// Installs the Wasm target with rustup when it is missing (fresh machines lack it).
-fn ensure_wasm_target() -> anyhow::Result<()> {
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("running rustup")?;
-    if String::from_utf8_lossy(&installed.stdout)
-        .lines()
-        .any(|t| t.trim() == WASM_TARGET)
-    {
-        return Ok(());
-    }
-    eprintln!("+ rustup target add {WASM_TARGET}");
-    let status = Command::new("rustup")
-        .args(["target", "add", WASM_TARGET])
-        .status()
-        .context("running rustup")?;
-    if !status.success() {
-        bail!("`rustup target add {WASM_TARGET}` failed ({status})");
-    }
-    Ok(())
+    let browser = tools::browser_dir();
+    cargo_with_env(
+        &["test", "--workspace", "--all-targets"],
+        &[
+            dist_env,
+            ("BROWSER_TESTS_DIR", browser.as_os_str()),
+            ("BROWSER_TESTS_CHROMIUM", OsStr::new(tools::CHROMIUM)),
+        ],
+    )
 }
 
 /// Says early, and how to fix it, when a service the tests need is down. The tests themselves

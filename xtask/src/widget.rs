@@ -1,0 +1,276 @@
+//! `cargo xtask widget`: the visitor's widget, built into `target/widget-dist/`, which the
+//! server embeds.
+//!
+//! 1. `bellhop-widget` for wasm32 with the size profile (`wasm-release`);
+//! 2. `wasm-bindgen --target web` writes the ES-module glue and the module into
+//!    `target/widget-build/`;
+//! 3. binaryen's `wasm-opt -Oz` (npm's, see [`WASM_OPT_FLAGS`]) shrinks the module;
+//! 4. the dist folder gets the loader as is (`widget.js`, a stable name: sites paste its URL),
+//!    the panel's assets under content-hashed names (`panel-<hash8>.wasm`, `.js`, `.css`, so
+//!    they can be cached forever; the `.js` is the glue, starting the panel when loaded),
+//!    `panel.html` with `{{PANEL_JS}}`, `{{PANEL_CSS}}` and `{{PANEL_WASM}}` replaced by those
+//!    names, and `manifest.json`: each logical name with its file name, raw and gzip bytes.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, bail};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
+
+use crate::cmd::{self, root, target_dir};
+use crate::tools::{self, WASM_TARGET};
+
+/// `-Oz` and the Wasm features rustc's wasm32 output uses: the ones LLVM enables by default,
+/// as the module's `target_features` section lists them. wasm-opt reads that section when it
+/// is there; naming them keeps the build right if a tool ever drops it, since without them
+/// wasm-opt refuses the module (the code has bulk-memory instructions, and wasm-bindgen's
+/// externref table needs reference types). Every current browser has all of them.
+pub(crate) const WASM_OPT_FLAGS: &[&str] = &[
+    "-Oz",
+    "--enable-bulk-memory",
+    "--enable-bulk-memory-opt",
+    "--enable-call-indirect-overlong",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+/// The built widget: `target/widget-dist/`.
+pub(crate) fn dist_dir() -> PathBuf {
+    target_dir().join("widget-dist")
+}
+
+/// Installs what the build needs, if missing, then builds the widget.
+pub(crate) fn ensure_tools_and_build() -> anyhow::Result<PathBuf> {
+    tools::ensure_wasm_target()?;
+    tools::ensure_wasm_bindgen()?;
+    tools::ensure_node_tools()?;
+    build()
+}
+
+/// Builds the widget into [`dist_dir`] (the tools must be installed); returns that folder.
+pub(crate) fn build() -> anyhow::Result<PathBuf> {
+    cmd::cargo(&[
+        "build",
+        "--package",
+        "bellhop-widget",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "wasm-release",
+    ])?;
+    let compiled = target_dir()
+        .join(WASM_TARGET)
+        .join("wasm-release")
+        .join("bellhop_widget.wasm");
+
+    let build = target_dir().join("widget-build");
+    recreate(&build)?;
+    cmd::run(
+        Command::new(tools::wasm_bindgen())
+            .args(["--target", "web", "--no-typescript", "--out-name", "panel"])
+            .arg("--out-dir")
+            .arg(&build)
+            .arg(&compiled),
+    )?;
+    let bound = build.join("panel_bg.wasm");
+    let optimized = build.join("panel_bg.opt.wasm");
+    cmd::run(
+        Command::new(tools::wasm_opt())
+            .args(WASM_OPT_FLAGS)
+            .arg(&bound)
+            .arg("-o")
+            .arg(&optimized),
+    )?;
+
+    let dist = dist_dir();
+    recreate(&dist)?;
+    let mut manifest = Manifest::default();
+
+    let loader = read(&root().join("widget/loader/widget.js"))?;
+    manifest.write(&dist, "widget.js", "widget.js".into(), &loader)?;
+
+    let wasm = read(&optimized)?;
+    let wasm_name = hashed("panel", "wasm", &wasm);
+    manifest.write(&dist, "panel.wasm", wasm_name.clone(), &wasm)?;
+
+    // The glue finds the module next to itself by its wasm-bindgen name; point it at the
+    // hashed one.
+    let glue = String::from_utf8(read(&build.join("panel.js"))?)
+        .context("wasm-bindgen's glue is not UTF-8")?;
+    let references = glue.matches("panel_bg.wasm").count();
+    if references != 1 {
+        bail!(
+            "expected one reference to panel_bg.wasm in wasm-bindgen's glue, found \
+             {references}: its output changed; update the widget build"
+        );
+    }
+    let mut glue = glue.replace("panel_bg.wasm", &wasm_name);
+    // The web glue only exports its init function; call it, so the panel page loads the
+    // module with a plain `<script type="module" src>` and needs no inline script (the
+    // panel's content policy allows none). Calling init again later returns the same promise.
+    if !glue.contains("__wbg_init as default") {
+        bail!(
+            "wasm-bindgen's glue no longer exports `__wbg_init as default`: its output \
+             changed; update how the widget build starts the panel"
+        );
+    }
+    glue.push_str("__wbg_init();\n");
+    let glue = glue.into_bytes();
+    let glue_name = hashed("panel", "js", &glue);
+    manifest.write(&dist, "panel.js", glue_name.clone(), &glue)?;
+
+    let panel = root().join("widget/panel");
+    let css_name = match optional(&panel.join("panel.css"))? {
+        Some(css) => {
+            let name = hashed("panel", "css", &css);
+            manifest.write(&dist, "panel.css", name.clone(), &css)?;
+            Some(name)
+        }
+        None => None,
+    };
+
+    if let Some(html) = optional(&panel.join("panel.html"))? {
+        let mut html = String::from_utf8(html).context("widget/panel/panel.html is not UTF-8")?;
+        html = html
+            .replace("{{PANEL_JS}}", &glue_name)
+            .replace("{{PANEL_WASM}}", &wasm_name);
+        match &css_name {
+            Some(css) => html = html.replace("{{PANEL_CSS}}", css),
+            None if html.contains("{{PANEL_CSS}}") => {
+                bail!(
+                    "widget/panel/panel.html refers to {{{{PANEL_CSS}}}} but there is no panel.css"
+                )
+            }
+            None => {}
+        }
+        manifest.write(&dist, "panel.html", "panel.html".into(), html.as_bytes())?;
+    }
+
+    let json = serde_json::to_string_pretty(&manifest.to_json())?;
+    std::fs::write(dist.join("manifest.json"), json + "\n").context("writing manifest.json")?;
+    manifest.print();
+    eprintln!("xtask: widget built into {}", dist.display());
+    Ok(dist)
+}
+
+/// The assets needed to open the chat: what the size budget counts.
+const TO_OPEN_THE_CHAT: [&str; 5] = [
+    "widget.js",
+    "panel.html",
+    "panel.wasm",
+    "panel.js",
+    "panel.css",
+];
+
+#[derive(Default)]
+struct Manifest {
+    /// Logical name → (file name, raw bytes, gzip bytes).
+    assets: BTreeMap<&'static str, (String, usize, usize)>,
+}
+
+impl Manifest {
+    /// Writes `bytes` as `dist/file` and records it under `logical`.
+    fn write(
+        &mut self,
+        dist: &Path,
+        logical: &'static str,
+        file: String,
+        bytes: &[u8],
+    ) -> anyhow::Result<()> {
+        std::fs::write(dist.join(&file), bytes).with_context(|| format!("writing {file}"))?;
+        self.assets
+            .insert(logical, (file, bytes.len(), gzip_len(bytes)?));
+        Ok(())
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        let assets: serde_json::Map<String, serde_json::Value> = self
+            .assets
+            .iter()
+            .map(|(logical, (file, bytes, gzip))| {
+                (
+                    (*logical).to_owned(),
+                    serde_json::json!({ "file": file, "bytes": bytes, "gzip_bytes": gzip }),
+                )
+            })
+            .collect();
+        serde_json::Value::Object(assets)
+    }
+
+    fn print(&self) {
+        eprintln!(
+            "{:<12} {:<22} {:>9} {:>9}",
+            "asset", "file", "bytes", "gzip"
+        );
+        for logical in TO_OPEN_THE_CHAT {
+            if let Some((file, bytes, gzip)) = self.assets.get(logical) {
+                eprintln!("{logical:<12} {file:<22} {bytes:>9} {gzip:>9}");
+            }
+        }
+        let (bytes, gzip) = TO_OPEN_THE_CHAT
+            .iter()
+            .filter_map(|logical| self.assets.get(logical))
+            .fold((0, 0), |(b, g), (_, bytes, gzip)| (b + bytes, g + gzip));
+        eprintln!("{:<35} {bytes:>9} {gzip:>9}", "to open the chat");
+    }
+}
+
+/// `stem-<first 8 hex digits of the SHA-256>.ext`.
+fn hashed(stem: &str, ext: &str, bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{stem}-{hex}.{ext}")
+}
+
+/// Size after gzip at its best compression: what a browser downloads from a server that
+/// precompresses.
+fn gzip_len(bytes: &[u8]) -> anyhow::Result<usize> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+    encoder.write_all(bytes)?;
+    Ok(encoder.finish()?.len())
+}
+
+fn recreate(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// `WIDGET_DIST_DIR=<dist>`: where the server's build finds the built widget. Not a
+/// `BELLHOP_*` name: cargo passes it on to what it runs, and the server reads every
+/// `BELLHOP_*` variable as a setting and refuses unknown ones.
+pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
+    ("WIDGET_DIST_DIR", dist.as_os_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hashed;
+
+    #[test]
+    fn names_carry_the_content_hash() {
+        // SHA-256 of the empty input starts e3b0c442.
+        assert_eq!(hashed("panel", "wasm", b""), "panel-e3b0c442.wasm");
+    }
+}
