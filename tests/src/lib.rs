@@ -11,6 +11,7 @@ pub mod browser;
 pub mod child;
 pub mod db;
 pub mod fixtures;
+pub mod host_page;
 pub mod ws;
 
 use std::time::Duration;

@@ -23,4 +23,5 @@ mod sessions;
 mod shutdown;
 mod sockets;
 mod store;
+mod widget_chat;
 mod widget_size;

@@ -1,6 +1,6 @@
 /*! Bellhop widget loader. Paste into a page:
  *  <script src="https://BELLHOP/widget.js" data-site="WIDGET_KEY" async></script>
- * It draws the chat bubble in a closed Shadow DOM (no styles leak either way) and frames the
+ * It draws the chat bubble in a Shadow DOM (no styles leak either way) and frames the
  * chat panel from the Bellhop server's own origin when it is needed. The page talks to it
  * through window.Bellhop; calls made before it loaded are queued in window.Bellhop.q.
  */
@@ -41,7 +41,7 @@
     display: "block", width: "auto", height: "auto", margin: "0", padding: "0", border: "0"
   };
   for (var p in place) host.style.setProperty(p, place[p], "important");
-  var root = host.attachShadow({ mode: "closed" });
+  var root = host.attachShadow({ mode: "open" });
   var css =
     ":host{all:initial}" +
     "*{box-sizing:border-box}" +

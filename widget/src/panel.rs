@@ -261,6 +261,32 @@ fn listen_to_loader(shared: &Shared) {
     };
     let _ = window.add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
     on_key.forget();
+    // The browser knows before the socket does: stop at once when the network goes, so what
+    // the visitor types waits in the outbox, and reconnect (resending it) when it is back.
+    for (name, online) in [("offline", false), ("online", true)] {
+        let shared = shared.clone();
+        let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let actions =
+                {
+                    let mut panel = shared.borrow_mut();
+                    let Some(core) = panel.core.as_mut() else {
+                        return;
+                    };
+                    let actions = if online {
+                        core.connect()
+                    } else {
+                        core.disconnect()
+                    };
+                    panel.view.show_notice((!online).then_some(
+                        "You are offline. Your messages will be sent when you are back.",
+                    ));
+                    actions
+                };
+            run(&shared, actions);
+        });
+        let _ = window.add_event_listener_with_callback(name, on_change.as_ref().unchecked_ref());
+        on_change.forget();
+    }
 }
 
 fn on_loader_message(shared: &Shared, message: &serde_json::Value) {

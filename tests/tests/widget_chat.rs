@@ -1,0 +1,230 @@
+//! The widget in a real browser: a visitor on a customer's page of another site chats with an
+//! agent (played here over the protocol), through a hostile page, a lost network, a reload
+//! mid-send and a navigation; nothing is lost or doubled. The scenario is
+//! `tests/browser/widget_chat.mjs`; its screenshots go to `target/screenshots/`.
+
+use std::time::Duration;
+
+use bellhop_protocol::api::{ConversationList, SiteConfig, SiteSettingsUpdate};
+use bellhop_protocol::frames::{AgentFrame, AgentStatus, AuthorKind, ServerFrame};
+use bellhop_protocol::{ClientMessageId, MessageBody};
+use bellhop_tests::browser::run_scenario;
+use bellhop_tests::host_page::{HostSite, Page};
+use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app};
+
+both_backends!(a_visitor_chats_through_the_widget_on_another_site);
+
+/// A customer's page as hostile as they come: a strict policy naming only Bellhop, and rules
+/// that would unstyle or hide any widget that let them in.
+fn hostile_page(server: &str, key: &str, heading: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{heading}</title>
+<style>
+* {{ all: unset }}
+div {{ display: none !important }}
+iframe {{ display: none !important }}
+#probe {{ display: block; color: rgb(10, 20, 30) }}
+</style></head>
+<body><h1>{heading}</h1><p id="probe">The page's own text keeps its own colour.</p>
+<script src="{server}/widget.js" data-site="{key}" async></script>
+</body></html>"#
+    )
+}
+
+async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client: &Client = &app;
+    let server = format!("http://127.0.0.1:{}", client.port);
+    // The shop's site: its port (its origin) first, then the Bellhop site that allows it,
+    // then the pages with that site's widget key.
+    let host = HostSite::start().await;
+    let site = client.create_site("Northwind", &[&host.origin()]).await;
+    let key = site.widget_key.clone();
+    let policy = format!(
+        "default-src 'none'; script-src {server}; frame-src {server}; style-src 'unsafe-inline'"
+    );
+    let pages = vec![
+        Page {
+            path: "/",
+            html: hostile_page(&server, &key, "Northwind Outfitters"),
+            csp: Some(policy.clone()),
+        },
+        Page {
+            path: "/next",
+            html: hostile_page(&server, &key, "Backpacks"),
+            csp: Some(policy),
+        },
+    ];
+    host.set_pages(pages);
+    let mut config = SiteConfig::default();
+    config.prechat_form.enabled = true;
+    let response = client
+        .patch(
+            &format!("/api/v1/sites/{}", site.id),
+            &SiteSettingsUpdate {
+                config: Some(config),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+
+    // The agent is away at first, so the visitor waits in the queue and sees their place.
+    let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
+    let mut agent_ws = client.connect_agent(&agent).await;
+    agent_ws.set_status(AgentStatus::Away).await;
+    let agent_side = {
+        let admin = Client::attach(client.port).await;
+        tokio::spawn(async move {
+            let queued = wait_for_queued(&admin).await;
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            agent_ws.set_status(AgentStatus::Online).await;
+            let conversation = next_assignment(&mut agent_ws).await;
+            assert_eq!(conversation.id, queued);
+            agent_ws
+                .send(&AgentFrame::Typing {
+                    conversation_id: conversation.id,
+                    typing: true,
+                })
+                .await;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            agent_ws
+                .send(&AgentFrame::Send {
+                    client_id: ClientMessageId::parse("reply-1".into()).expect("an id"),
+                    conversation_id: conversation.id,
+                    body: MessageBody::parse(
+                        "Hi Ada! <img src=x onerror=\"parent.__xss=1\"> See \
+                         https://shop.example/sizes or javascript:alert(1)"
+                            .into(),
+                    )
+                    .expect("a body"),
+                })
+                .await;
+            agent_ws
+                .expect("the reply's ack", |f| matches!(f, ServerFrame::Ack { .. }))
+                .await;
+            (conversation.id, agent_ws)
+        })
+    };
+
+    let outcome = tokio::task::spawn_blocking(move || {
+        run_scenario(
+            "widget_chat.mjs",
+            &[
+                ("HOST_URL", &format!("{}/", host.origin())),
+                ("NEXT_URL", &format!("{}/next", host.origin())),
+            ],
+        )
+    })
+    .await
+    .expect("the scenario");
+    println!("{backend:?}: {outcome:#}");
+    assert!(
+        outcome["failure"].is_null(),
+        "the scenario failed: {}",
+        outcome["failure"]
+    );
+    let (conversation, _agent_ws) = agent_side.await.expect("the agent's side");
+
+    // What the visitor saw.
+    assert_eq!(
+        outcome["framesBeforeClick"], 1,
+        "the panel loads while the page is idle"
+    );
+    let bubble = &outcome["bubbleBox"];
+    assert_eq!(
+        (bubble["width"].as_f64(), bubble["height"].as_f64()),
+        (Some(60.0), Some(60.0))
+    );
+    assert!(
+        bubble["x"].as_f64().unwrap_or(0.0) > 1100.0,
+        "bottom right: {bubble}"
+    );
+    assert_eq!(
+        outcome["hostProbe"]["color"], "rgb(10, 20, 30)",
+        "the page keeps its styles"
+    );
+    let queue = outcome["queueText"].as_str().unwrap_or_default();
+    assert!(queue.contains("number 1 in the queue"), "{queue}");
+    assert_eq!(outcome["typingText"], "Maya Chen is typing…");
+    let reply = outcome["replyText"].as_str().unwrap_or_default();
+    assert!(
+        reply.contains("<img src=x"),
+        "markup shows as text: {reply}"
+    );
+    assert_eq!(outcome["title"], "Maya Chen");
+    assert_eq!(outcome["avatar"], "MC");
+    assert_eq!(outcome["imagesInLog"], 0);
+    assert_eq!(outcome["imagesInLogAfter"], 0);
+    assert_eq!(outcome["xssRanInHost"], false);
+    assert_eq!(outcome["xssRanInPanel"], false);
+    let links = outcome["links"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        links.len(),
+        1,
+        "only the https address is a link: {links:?}"
+    );
+    assert_eq!(links[0]["href"], "https://shop.example/sizes");
+    assert_eq!(links[0]["rel"], "noopener noreferrer");
+    assert_eq!(
+        outcome["offlineStates"],
+        serde_json::json!(["Sending…", "Sending…"]),
+        "offline, the sends wait"
+    );
+    assert_eq!(
+        outcome["afterOnlineStates"],
+        serde_json::json!(["Sent", "Sent"])
+    );
+    assert_eq!(outcome["afterReload"]["beforeReload"], 1);
+    assert_eq!(outcome["afterReload"]["hello"], 1);
+    assert_eq!(outcome["afterReload"]["replies"], 1);
+    assert_eq!(outcome["afterNavigation"]["hello"], 1);
+    assert_eq!(outcome["afterNavigation"]["beforeReload"], 1);
+    let phone = &outcome["phonePanel"];
+    assert_eq!(
+        (phone["width"].as_f64(), phone["height"].as_f64()),
+        (Some(390.0), Some(780.0))
+    );
+    let long_tasks = outcome["longTasksBeforeInteraction"]
+        .as_array()
+        .map_or(0, Vec::len);
+    println!("{backend:?}: long tasks on the host page before interaction: {long_tasks}");
+
+    // What was stored: every visitor message once, in the order typed.
+    let transcript = client.transcript(conversation, &client.admin_token).await;
+    let visitor: Vec<&str> = transcript
+        .messages
+        .iter()
+        .filter(|m| m.author == AuthorKind::Visitor)
+        .map(|m| m.body.as_str())
+        .collect();
+    assert_eq!(
+        visitor,
+        [
+            "hello from the widget",
+            "<img src=x onerror=\"window.__xss=1;parent.__xss=1\"> <script>window.__xss=1</script>",
+            "offline one",
+            "offline two",
+            "sent before reload",
+        ]
+    );
+    let errors = outcome["errors"].as_array().cloned().unwrap_or_default();
+    assert!(errors.is_empty(), "the browser reported errors: {errors:?}");
+}
+
+/// The first queued conversation of any site, as an admin sees it.
+async fn wait_for_queued(admin: &Client) -> bellhop_protocol::ConversationId {
+    for _ in 0..600 {
+        let list: ConversationList = admin
+            .get_json(
+                "/api/v1/conversations?status=queued&scope=site",
+                &admin.admin_token,
+            )
+            .await;
+        if let Some(c) = list.conversations.first() {
+            return c.id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no conversation was queued within a minute");
+}
