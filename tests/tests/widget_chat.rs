@@ -216,12 +216,13 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
 async fn wait_for_queued(admin: &Client) -> bellhop_protocol::ConversationId {
     for _ in 0..600 {
         let list: ConversationList = admin
-            .get_json(
-                "/api/v1/conversations?status=queued&scope=site",
-                &admin.admin_token,
-            )
+            .get_json("/api/v1/conversations?scope=site", &admin.admin_token)
             .await;
-        if let Some(c) = list.conversations.first() {
+        if let Some(c) = list
+            .conversations
+            .iter()
+            .find(|c| c.status == bellhop_protocol::frames::ConversationStatus::Queued)
+        {
             return c.id;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -58,7 +58,8 @@
     ".panel{all:initial;position:fixed;right:20px;bottom:92px;width:376px;height:min(600px,calc(100vh - 112px));" +
     "border-radius:14px;overflow:hidden;background:#fff;box-shadow:0 10px 40px rgba(0,0,0,.3);display:block}" +
     ".panel iframe{all:initial;display:block;width:100%;height:100%;border:0}" +
-    "@media (max-width:480px){.panel{inset:0;width:100vw;height:100vh;border-radius:0}}";
+    "@media (max-width:480px){.panel{inset:0;width:100vw;height:100vh;border-radius:0}" +
+    ".w.open .bubble{display:none}}";
   try {
     var sheet = new CSSStyleSheet();
     sheet.replaceSync(css);
@@ -90,8 +91,12 @@
   badge.hidden = true;
   badge.setAttribute("aria-hidden", "true");
   bubble.appendChild(badge);
-  root.appendChild(panel);
-  root.appendChild(bubble);
+  // On a phone the open panel fills the screen and has its own close button.
+  var wrap = d.createElement("div");
+  wrap.className = "w";
+  wrap.appendChild(panel);
+  wrap.appendChild(bubble);
+  root.appendChild(wrap);
 
   function post(message) {
     message.bellhop = 1;
@@ -129,6 +134,7 @@
     open = next;
     if (open) ensureFrame();
     panel.hidden = !open;
+    wrap.className = open ? "w open" : "w";
     bubble.setAttribute("aria-expanded", String(open));
     post({ type: open ? "open" : "close" });
     showUnread();

@@ -202,7 +202,12 @@ pub fn same_origin(req: &HttpRequest) -> bool {
 /// else the origin the `Host` header names. Pages of this server (the widget panel, the
 /// console) call the widget endpoints from there.
 pub fn own_origin(req: &HttpRequest, public_url: Option<&str>) -> Option<String> {
-    let origin = header_text(req, header::ORIGIN)?;
+    // Browsers leave `Origin` off same-origin GETs, but say where the request comes from.
+    let Some(origin) = header_text(req, header::ORIGIN) else {
+        let same = header_text(req, header::HeaderName::from_static("sec-fetch-site"))
+            .is_some_and(|site| site == "same-origin");
+        return same.then(|| "same-origin".to_owned());
+    };
     let own = match public_url {
         Some(url) => Origin::of_url(url)
             .ok()
