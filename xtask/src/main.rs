@@ -61,6 +61,10 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
         "--",
         "serve",
     ];
+    // The demo shop page, on another port (another origin), unless the caller chose.
+    if !extra.iter().any(|a| a.starts_with("--demo-host")) {
+        args.extend(["--demo-host", "127.0.0.1:8081"]);
+    }
     args.extend(extra.iter().map(String::as_str));
     cargo_with_env(&args, &[widget::dist_env(&dist)])
 }
