@@ -3,12 +3,14 @@
 // agent. The page is hostile (strict CSP, `* { all: unset }`, `div { display: none !important }`)
 // and the conversation survives the network going away, a reload mid-send and a navigation.
 //
-// HOST_URL: the customer's page; NEXT_URL: another page of the same site.
+// HOST_URL: the customer's page; NEXT_URL: another page of the same site; STRANGER_URL: a
+// page of an origin the site does not allow, which frames the panel directly.
 
 import { launch, longTasks, result, screenshot } from './lib.mjs';
 
 const HOST = process.env.HOST_URL;
 const NEXT = process.env.NEXT_URL;
+const STRANGER = process.env.STRANGER_URL;
 const out = { errors: [] };
 const browser = await launch();
 
@@ -44,6 +46,13 @@ try {
   });
   await screenshot(page, 'widget-1-bubble');
 
+  // The page listens to the widget's events through the JavaScript API.
+  await page.evaluate(() => {
+    window.__bellhopEvents = [];
+    for (const name of ['open', 'message', 'chatStarted', 'unread']) {
+      window.Bellhop.on(name, (data) => window.__bellhopEvents.push({ name, data }));
+    }
+  });
   await bubble.click();
   await frame.locator('form.lead').waitFor({ timeout: 15000 });
   await frame.locator('input[name=name]').fill('Ada Visitor');
@@ -66,6 +75,7 @@ try {
   out.title = await frame.locator('.title').textContent();
   out.avatar = await frame.locator('.avatar').textContent();
   out.imagesInLog = await frame.locator('.log img').count();
+  out.events = await page.evaluate(() => window.__bellhopEvents.map((e) => e.name));
   out.links = await frame.locator('.log a').evaluateAll((as) =>
     as.map((a) => ({ href: a.getAttribute('href'), rel: a.rel, target: a.target })));
 
@@ -121,6 +131,17 @@ try {
     title: await next.frame.locator('.title').textContent(),
   };
   await screenshot(page, 'widget-6-after-navigation');
+
+  // A page of an origin the site does not allow cannot frame the panel.
+  const stranger = await context.newPage();
+  await stranger.goto(STRANGER);
+  await stranger.waitForTimeout(1500);
+  const child = stranger.frames().find((f) => f !== stranger.mainFrame());
+  out.strangerFrame = {
+    url: child ? child.url() : null,
+    panelShown: child ? await child.locator('#bellhop-panel').count().catch(() => 0) : 0,
+  };
+  await stranger.close();
 
   // A phone: the open panel fills the screen.
   const phone = await context.newPage();

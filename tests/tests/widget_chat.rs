@@ -56,6 +56,17 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
         },
     ];
     host.set_pages(pages);
+    // Another origin, not on the site's list, framing the panel as if it were the shop.
+    let stranger = HostSite::start().await;
+    stranger.set_pages(vec![Page {
+        path: "/",
+        html: format!(
+            r#"<!doctype html><title>Not the shop</title>
+<iframe src="{server}/widget/panel?key={key}&origin={}"></iframe>"#,
+            host.origin()
+        ),
+        csp: None,
+    }]);
     let mut config = SiteConfig::default();
     config.prechat_form.enabled = true;
     let response = client
@@ -113,6 +124,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
             &[
                 ("HOST_URL", &format!("{}/", host.origin())),
                 ("NEXT_URL", &format!("{}/next", host.origin())),
+                ("STRANGER_URL", &format!("{}/", stranger.origin())),
             ],
         )
     })
@@ -180,6 +192,18 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
     assert_eq!(outcome["afterReload"]["replies"], 1);
     assert_eq!(outcome["afterNavigation"]["hello"], 1);
     assert_eq!(outcome["afterNavigation"]["beforeReload"], 1);
+    let events = outcome["events"].as_array().cloned().unwrap_or_default();
+    for name in ["open", "chatStarted", "message"] {
+        assert!(
+            events.iter().any(|e| e == name),
+            "Bellhop.on({name}) fired: {events:?}"
+        );
+    }
+    assert_eq!(
+        outcome["strangerFrame"]["panelShown"], 0,
+        "an origin the site does not allow cannot frame the panel: {}",
+        outcome["strangerFrame"]
+    );
     let phone = &outcome["phonePanel"];
     assert_eq!(
         (phone["width"].as_f64(), phone["height"].as_f64()),
