@@ -12,7 +12,10 @@ use bellhop_tests::browser::run_scenario;
 use bellhop_tests::host_page::{HostSite, Page};
 use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app};
 
-both_backends!(a_visitor_chats_through_the_widget_on_another_site);
+both_backends!(
+    a_visitor_chats_through_the_widget_on_another_site,
+    the_widget_works_from_the_keyboard_and_passes_axe,
+);
 
 /// A customer's page as hostile as they come: a strict policy naming only Bellhop, and rules
 /// that would unstyle or hide any widget that let them in.
@@ -252,4 +255,64 @@ async fn wait_for_queued(admin: &Client) -> bellhop_protocol::ConversationId {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no conversation was queued within a minute");
+}
+
+async fn the_widget_works_from_the_keyboard_and_passes_axe(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client: &Client = &app;
+    let server = format!("http://127.0.0.1:{}", client.port);
+    let host = HostSite::start().await;
+    let site = client.create_site("Northwind", &[&host.origin()]).await;
+    host.set_pages(vec![Page {
+        path: "/",
+        html: format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Shop</h1><a href="/">Home</a> <button type="button">Add to cart</button>
+<script src="{server}/widget.js" data-site="{}" async></script></body></html>"#,
+            site.widget_key
+        ),
+        csp: None,
+    }]);
+    let panel = format!(
+        "{server}/widget/panel?key={}&origin={}",
+        site.widget_key,
+        host.origin()
+    );
+    let outcome = tokio::task::spawn_blocking(move || {
+        run_scenario(
+            "widget_a11y.mjs",
+            &[
+                ("HOST_URL", &format!("{}/", host.origin())),
+                ("PANEL_URL", &panel),
+            ],
+        )
+    })
+    .await
+    .expect("the scenario");
+    println!("{backend:?}: {outcome:#}");
+    assert!(
+        outcome["failure"].is_null(),
+        "the scenario failed: {}",
+        outcome["failure"]
+    );
+    assert_eq!(outcome["bubbleReachedByTab"], true);
+    assert_eq!(outcome["bubbleLabel"], "Open chat");
+    assert_eq!(
+        outcome["inputFocused"], true,
+        "opening puts the focus in the message box"
+    );
+    assert_eq!(outcome["sent"], true);
+    assert_eq!(outcome["closedByEscape"], true);
+    assert_eq!(outcome["focusBackOnBubble"], true);
+    let serious: Vec<_> = outcome["axe"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "axe found serious violations: {serious:?}"
+    );
 }

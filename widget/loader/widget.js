@@ -137,6 +137,9 @@
     wrap.className = open ? "w open" : "w";
     bubble.setAttribute("aria-expanded", String(open));
     post({ type: open ? "open" : "close" });
+    // A framed page may not take the focus by itself: hand it the focus, and the panel puts
+    // it in its message box.
+    if (open && frame) frame.focus();
     showUnread();
     emit(open ? "open" : "close");
     if (!open) bubble.focus();

@@ -429,6 +429,10 @@ async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
             let mut core = core;
             let actions = core.connect();
             panel.core = Some(core);
+            panel.view.show_composer(true);
+            if panel.open {
+                focus(&panel.view.input);
+            }
             actions
         }
     };
@@ -650,7 +654,8 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 .find(|c| c.status != ConversationStatus::Closed);
             let has_open = open.is_some();
             if let Some(conversation) = open {
-                set_conversation(shared, conversation);
+                // Carried on from an earlier page: not a new chat.
+                set_conversation(shared, conversation, false);
             }
             choose_start_view(shared, has_open);
         }
@@ -672,7 +677,7 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
         ServerFrame::ConversationOpened { conversation }
         | ServerFrame::ConversationAssigned { conversation }
         | ServerFrame::ConversationTransferred { conversation, .. } => {
-            set_conversation(shared, conversation);
+            set_conversation(shared, conversation, true);
         }
         ServerFrame::ConversationClosed { conversation } => {
             let ours = shared.borrow().conversation == Some(conversation.id);
@@ -720,7 +725,10 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
     }
 }
 
-fn set_conversation(shared: &Shared, conversation: Conversation) {
+/// Shows who serves the conversation; a conversation new to the panel is announced to the
+/// page (`chatStarted`) when `announce`.
+fn set_conversation(shared: &Shared, conversation: Conversation, announce: bool) {
+    let conversation_id = conversation.id;
     let started = {
         let mut panel = shared.borrow_mut();
         let site = panel
@@ -752,6 +760,13 @@ fn set_conversation(shared: &Shared, conversation: Conversation) {
             shared,
             &serde_json::json!({ "type": "active", "value": true }),
         );
+        if announce {
+            emit(
+                shared,
+                "chatStarted",
+                serde_json::json!({ "id": conversation_id.to_string() }),
+            );
+        }
     }
 }
 
@@ -777,6 +792,9 @@ fn choose_start_view(shared: &Shared, has_open: bool) {
     } else {
         let panel = shared.borrow();
         panel.view.show_composer(true);
+        if panel.open {
+            focus(&panel.view.input);
+        }
         if config.availability.reason == Some(ClosedReason::NoAgentsOnline) {
             panel
                 .view
@@ -979,6 +997,10 @@ fn send_from_composer(shared: &Shared) {
         let Some(area) = panel.view.input.dyn_ref::<HtmlTextAreaElement>() else {
             return;
         };
+        // Until the session is there, the text stays in the box.
+        if panel.core.is_none() {
+            return;
+        }
         let text = area.value();
         area.set_value("");
         text

@@ -73,6 +73,8 @@ impl View {
         append(&composer, &input);
         append(&composer, &send);
 
+        // Shown once the visitor's session is there (or a form takes its place).
+        set_hidden(&composer, true);
         for part in [&header, &log, &typing, &notice, &form_area, &composer] {
             append(&root, part);
         }
