@@ -20,7 +20,6 @@ use bellhop_protocol::frames::{
     AgentRef, AuthorKind, Conversation, ConversationStatus, ServerFrame, VisitorFrame,
 };
 use bellhop_protocol::{ConversationId, DepartmentId, MessageBody};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -29,16 +28,16 @@ use web_sys::{
 };
 
 use crate::dom::{document, focus};
-use crate::net;
+use crate::host::{self, Msg};
 use crate::view::{SendState, View};
+use crate::{net, wire};
 
 type Shared = Rc<RefCell<Panel>>;
 
 /// What the panel keeps across reloads, besides the token.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 struct Kept {
     core: Snapshot,
-    #[serde(default)]
     prechat_done: bool,
 }
 
@@ -118,7 +117,7 @@ pub(crate) fn start() {
         .and_then(|w| w.parent().ok().flatten().map(|p| (w, p)))
         .is_some_and(|(w, p)| !js_sys::Object::is(&w, &p));
     if framed {
-        to_loader(&shared, &serde_json::json!({ "type": "ready" }));
+        to_loader(&shared, &Msg::new("ready"));
     } else {
         // Opened directly (no loader): run on our own.
         shared.borrow_mut().open = true;
@@ -149,7 +148,7 @@ impl Panel {
 
     /// Keeps `value` under `name`; returns a `store` message for the loader when our own
     /// storage is denied.
-    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<serde_json::Value> {
+    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<Msg> {
         match &self.own_storage {
             Some(storage) => {
                 let key = self.storage_key(name);
@@ -164,18 +163,22 @@ impl Panel {
                     Some(v) => self.loader_kept.insert(name.to_owned(), v.to_owned()),
                     None => self.loader_kept.remove(name),
                 };
-                Some(serde_json::json!({ "type": "store", "name": name, "value": value }))
+                Some(
+                    Msg::new("store")
+                        .set("name", name)
+                        .set("value", host::text_or_null(value)),
+                )
             }
         }
     }
 
-    fn snapshot_message(&mut self) -> Option<serde_json::Value> {
+    fn snapshot_message(&mut self) -> Option<Msg> {
         let core = self.core.as_ref()?.snapshot();
         let kept = Kept {
             core,
             prechat_done: self.prechat_done,
         };
-        let json = serde_json::to_string(&kept).ok()?;
+        let json = wire::kept_json(&kept.core, kept.prechat_done);
         self.keep("snapshot", Some(&json))
     }
 
@@ -184,35 +187,22 @@ impl Panel {
     }
 }
 
-fn to_loader(shared: &Shared, message: &serde_json::Value) {
+fn to_loader(shared: &Shared, message: &Msg) {
     let Some(origin) = shared.borrow().host_origin.clone() else {
         return;
     };
-    let mut message = message.clone();
-    if let Some(object) = message.as_object_mut() {
-        object.insert("bellhop".into(), 1.into());
-    }
+    let _ = js_sys::Reflect::set(message.as_js(), &"bellhop".into(), &1.into());
     let Some(window) = web_sys::window() else {
         return;
     };
     let Ok(Some(parent)) = window.parent() else {
         return;
     };
-    if let Ok(value) = serde_wasm_value(&message) {
-        let _ = parent.post_message(&value, &origin);
-    }
+    let _ = parent.post_message(message.as_js(), &origin);
 }
 
-/// A JSON value as a structured-clonable JS value.
-fn serde_wasm_value(value: &serde_json::Value) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&value.to_string())
-}
-
-fn emit(shared: &Shared, name: &str, data: serde_json::Value) {
-    to_loader(
-        shared,
-        &serde_json::json!({ "type": "event", "name": name, "data": data }),
-    );
+fn emit(shared: &Shared, name: &str, data: Msg) {
+    to_loader(shared, &Msg::event(name, data));
 }
 
 fn persist(shared: &Shared) {
@@ -237,13 +227,10 @@ fn listen_to_loader(shared: &Shared) {
             if expected.as_deref() != Some(event.origin().as_str()) || !from_parent {
                 return;
             }
-            let Ok(text) = js_sys::JSON::stringify(&event.data()) else {
+            let Some(message) = host::plain(&event.data()) else {
                 return;
             };
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(&String::from(text)) else {
-                return;
-            };
-            if message.get("bellhop").and_then(|v| v.as_i64()) != Some(1) {
+            if host::get(&message, "bellhop").as_f64() != Some(1.0) {
                 return;
             }
             on_loader_message(&shared, &message);
@@ -255,7 +242,7 @@ fn listen_to_loader(shared: &Shared) {
         let shared = shared.clone();
         Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
             if event.key() == "Escape" {
-                to_loader(&shared, &serde_json::json!({ "type": "close" }));
+                to_loader(&shared, &Msg::new("close"));
             }
         })
     };
@@ -289,31 +276,25 @@ fn listen_to_loader(shared: &Shared) {
     }
 }
 
-fn on_loader_message(shared: &Shared, message: &serde_json::Value) {
-    let kind = message.get("type").and_then(|v| v.as_str()).unwrap_or("");
-    match kind {
+fn on_loader_message(shared: &Shared, message: &JsValue) {
+    let kind = host::get(message, "type").as_string().unwrap_or_default();
+    match kind.as_str() {
         "init" => {
             {
                 let mut panel = shared.borrow_mut();
-                if let Some(stored) = message.get("stored").and_then(|v| v.as_object()) {
-                    for (name, value) in stored {
-                        if let Some(value) = value.as_str() {
-                            panel.loader_kept.insert(name.clone(), value.to_owned());
-                        }
+                for (name, value) in host::entries(&host::get(message, "stored")) {
+                    if let Some(value) = value.as_string() {
+                        panel.loader_kept.insert(name, value);
                     }
                 }
-                let page = message.get("page");
-                let text = |name: &str| {
-                    page.and_then(|p| p.get(name))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                };
+                let page = host::get(message, "page");
+                let text = |name: &str| host::get(&page, name).as_string();
                 panel.page = PageContext {
                     landing_page: text("url"),
                     current_page: text("url"),
                     referrer: text("referrer"),
                 };
-                panel.open = message.get("open").and_then(|v| v.as_bool()) == Some(true);
+                panel.open = host::get(message, "open").as_bool() == Some(true);
             }
             boot(shared);
         }
@@ -324,13 +305,14 @@ fn on_loader_message(shared: &Shared, message: &serde_json::Value) {
                 panel.unread = 0;
                 panel.view.input.clone()
             };
-            to_loader(shared, &serde_json::json!({ "type": "unread", "count": 0 }));
+            to_loader(shared, &Msg::new("unread").set("count", 0));
             focus(&input);
         }
         "close" => shared.borrow_mut().open = false,
         "reset" => reset(shared),
         "identify" => {
-            if let Some(identity) = message.get("identity").cloned() {
+            let identity = host::get(message, "identity");
+            if !identity.is_undefined() {
                 identify(shared, identity);
             }
         }
@@ -382,7 +364,7 @@ async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
             Ok(session) => session,
             Err(e) => {
                 shared.borrow().view.show_notice(Some(&e.message));
-                emit(shared, "error", serde_json::json!({ "message": e.message }));
+                emit(shared, "error", Msg::data().set("message", e.message));
                 return;
             }
         };
@@ -407,7 +389,8 @@ async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
         } else {
             let kept: Kept = panel
                 .load("snapshot")
-                .and_then(|s| serde_json::from_str(&s).ok())
+                .and_then(|s| wire::kept_from_json(&s))
+                .map(|(core, prechat_done)| Kept { core, prechat_done })
                 .unwrap_or_default();
             panel.prechat_done = kept.prechat_done;
             // After a reload the log is empty: replay the open conversation from its start
@@ -458,7 +441,7 @@ fn run(shared: &Shared, actions: Vec<Action>) {
                 );
             }
             Action::Send(frame) => {
-                if let Ok(json) = frame.to_json() {
+                if let Some(json) = wire::client_frame_json(&frame) {
                     let panel = shared.borrow();
                     if let Some(socket) = &panel.socket {
                         let _ = socket.ws.send_with_str(&json);
@@ -558,7 +541,7 @@ fn open_socket(shared: &Shared) {
             else {
                 return;
             };
-            if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
+            if let Some(frame) = wire::server_frame(&text) {
                 handle(&shared, Event::Frame { frame, now: now() });
             }
         })
@@ -604,15 +587,14 @@ fn show_message(shared: &Shared, message: &bellhop_protocol::frames::Message) {
         let open = panel.open;
         drop(panel);
         if !open {
-            to_loader(
-                shared,
-                &serde_json::json!({ "type": "unread", "count": unread }),
-            );
+            to_loader(shared, &Msg::new("unread").set("count", unread));
         }
         emit(
             shared,
             "message",
-            serde_json::json!({ "author": message.author_name, "body": message.body }),
+            Msg::data()
+                .set("author", host::text_or_null(message.author_name.as_deref()))
+                .set("body", &message.body),
         );
     }
 }
@@ -627,15 +609,8 @@ fn conversation_started(shared: &Shared, id: ConversationId) {
         panel.agent = None;
         dom_hide(&panel.view.department);
     }
-    to_loader(
-        shared,
-        &serde_json::json!({ "type": "active", "value": true }),
-    );
-    emit(
-        shared,
-        "chatStarted",
-        serde_json::json!({ "id": id.to_string() }),
-    );
+    to_loader(shared, &Msg::new("active").set("value", true));
+    emit(shared, "chatStarted", Msg::data().set("id", id.to_string()));
 }
 
 fn dom_hide(element: &Element) {
@@ -689,14 +664,11 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 panel.view.set_status("");
                 panel.view.show_typing(None);
                 drop(panel);
-                to_loader(
-                    shared,
-                    &serde_json::json!({ "type": "active", "value": false }),
-                );
+                to_loader(shared, &Msg::new("active").set("value", false));
                 emit(
                     shared,
                     "chatEnded",
-                    serde_json::json!({ "id": conversation.id.to_string() }),
+                    Msg::data().set("id", conversation.id.to_string()),
                 );
             }
         }
@@ -748,10 +720,7 @@ fn set_conversation(shared: &Shared, conversation: Conversation) {
         started
     };
     if started {
-        to_loader(
-            shared,
-            &serde_json::json!({ "type": "active", "value": true }),
-        );
+        to_loader(shared, &Msg::new("active").set("value", true));
     }
 }
 
@@ -855,7 +824,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
     };
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let result: Result<serde_json::Value, net::CallError> =
+        let result: Result<crate::json::Value, net::CallError> =
             net::post("/api/v1/widget/leads", &submission, token.as_deref()).await;
         match result {
             Err(e) => shared.borrow().view.show_notice(Some(&e.message)),
@@ -933,7 +902,7 @@ fn wire_view(shared: &Shared) {
     let on_close = {
         let shared = shared.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            to_loader(&shared, &serde_json::json!({ "type": "close" }));
+            to_loader(&shared, &Msg::new("close"));
         })
     };
     let _ = panel
@@ -1037,10 +1006,8 @@ fn typing(shared: &Shared, typing: bool) {
         .core
         .as_ref()
         .is_some_and(|c| *c.state() == State::Live);
-    if let (true, Some(socket)) = (live, &panel.socket)
-        && let Ok(json) = serde_json::to_string(&frame)
-    {
-        let _ = socket.ws.send_with_str(&json);
+    if let (true, Some(socket)) = (live, &panel.socket) {
+        let _ = socket.ws.send_with_str(&wire::visitor_frame_json(&frame));
     }
 }
 
@@ -1085,35 +1052,23 @@ fn reset(shared: &Shared) {
         panel.loader_kept.clear();
         panel.booted = false;
     }
-    to_loader(
-        shared,
-        &serde_json::json!({ "type": "active", "value": false }),
-    );
+    to_loader(shared, &Msg::new("active").set("value", false));
     boot(shared);
 }
 
 /// `Bellhop.identify({id, attributes, hash})`: a verified identity from the site's server.
-fn identify(shared: &Shared, identity: serde_json::Value) {
-    let user_id = identity
-        .get("id")
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
-    let signature = identity
-        .get("hash")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
+fn identify(shared: &Shared, identity: JsValue) {
+    let user_id = host::text_or_json(&host::get(&identity, "id"));
+    let signature = host::get(&identity, "hash").as_string();
     let (Some(user_id), Some(signature)) = (user_id, signature) else {
         emit(
             shared,
             "error",
-            serde_json::json!({ "message": "identify needs id and hash" }),
+            Msg::data().set("message", "identify needs id and hash"),
         );
         return;
     };
-    let attributes = identity
-        .get("attributes")
-        .and_then(|v| v.as_object())
-        .map(|m| m.clone().into_iter().collect())
-        .unwrap_or_default();
+    let attributes = host::attributes(&host::get(&identity, "attributes"));
     let identity = VisitorIdentity {
         user_id,
         attributes,

@@ -1,0 +1,567 @@
+//! The protocol's JSON as the panel reads and writes it, through [`crate::json`] instead of
+//! serde (see there for why). Decoding gives the protocol's own types, so the client core and
+//! the rest of the panel are unchanged; it accepts what serde accepts for every frame and
+//! body the panel uses (unknown fields are ignored, optional ones may be absent or `null`),
+//! and encoding writes what serde writes. The tests hold both to serde on the examples of
+//! `docs/protocol.md`.
+
+use bellhop_client::{ClientFrame, PendingSend, Snapshot};
+use bellhop_protocol::api::{
+    Availability, ClosedReason, FieldKind, FormField, FormSpec, LeadSubmission, PageContext,
+    VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
+};
+use bellhop_protocol::error::ApiError;
+use bellhop_protocol::frames::{
+    AgentRef, AgentStatus, AuthorKind, Conversation, ConversationStatus, Identity, Message,
+    Priority, ResumePoint, ServerFrame, VisitorFrame,
+};
+use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode};
+use uuid::Uuid;
+
+use crate::json::{self, Obj, Value, array};
+
+/// A body the panel reads from the server.
+pub(crate) trait FromJson: Sized {
+    fn from_json(value: &Value) -> Option<Self>;
+}
+
+/// A body the panel sends.
+pub(crate) trait ToJson {
+    fn to_json(&self) -> String;
+}
+
+/// Any JSON at all (a reply the panel only needs to be a success).
+impl FromJson for Value {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(value.clone())
+    }
+}
+
+// --- Reading -----------------------------------------------------------------------------
+
+fn uuid(value: &Value) -> Option<Uuid> {
+    Uuid::try_parse(value.str()?).ok()
+}
+
+/// A typed id (`ConversationId`, `SiteId`, …).
+fn id<T: From<Uuid>>(value: &Value) -> Option<T> {
+    uuid(value).map(T::from)
+}
+
+fn u32(value: &Value) -> Option<u32> {
+    value.u64()?.try_into().ok()
+}
+
+/// An optional field: `Some(None)` when absent or `null`, `None` when present but invalid.
+fn maybe<T>(value: &Value, key: &str, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
+    match value.opt(key) {
+        None => Some(None),
+        Some(v) => read(v).map(Some),
+    }
+}
+
+/// A field with a default (`#[serde(default)]` on a field that is not an `Option`): absent
+/// gives the default; `null` is as invalid as serde finds it.
+fn defaulted<T: Default>(
+    value: &Value,
+    key: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<T> {
+    match value.get(key) {
+        None => Some(T::default()),
+        Some(v) => read(v),
+    }
+}
+
+fn items<T>(value: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+    value.items()?.iter().map(read).collect()
+}
+
+fn list<T>(value: &Value, key: &str, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+    items(value.get(key)?, read)
+}
+
+/// A list field with `#[serde(default)]`.
+fn list_or_empty<T>(
+    value: &Value,
+    key: &str,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Option<Vec<T>> {
+    defaulted(value, key, |v| items(v, &read))
+}
+
+fn string(value: &Value, key: &str) -> Option<String> {
+    value.get(key)?.string()
+}
+
+/// A unit variant by its wire name, among `all`.
+fn named<T: Copy>(value: &Value, all: &[T], name: fn(T) -> &'static str) -> Option<T> {
+    let text = value.str()?;
+    all.iter().copied().find(|&v| name(v) == text)
+}
+
+fn client_id(value: &Value) -> Option<ClientMessageId> {
+    ClientMessageId::parse(value.string()?).ok()
+}
+
+fn author(value: &Value) -> Option<AuthorKind> {
+    use AuthorKind::*;
+    named(value, &[Visitor, Agent, System], AuthorKind::as_str)
+}
+
+fn resume_point(value: &Value) -> Option<ResumePoint> {
+    Some(ResumePoint {
+        conversation_id: id(value.get("conversation_id")?)?,
+        last_seq: value.get("last_seq")?.u64()?,
+    })
+}
+
+fn agent_ref(value: &Value) -> Option<AgentRef> {
+    Some(AgentRef {
+        id: id(value.get("id")?)?,
+        display_name: string(value, "display_name")?,
+    })
+}
+
+fn conversation(value: &Value) -> Option<Conversation> {
+    use ConversationStatus::*;
+    let priority = |p: &Value| match p.str()? {
+        "normal" => Some(Priority::Normal),
+        "urgent" => Some(Priority::Urgent),
+        _ => None,
+    };
+    Some(Conversation {
+        id: id(value.get("id")?)?,
+        site_id: id(value.get("site_id")?)?,
+        visitor_id: id(value.get("visitor_id")?)?,
+        department_id: maybe(value, "department_id", id)?,
+        priority: defaulted(value, "priority", priority)?,
+        status: named(
+            value.get("status")?,
+            &[Queued, Assigned, Closed],
+            ConversationStatus::as_str,
+        )?,
+        agent: maybe(value, "agent", agent_ref)?,
+        last_seq: value.get("last_seq")?.u64()?,
+        created_at: value.get("created_at")?.i64()?,
+        assigned_at: maybe(value, "assigned_at", Value::i64)?,
+        closed_at: maybe(value, "closed_at", Value::i64)?,
+        missed: defaulted(value, "missed", Value::bool)?,
+    })
+}
+
+fn message(value: &Value) -> Option<Message> {
+    Some(Message {
+        conversation_id: id(value.get("conversation_id")?)?,
+        seq: value.get("seq")?.u64()?,
+        author: author(value.get("author")?)?,
+        author_name: maybe(value, "author_name", Value::string)?,
+        client_id: maybe(value, "client_id", client_id)?,
+        body: string(value, "body")?,
+        sent_at: value.get("sent_at")?.i64()?,
+    })
+}
+
+fn identity(value: &Value) -> Option<Identity> {
+    Some(match value.get("kind")?.str()? {
+        "visitor" => Identity::Visitor {
+            visitor_id: id(value.get("visitor_id")?)?,
+            site_id: id(value.get("site_id")?)?,
+        },
+        "agent" => Identity::Agent {
+            agent_id: id(value.get("agent_id")?)?,
+            display_name: string(value, "display_name")?,
+        },
+        _ => return None,
+    })
+}
+
+fn error_code(value: &Value) -> Option<ErrorCode> {
+    named(value, ErrorCode::ALL, ErrorCode::as_str)
+}
+
+/// One server frame from its text; `None` for anything serde would refuse (or an unknown
+/// `type`).
+pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
+    let f = json::parse(text)?;
+    let conversation_of = |f: &Value| conversation(f.get("conversation")?);
+    let conversation_id = |f: &Value| id::<ConversationId>(f.get("conversation_id")?);
+    Some(match f.get("type")?.str()? {
+        "welcome" => ServerFrame::Welcome {
+            v: u32(f.get("v")?)?,
+            identity: identity(f.get("identity")?)?,
+            conversations: list(&f, "conversations", conversation)?,
+            heartbeat_secs: f.get("heartbeat_secs")?.u64()?,
+            clamped: list_or_empty(&f, "clamped", resume_point)?,
+        },
+        "ack" => ServerFrame::Ack {
+            client_id: client_id(f.get("client_id")?)?,
+            conversation_id: conversation_id(&f)?,
+            seq: f.get("seq")?.u64()?,
+            sent_at: f.get("sent_at")?.i64()?,
+        },
+        "message" => ServerFrame::Message {
+            message: message(f.get("message")?)?,
+        },
+        "typing" => ServerFrame::Typing {
+            conversation_id: conversation_id(&f)?,
+            author: author(f.get("author")?)?,
+            typing: f.get("typing")?.bool()?,
+        },
+        "conversation_opened" => ServerFrame::ConversationOpened {
+            conversation: conversation_of(&f)?,
+        },
+        "conversation_assigned" => ServerFrame::ConversationAssigned {
+            conversation: conversation_of(&f)?,
+        },
+        "conversation_closed" => ServerFrame::ConversationClosed {
+            conversation: conversation_of(&f)?,
+        },
+        "conversation_transferred" => ServerFrame::ConversationTransferred {
+            conversation: conversation_of(&f)?,
+            from: maybe(&f, "from", agent_ref)?,
+            note: maybe(&f, "note", Value::string)?,
+        },
+        "conversation_released" => ServerFrame::ConversationReleased {
+            conversation: conversation_of(&f)?,
+        },
+        "agent_status" => {
+            use AgentStatus::*;
+            ServerFrame::AgentStatus {
+                status: named(
+                    f.get("status")?,
+                    &[Online, Away, Offline],
+                    AgentStatus::as_str,
+                )?,
+            }
+        }
+        "queue_status" => ServerFrame::QueueStatus {
+            conversation_id: conversation_id(&f)?,
+            position: u32(f.get("position")?)?,
+            estimated_wait_secs: maybe(&f, "estimated_wait_secs", Value::u64)?,
+        },
+        "error" => ServerFrame::Error {
+            code: error_code(f.get("code")?)?,
+            message: string(&f, "message")?,
+            client_id: maybe(&f, "client_id", client_id)?,
+        },
+        _ => return None,
+    })
+}
+
+fn availability(value: &Value) -> Option<Availability> {
+    let reason = |v: &Value| match v.str()? {
+        "outside_hours" => Some(ClosedReason::OutsideHours),
+        "no_agents_online" => Some(ClosedReason::NoAgentsOnline),
+        _ => None,
+    };
+    Some(Availability {
+        open: value.get("open")?.bool()?,
+        reason: maybe(value, "reason", reason)?,
+        next_open_at: maybe(value, "next_open_at", Value::i64)?,
+    })
+}
+
+fn form_field(value: &Value) -> Option<FormField> {
+    let kind = |v: &Value| match v.str()? {
+        "text" => Some(FieldKind::Text),
+        "email" => Some(FieldKind::Email),
+        "phone" => Some(FieldKind::Phone),
+        "textarea" => Some(FieldKind::Textarea),
+        _ => None,
+    };
+    Some(FormField {
+        name: string(value, "name")?,
+        label: string(value, "label")?,
+        kind: defaulted(value, "kind", kind)?,
+        required: defaulted(value, "required", Value::bool)?,
+    })
+}
+
+fn form_spec(value: &Value) -> Option<FormSpec> {
+    Some(FormSpec {
+        enabled: value.get("enabled")?.bool()?,
+        fields: list(value, "fields", form_field)?,
+        consent_text: maybe(value, "consent_text", Value::string)?,
+    })
+}
+
+impl FromJson for WidgetConfig {
+    fn from_json(value: &Value) -> Option<Self> {
+        let department = |d: &Value| {
+            Some(WidgetDepartment {
+                id: id(d.get("id")?)?,
+                name: string(d, "name")?,
+                availability: availability(d.get("availability")?)?,
+            })
+        };
+        Some(WidgetConfig {
+            site_id: id(value.get("site_id")?)?,
+            site_name: string(value, "site_name")?,
+            availability: availability(value.get("availability")?)?,
+            departments: list(value, "departments", department)?,
+            default_department_id: id(value.get("default_department_id")?)?,
+            prechat_form: form_spec(value.get("prechat_form")?)?,
+            offline_form: form_spec(value.get("offline_form")?)?,
+        })
+    }
+}
+
+impl FromJson for WidgetSessionResponse {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(WidgetSessionResponse {
+            visitor_id: id(value.get("visitor_id")?)?,
+            site_id: id(value.get("site_id")?)?,
+            token: string(value, "token")?,
+        })
+    }
+}
+
+impl FromJson for ApiError {
+    fn from_json(value: &Value) -> Option<Self> {
+        Some(ApiError {
+            code: error_code(value.get("code")?)?,
+            message: string(value, "message")?,
+        })
+    }
+}
+
+fn pending_send(value: &Value) -> Option<PendingSend> {
+    Some(PendingSend {
+        client_id: client_id(value.get("client_id")?)?,
+        conversation_id: maybe(value, "conversation_id", id)?,
+        department_id: maybe(value, "department_id", id)?,
+        body: bellhop_protocol::MessageBody::parse(string(value, "body")?).ok()?,
+        queued_at: value.get("queued_at")?.i64()?,
+    })
+}
+
+/// What the panel keeps across reloads (see `panel`): the core's snapshot and whether the
+/// pre-chat form was done, as `{"core":{…},"prechat_done":…}`.
+pub(crate) fn kept_from_json(text: &str) -> Option<(Snapshot, bool)> {
+    let kept = json::parse(text)?;
+    let core = kept.get("core")?;
+    let snapshot = Snapshot {
+        resume: list(core, "resume", resume_point)?,
+        finished: list_or_empty(core, "finished", resume_point)?,
+        outbox: list(core, "outbox", pending_send)?,
+    };
+    let prechat_done = defaulted(&kept, "prechat_done", Value::bool)?;
+    Some((snapshot, prechat_done))
+}
+
+// --- Writing -----------------------------------------------------------------------------
+
+/// A hyphenated lower-case UUID, as serde writes ids.
+fn uuid_text(id: &Uuid) -> String {
+    id.hyphenated()
+        .encode_lower(&mut Uuid::encode_buffer())
+        .to_owned()
+}
+
+impl Obj {
+    fn id(self, key: &str, id: &Uuid) -> Self {
+        self.str(key, &uuid_text(id))
+    }
+
+    fn opt_id(self, key: &str, id: Option<&Uuid>) -> Self {
+        match id {
+            Some(id) => self.id(key, id),
+            None => self,
+        }
+    }
+}
+
+fn resume_json(point: &ResumePoint) -> String {
+    Obj::new()
+        .id("conversation_id", point.conversation_id.as_uuid())
+        .u64("last_seq", point.last_seq)
+        .done()
+}
+
+fn pending_json(send: &PendingSend) -> String {
+    Obj::new()
+        .str("client_id", send.client_id.as_str())
+        .opt_id(
+            "conversation_id",
+            send.conversation_id.as_ref().map(ConversationId::as_uuid),
+        )
+        .opt_id(
+            "department_id",
+            send.department_id.as_ref().map(|d| d.as_uuid()),
+        )
+        .str("body", send.body.as_str())
+        .i64("queued_at", send.queued_at)
+        .done()
+}
+
+/// See [`kept_from_json`].
+pub(crate) fn kept_json(core: &Snapshot, prechat_done: bool) -> String {
+    let mut snapshot = Obj::new().raw("resume", &array(&core.resume, resume_json));
+    if !core.finished.is_empty() {
+        snapshot = snapshot.raw("finished", &array(&core.finished, resume_json));
+    }
+    let snapshot = snapshot
+        .raw("outbox", &array(&core.outbox, pending_json))
+        .done();
+    Obj::new()
+        .raw("core", &snapshot)
+        .bool("prechat_done", prechat_done)
+        .done()
+}
+
+/// A visitor frame as its JSON text.
+pub(crate) fn visitor_frame_json(frame: &VisitorFrame) -> String {
+    match frame {
+        VisitorFrame::Hello { v, token, resume } => Obj::new()
+            .str("type", "hello")
+            .u64("v", u64::from(*v))
+            .str("token", token)
+            .raw("resume", &array(resume, resume_json)),
+        VisitorFrame::Send {
+            client_id,
+            conversation_id,
+            department_id,
+            body,
+        } => Obj::new()
+            .str("type", "send")
+            .str("client_id", client_id.as_str())
+            .opt_id(
+                "conversation_id",
+                conversation_id.as_ref().map(ConversationId::as_uuid),
+            )
+            .opt_id("department_id", department_id.as_ref().map(|d| d.as_uuid()))
+            .str("body", body.as_str()),
+        VisitorFrame::Typing {
+            conversation_id,
+            typing,
+        } => Obj::new()
+            .str("type", "typing")
+            .id("conversation_id", conversation_id.as_uuid())
+            .bool("typing", *typing),
+        VisitorFrame::Close { conversation_id } => Obj::new()
+            .str("type", "close")
+            .id("conversation_id", conversation_id.as_uuid()),
+    }
+    .done()
+}
+
+/// A frame of the core's as its JSON text. The panel speaks as a visitor only, so agent
+/// frames (which it never has the credentials to make) have none.
+pub(crate) fn client_frame_json(frame: &ClientFrame) -> Option<String> {
+    match frame {
+        ClientFrame::Visitor(frame) => Some(visitor_frame_json(frame)),
+        ClientFrame::Agent(_) => None,
+    }
+}
+
+/// An arbitrary JSON value (a verified identity's attributes).
+fn value_json(out: &mut String, value: &serde_json::Value) {
+    use serde_json::Value as V;
+    match value {
+        V::Null => out.push_str("null"),
+        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        V::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(n), _, _) => json::push_u64(out, n),
+            (_, Some(n), _) => json::push_i64(out, n),
+            (_, _, Some(x)) => out.push_str(&float_json(x)),
+            _ => out.push_str("null"),
+        },
+        V::String(text) => json::quote(out, text),
+        V::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                value_json(out, item);
+            }
+            out.push(']');
+        }
+        V::Object(fields) => {
+            out.push('{');
+            for (i, (key, item)) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json::quote(out, key);
+                out.push(':');
+                value_json(out, item);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// A fractional number as JSON. In the browser its own formatting does it, so the module
+/// carries no float formatting of its own.
+#[cfg(target_arch = "wasm32")]
+fn float_json(x: f64) -> String {
+    js_sys::JSON::stringify(&x.into()).map_or_else(|_| "null".into(), String::from)
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn float_json(x: f64) -> String {
+    serde_json::Number::from_f64(x).map_or_else(|| "null".into(), |n| n.to_string())
+}
+
+fn identity_json(identity: &VisitorIdentity) -> String {
+    let mut attributes = String::from("{");
+    for (i, (key, value)) in identity.attributes.iter().enumerate() {
+        if i > 0 {
+            attributes.push(',');
+        }
+        json::quote(&mut attributes, key);
+        attributes.push(':');
+        value_json(&mut attributes, value);
+    }
+    attributes.push('}');
+    Obj::new()
+        .str("user_id", &identity.user_id)
+        .raw("attributes", &attributes)
+        .str("signature", &identity.signature)
+        .done()
+}
+
+impl ToJson for WidgetSessionRequest {
+    fn to_json(&self) -> String {
+        let body = Obj::new()
+            .str("widget_key", &self.widget_key)
+            .opt_str("token", self.token.as_deref());
+        match &self.identity {
+            Some(identity) => body.raw("identity", &identity_json(identity)),
+            None => body,
+        }
+        .done()
+    }
+}
+
+fn page_json(page: &PageContext) -> String {
+    Obj::new()
+        .opt_str("landing_page", page.landing_page.as_deref())
+        .opt_str("current_page", page.current_page.as_deref())
+        .opt_str("referrer", page.referrer.as_deref())
+        .done()
+}
+
+impl ToJson for LeadSubmission {
+    fn to_json(&self) -> String {
+        let mut fields = Obj::new();
+        for (name, value) in &self.fields {
+            fields = fields.str(name, value);
+        }
+        Obj::new()
+            .str("kind", self.kind.as_str())
+            .opt_id(
+                "department_id",
+                self.department_id.as_ref().map(|d| d.as_uuid()),
+            )
+            .raw("fields", &fields.done())
+            .bool("consent", self.consent)
+            .raw("page", &page_json(&self.page))
+            .done()
+    }
+}
+
+#[cfg(test)]
+mod tests;
