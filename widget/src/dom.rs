@@ -110,11 +110,24 @@ fn find_link_start(text: &str) -> Option<usize> {
 
 /// Up to two initials of a display name, for the agent's avatar.
 pub(crate) fn initials(name: &str) -> String {
-    name.split_whitespace()
+    let firsts: String = name
+        .split_whitespace()
         .filter_map(|word| word.chars().next())
         .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
+        .collect();
+    upper_case(&firsts)
+}
+
+/// The browser's upper case: the same Unicode mapping as Rust's, without its case tables in
+/// the module.
+#[cfg(target_arch = "wasm32")]
+fn upper_case(text: &str) -> String {
+    js_sys::JsString::from(text).to_upper_case().into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn upper_case(text: &str) -> String {
+    text.to_uppercase()
 }
 
 #[cfg(test)]
