@@ -859,7 +859,7 @@ fn chosen_department(panel: &Panel) -> Option<DepartmentId> {
     if panel.conversation.is_some() || select.hidden() {
         return None;
     }
-    select.value().parse().ok()
+    wire::parse_id(&select.value())
 }
 
 fn wire_view(shared: &Shared) {

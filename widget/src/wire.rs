@@ -40,12 +40,18 @@ impl FromJson for Value {
 // --- Reading -----------------------------------------------------------------------------
 
 fn uuid(value: &Value) -> Option<Uuid> {
+    // Not `parse_str`: its detailed errors bring formatting code the panel never shows.
     Uuid::try_parse(value.str()?).ok()
 }
 
 /// A typed id (`ConversationId`, `SiteId`, …).
 fn id<T: From<Uuid>>(value: &Value) -> Option<T> {
     uuid(value).map(T::from)
+}
+
+/// A typed id from its text (any form a UUID is written in).
+pub(crate) fn parse_id<T: From<Uuid>>(text: &str) -> Option<T> {
+    Uuid::try_parse(text).ok().map(T::from)
 }
 
 fn u32(value: &Value) -> Option<u32> {
