@@ -10,6 +10,7 @@ mod host;
 mod json;
 mod net;
 mod panel;
+mod small_map;
 mod view;
 mod wire;
 

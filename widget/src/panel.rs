@@ -8,7 +8,6 @@
 //! keeps the conversation and its unsent messages.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
@@ -29,6 +28,7 @@ use web_sys::{
 
 use crate::dom::{document, focus};
 use crate::host::{self, Msg};
+use crate::small_map::SmallMap;
 use crate::view::{SendState, View};
 use crate::{net, wire};
 
@@ -53,7 +53,7 @@ struct Panel {
     host_origin: Option<String>,
     own_storage: Option<Storage>,
     /// What the loader kept for us, when our own storage is denied.
-    loader_kept: HashMap<String, String>,
+    loader_kept: SmallMap<String>,
     page: PageContext,
     config: Option<WidgetConfig>,
     token: Option<String>,
@@ -66,7 +66,7 @@ struct Panel {
     open: bool,
     unread: u32,
     /// Sends not confirmed yet, by client id: their elements in the log.
-    pending: HashMap<String, Element>,
+    pending: SmallMap<Element>,
     typing_sent: bool,
     last_input: f64,
     view: View,
@@ -92,7 +92,7 @@ pub(crate) fn start() {
         key: param("key").unwrap_or_default(),
         host_origin: param("origin"),
         own_storage,
-        loader_kept: HashMap::new(),
+        loader_kept: SmallMap::new(),
         page: PageContext::default(),
         config: None,
         token: None,
@@ -103,7 +103,7 @@ pub(crate) fn start() {
         prechat_done: false,
         open: false,
         unread: 0,
-        pending: HashMap::new(),
+        pending: SmallMap::new(),
         typing_sent: false,
         last_input: 0.0,
         view,
