@@ -1,8 +1,6 @@
 //! Messages between the panel and the loader on the host page (`postMessage`), as plain JS
 //! objects: the browser builds and reads them, so the panel needs no JSON code for them.
 
-use std::collections::BTreeMap;
-
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -79,42 +77,11 @@ pub(crate) fn text_or_json(value: &JsValue) -> Option<String> {
         .or_else(|| JSON::stringify(value).ok()?.as_string())
 }
 
-/// A verified identity's attributes, as the protocol carries them.
-pub(crate) fn attributes(value: &JsValue) -> BTreeMap<String, serde_json::Value> {
-    entries(value)
-        .into_iter()
-        .map(|(name, field)| (name, to_json_value(&field)))
-        .collect()
-}
-
-fn to_json_value(value: &JsValue) -> serde_json::Value {
-    use serde_json::Value as V;
-    if let Some(text) = value.as_string() {
-        V::String(text)
-    } else if let Some(b) = value.as_bool() {
-        V::Bool(b)
-    } else if let Some(x) = value.as_f64() {
-        // What serde_json made of the number's JSON text: an integer when it has no fraction.
-        if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
-            V::from(x as i64)
-        } else {
-            serde_json::Number::from_f64(x).map_or(V::Null, V::Number)
-        }
-    } else if Array::is_array(value) {
-        V::Array(
-            Array::from(value)
-                .iter()
-                .map(|v| to_json_value(&v))
-                .collect(),
-        )
-    } else if value.is_object() {
-        V::Object(
-            entries(value)
-                .into_iter()
-                .map(|(name, field)| (name, to_json_value(&field)))
-                .collect(),
-        )
-    } else {
-        V::Null
-    }
+/// A verified identity's attributes as JSON object text: `{}` unless they are an object.
+pub(crate) fn attributes_json(value: &JsValue) -> String {
+    let object = value.is_object() && !Array::is_array(value);
+    object
+        .then(|| JSON::stringify(value).ok()?.as_string())
+        .flatten()
+        .unwrap_or_else(|| "{}".into())
 }

@@ -12,8 +12,7 @@ use std::rc::Rc;
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
 use bellhop_protocol::api::{
-    ClosedReason, LeadKind, LeadSubmission, PageContext, VisitorIdentity, WidgetConfig,
-    WidgetSessionRequest, WidgetSessionResponse,
+    ClosedReason, LeadKind, PageContext, WidgetConfig, WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{
     AgentRef, AuthorKind, Conversation, ConversationStatus, ServerFrame, VisitorFrame,
@@ -349,12 +348,12 @@ fn boot(shared: &Shared) {
     });
 }
 
-async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
+async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>) {
     let (key, held) = {
         let panel = shared.borrow();
         (panel.key.clone(), panel.load("token"))
     };
-    let request = WidgetSessionRequest {
+    let request = wire::SessionRequest {
         widget_key: key,
         token: held,
         identity,
@@ -788,7 +787,7 @@ fn show_form(shared: &Shared, kind: LeadKind, config: &WidgetConfig) {
 }
 
 fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = SmallMap::new();
     let mut consent = false;
     if let Ok(inputs) = form.query_selector_all("input, textarea") {
         for i in 0..inputs.length() {
@@ -815,7 +814,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
         )
     };
     let first_message = fields.get("message").cloned();
-    let submission = LeadSubmission {
+    let submission = wire::LeadForm {
         kind,
         department_id: department,
         fields,
@@ -1068,8 +1067,8 @@ fn identify(shared: &Shared, identity: JsValue) {
         );
         return;
     };
-    let attributes = host::attributes(&host::get(&identity, "attributes"));
-    let identity = VisitorIdentity {
+    let attributes = host::attributes_json(&host::get(&identity, "attributes"));
+    let identity = wire::VerifiedIdentity {
         user_id,
         attributes,
         signature,

@@ -36,6 +36,11 @@ impl<V> SmallMap<V> {
     pub(crate) fn clear(&mut self) {
         self.0.clear();
     }
+
+    /// The entries, in the order they were first inserted (a removal may reorder).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
 }
 
 #[cfg(test)]
@@ -52,6 +57,8 @@ mod tests {
         assert_eq!(map.remove("a"), Some(3));
         assert_eq!(map.remove("a"), None);
         assert_eq!(map.get("b"), Some(&2));
+        map.insert("c".into(), 4);
+        assert_eq!(map.iter().collect::<Vec<_>>(), [("b", &2), ("c", &4)]);
         map.clear();
         assert_eq!(map.get("b"), None);
     }

@@ -1,24 +1,26 @@
 //! The protocol's JSON as the panel reads and writes it, through [`crate::json`] instead of
 //! serde (see there for why). Decoding gives the protocol's own types, so the client core and
 //! the rest of the panel are unchanged; it accepts what serde accepts for every frame and
-//! body the panel uses (unknown fields are ignored, optional ones may be absent or `null`),
-//! and encoding writes what serde writes. The tests hold both to serde on the examples of
-//! `docs/protocol.md`.
+//! body the panel uses (unknown fields are ignored, optional ones may be absent or `null`).
+//! Frames and the kept snapshot are written as serde writes them; the two REST bodies the
+//! panel sends are the protocol's, held in lean types of their own ([`SessionRequest`],
+//! [`LeadForm`]). The tests hold all of it to serde on the examples of `docs/protocol.md`.
 
 use bellhop_client::{ClientFrame, PendingSend, Snapshot};
 use bellhop_protocol::api::{
-    Availability, ClosedReason, FieldKind, FormField, FormSpec, LeadSubmission, PageContext,
-    VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
+    Availability, ClosedReason, FieldKind, FormField, FormSpec, LeadKind, PageContext,
+    WidgetConfig, WidgetDepartment, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
     AgentRef, AgentStatus, AuthorKind, Conversation, ConversationStatus, Identity, Message,
     Priority, ResumePoint, ServerFrame, VisitorFrame,
 };
-use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode};
+use bellhop_protocol::{ClientMessageId, ConversationId, DepartmentId, ErrorCode};
 use uuid::Uuid;
 
 use crate::json::{self, Obj, Value, array};
+use crate::small_map::SmallMap;
 
 /// A body the panel reads from the server.
 pub(crate) trait FromJson: Sized {
@@ -461,85 +463,52 @@ pub(crate) fn client_frame_json(frame: &ClientFrame) -> Option<String> {
     }
 }
 
-/// An arbitrary JSON value (a verified identity's attributes).
-fn value_json(out: &mut String, value: &serde_json::Value) {
-    use serde_json::Value as V;
-    match value {
-        V::Null => out.push_str("null"),
-        V::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        V::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(n), _, _) => json::push_u64(out, n),
-            (_, Some(n), _) => json::push_i64(out, n),
-            (_, _, Some(x)) => out.push_str(&float_json(x)),
-            _ => out.push_str("null"),
-        },
-        V::String(text) => json::quote(out, text),
-        V::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                value_json(out, item);
-            }
-            out.push(']');
-        }
-        V::Object(fields) => {
-            out.push('{');
-            for (i, (key, item)) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                json::quote(out, key);
-                out.push(':');
-                value_json(out, item);
-            }
-            out.push('}');
-        }
-    }
+/// A verified identity from the site's page (`Bellhop.identify`): the protocol's
+/// `VisitorIdentity`, with its attributes as the JSON object text the page gave. The server
+/// reads them into its own sorted map and checks the signature over that, so the panel needs
+/// no JSON values of its own for them.
+pub(crate) struct VerifiedIdentity {
+    pub(crate) user_id: String,
+    pub(crate) attributes: String,
+    pub(crate) signature: String,
 }
 
-/// A fractional number as JSON. In the browser its own formatting does it, so the module
-/// carries no float formatting of its own.
-#[cfg(target_arch = "wasm32")]
-fn float_json(x: f64) -> String {
-    js_sys::JSON::stringify(&x.into()).map_or_else(|_| "null".into(), String::from)
+/// `POST /api/v1/widget/session`: the protocol's `WidgetSessionRequest`, carrying a
+/// [`VerifiedIdentity`].
+pub(crate) struct SessionRequest {
+    pub(crate) widget_key: String,
+    pub(crate) token: Option<String>,
+    pub(crate) identity: Option<VerifiedIdentity>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
-fn float_json(x: f64) -> String {
-    serde_json::Number::from_f64(x).map_or_else(|| "null".into(), |n| n.to_string())
-}
-
-fn identity_json(identity: &VisitorIdentity) -> String {
-    let mut attributes = String::from("{");
-    for (i, (key, value)) in identity.attributes.iter().enumerate() {
-        if i > 0 {
-            attributes.push(',');
-        }
-        json::quote(&mut attributes, key);
-        attributes.push(':');
-        value_json(&mut attributes, value);
-    }
-    attributes.push('}');
-    Obj::new()
-        .str("user_id", &identity.user_id)
-        .raw("attributes", &attributes)
-        .str("signature", &identity.signature)
-        .done()
-}
-
-impl ToJson for WidgetSessionRequest {
+impl ToJson for SessionRequest {
     fn to_json(&self) -> String {
         let body = Obj::new()
             .str("widget_key", &self.widget_key)
             .opt_str("token", self.token.as_deref());
         match &self.identity {
-            Some(identity) => body.raw("identity", &identity_json(identity)),
+            Some(identity) => body.raw(
+                "identity",
+                &Obj::new()
+                    .str("user_id", &identity.user_id)
+                    .raw("attributes", &identity.attributes)
+                    .str("signature", &identity.signature)
+                    .done(),
+            ),
             None => body,
         }
         .done()
     }
+}
+
+/// `POST /api/v1/widget/leads`: the protocol's `LeadSubmission`, its fields in the order the
+/// form has them (the server keeps them by name).
+pub(crate) struct LeadForm {
+    pub(crate) kind: LeadKind,
+    pub(crate) department_id: Option<DepartmentId>,
+    pub(crate) fields: SmallMap<String>,
+    pub(crate) consent: bool,
+    pub(crate) page: PageContext,
 }
 
 fn page_json(page: &PageContext) -> String {
@@ -550,10 +519,10 @@ fn page_json(page: &PageContext) -> String {
         .done()
 }
 
-impl ToJson for LeadSubmission {
+impl ToJson for LeadForm {
     fn to_json(&self) -> String {
         let mut fields = Obj::new();
-        for (name, value) in &self.fields {
+        for (name, value) in self.fields.iter() {
             fields = fields.str(name, value);
         }
         Obj::new()

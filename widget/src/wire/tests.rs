@@ -6,7 +6,7 @@
 
 use bellhop_client::{ClientFrame, PendingSend, Snapshot};
 use bellhop_protocol::api::{
-    LeadSubmission, VisitorIdentity, WidgetConfig, WidgetSessionRequest, WidgetSessionResponse,
+    LeadSubmission, WidgetConfig, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{ResumePoint, ServerFrame, VisitorFrame};
@@ -168,30 +168,71 @@ fn frames_and_bodies_encode_as_serde_encodes_them() {
     }
     for example in examples("rest:WidgetSessionRequest") {
         let body: WidgetSessionRequest = serde_json::from_str(&example).unwrap();
-        assert_eq!(body.to_json(), serde_json::to_string(&body).unwrap());
+        assert_eq!(
+            session_request(&body).to_json(),
+            serde_json::to_string(&body).unwrap()
+        );
     }
     for example in examples("rest:LeadSubmission") {
         let body: LeadSubmission = serde_json::from_str(&example).unwrap();
-        assert_eq!(body.to_json(), serde_json::to_string(&body).unwrap());
+        assert_eq!(
+            lead_form(&body).to_json(),
+            serde_json::to_string(&body).unwrap()
+        );
+    }
+}
+
+/// The protocol's body as the panel holds it, attributes as the compact JSON of their map.
+fn session_request(body: &WidgetSessionRequest) -> SessionRequest {
+    SessionRequest {
+        widget_key: body.widget_key.clone(),
+        token: body.token.clone(),
+        identity: body.identity.as_ref().map(|identity| VerifiedIdentity {
+            user_id: identity.user_id.clone(),
+            attributes: serde_json::to_string(&identity.attributes).unwrap(),
+            signature: identity.signature.clone(),
+        }),
+    }
+}
+
+/// The protocol's body as the panel holds it, fields in name order (as serde writes them).
+fn lead_form(body: &LeadSubmission) -> LeadForm {
+    let mut fields = SmallMap::new();
+    for (name, value) in &body.fields {
+        fields.insert(name.clone(), value.clone());
+    }
+    LeadForm {
+        kind: body.kind,
+        department_id: body.department_id,
+        fields,
+        consent: body.consent,
+        page: body.page.clone(),
     }
 }
 
 #[test]
-fn identity_attributes_of_every_kind_encode_as_serde_encodes_them() {
-    let attributes = json!({
-        "plan": "pro \"gold\"", "vip": true, "seats": 12, "debt": -3, "score": 0.25,
-        "none": null, "tags": ["a", 1, {"b": [false]}], "nested": {"z": 1, "a": 2}
-    });
-    let body = WidgetSessionRequest {
+fn a_verified_identity_reaches_the_server_as_the_page_gave_it() {
+    // The page's attributes, as the browser's JSON.stringify writes them (in the page's
+    // order); the server reads them into its sorted map, which the signature covers.
+    let attributes =
+        r#"{"plan":"pro \"gold\"","vip":true,"seats":12,"score":0.25,"tags":["a",{"b":[null]}]}"#;
+    let body = SessionRequest {
         widget_key: "wk_demo".into(),
-        token: None,
-        identity: Some(VisitorIdentity {
+        token: Some("vt".into()),
+        identity: Some(VerifiedIdentity {
             user_id: "42".into(),
-            attributes: serde_json::from_value(attributes).unwrap(),
+            attributes: attributes.into(),
             signature: "ab".repeat(32),
         }),
     };
-    assert_eq!(body.to_json(), serde_json::to_string(&body).unwrap());
+    let read: WidgetSessionRequest = serde_json::from_str(&body.to_json()).unwrap();
+    let identity = read.identity.unwrap();
+    assert_eq!(read.widget_key, "wk_demo");
+    assert_eq!(read.token.as_deref(), Some("vt"));
+    assert_eq!(identity.user_id, "42");
+    assert_eq!(identity.signature, "ab".repeat(32));
+    let expected: std::collections::BTreeMap<String, J> = serde_json::from_str(attributes).unwrap();
+    assert_eq!(identity.attributes, expected);
 }
 
 /// The stored shape, as the panel wrote it with serde.
