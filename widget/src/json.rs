@@ -340,6 +340,13 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     }
 }
 
+/// A whole number as text (without the formatting machinery of `to_string`).
+pub(crate) fn number(n: u64) -> String {
+    let mut out = String::new();
+    push_u64(&mut out, n);
+    out
+}
+
 pub(crate) fn push_i64(out: &mut String, n: i64) {
     if n < 0 {
         out.push('-');

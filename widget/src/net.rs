@@ -39,7 +39,7 @@ async fn call(
     }
     if let Some(token) = bearer {
         headers
-            .set("authorization", &format!("Bearer {token}"))
+            .set("authorization", &("Bearer ".to_owned() + token))
             .map_err(CallError::network)?;
     }
     init.set_headers(&headers);

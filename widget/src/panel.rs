@@ -27,6 +27,7 @@ use web_sys::{
 
 use crate::dom::{document, focus};
 use crate::host::{self, Msg};
+use crate::json::number;
 use crate::small_map::SmallMap;
 use crate::view::{SendState, View};
 use crate::{net, wire};
@@ -135,7 +136,7 @@ fn usable_storage() -> Option<Storage> {
 
 impl Panel {
     fn storage_key(&self, name: &str) -> String {
-        format!("bellhop:{}:{name}", self.key)
+        "bellhop:".to_owned() + &self.key + ":" + name
     }
 
     fn load(&self, name: &str) -> Option<String> {
@@ -328,13 +329,13 @@ fn boot(shared: &Shared) {
     wasm_bindgen_futures::spawn_local(async move {
         let key = shared.borrow().key.clone();
         let config: WidgetConfig =
-            match net::get(&format!("/api/v1/widget/config?key={}", encode(&key))).await {
+            match net::get(&("/api/v1/widget/config?key=".to_owned() + &encode(&key))).await {
                 Ok(config) => config,
                 Err(e) => {
                     shared
                         .borrow()
                         .view
-                        .show_notice(Some(&format!("Chat is unavailable: {}", e.message)));
+                        .show_notice(Some(&("Chat is unavailable: ".to_owned() + &e.message)));
                     return;
                 }
             };
@@ -513,7 +514,7 @@ fn open_socket(shared: &Shared) {
     };
     let host = location.host().unwrap_or_default();
     let key = shared.borrow().key.clone();
-    let url = format!("{scheme}//{host}/ws/v1/visitor?key={}", encode(&key));
+    let url = scheme.to_owned() + "//" + &host + "/ws/v1/visitor?key=" + &encode(&key);
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(_) => {
@@ -609,7 +610,11 @@ fn conversation_started(shared: &Shared, id: ConversationId) {
         dom_hide(&panel.view.department);
     }
     to_loader(shared, &Msg::new("active").set("value", true));
-    emit(shared, "chatStarted", Msg::data().set("id", id.to_string()));
+    emit(
+        shared,
+        "chatStarted",
+        Msg::data().set("id", wire::uuid_text(id.as_uuid())),
+    );
 }
 
 fn dom_hide(element: &Element) {
@@ -633,13 +638,13 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
             estimated_wait_secs,
             ..
         } => {
+            let place = "You are number ".to_owned() + &number(position.into()) + " in the queue";
             let text = match estimated_wait_secs {
-                Some(secs) if secs >= 60 => format!(
-                    "You are number {position} in the queue (about {} min)",
-                    secs.div_ceil(60)
-                ),
-                Some(_) => format!("You are number {position} in the queue (less than a minute)"),
-                None => format!("You are number {position} in the queue"),
+                Some(secs) if secs >= 60 => {
+                    place + " (about " + &number(secs.div_ceil(60)) + " min)"
+                }
+                Some(_) => place + " (less than a minute)",
+                None => place,
             };
             shared.borrow().view.set_status(&text);
         }
@@ -667,7 +672,7 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 emit(
                     shared,
                     "chatEnded",
-                    Msg::data().set("id", conversation.id.to_string()),
+                    Msg::data().set("id", wire::uuid_text(conversation.id.as_uuid())),
                 );
             }
         }
@@ -706,7 +711,7 @@ fn set_conversation(shared: &Shared, conversation: Conversation) {
                     .set_title(&agent.display_name, Some(&agent.display_name));
                 panel
                     .view
-                    .set_status(&format!("{site} · replies in a few minutes"));
+                    .set_status(&(site + " · replies in a few minutes"));
             }
             _ => panel.view.set_title(&site, None),
         }
@@ -823,7 +828,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
     };
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let result: Result<crate::json::Value, net::CallError> =
+        let result: Result<(), net::CallError> =
             net::post("/api/v1/widget/leads", &submission, token.as_deref()).await;
         match result {
             Err(e) => shared.borrow().view.show_notice(Some(&e.message)),
