@@ -82,7 +82,12 @@ fn defaulted<T: Default>(
 }
 
 fn items<T>(value: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
-    value.items()?.iter().map(read).collect()
+    // A plain loop: collecting into `Option<Vec<_>>` is several times the code per type.
+    let mut out = Vec::new();
+    for item in value.items()? {
+        out.push(read(item)?);
+    }
+    Some(out)
 }
 
 fn list<T>(value: &Value, key: &str, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
