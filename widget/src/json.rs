@@ -14,7 +14,7 @@
 pub(crate) enum Value {
     Null,
     Bool(bool),
-    /// A number as written: read it with [`Value::u64`] or [`Value::i64`].
+    /// A number as written: read it with [`Value::as_u64`] or [`Value::as_i64`].
     Num(String),
     Str(String),
     Arr(Vec<Value>),
@@ -239,7 +239,7 @@ impl Parser<'_> {
 impl Value {
     /// An object's field.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        self.fields()?
+        self.as_object()?
             .iter()
             .find(|(name, _)| name == key)
             .map(|(_, value)| value)
@@ -250,47 +250,47 @@ impl Value {
         self.get(key).filter(|value| **value != Value::Null)
     }
 
-    pub(crate) fn str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(text) => Some(text),
             _ => None,
         }
     }
 
-    pub(crate) fn string(&self) -> Option<String> {
-        self.str().map(str::to_owned)
+    pub(crate) fn as_string(&self) -> Option<String> {
+        self.as_str().map(str::to_owned)
     }
 
     /// A whole number in `u64`'s range (not `1.0`, as serde refuses that too).
-    pub(crate) fn u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
             Value::Num(text) => text.parse().ok(),
             _ => None,
         }
     }
 
-    pub(crate) fn i64(&self) -> Option<i64> {
+    pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Num(text) => text.parse().ok(),
             _ => None,
         }
     }
 
-    pub(crate) fn bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub(crate) fn items(&self) -> Option<&[Value]> {
+    pub(crate) fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Arr(items) => Some(items),
             _ => None,
         }
     }
 
-    pub(crate) fn fields(&self) -> Option<&[(String, Value)]> {
+    pub(crate) fn as_object(&self) -> Option<&[(String, Value)]> {
         match self {
             Value::Obj(fields) => Some(fields),
             _ => None,
@@ -410,6 +410,134 @@ impl Obj {
     }
 }
 
+impl Value {
+    /// The value as compact JSON text (numbers as they were written).
+    pub(crate) fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => b.write(out),
+            Value::Num(n) => out.push_str(n),
+            Value::Str(text) => quote(out, text),
+            Value::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Value::Obj(fields) => {
+                out.push('{');
+                for (i, (key, item)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    quote(out, key);
+                    out.push(':');
+                    item.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// JSON text of an object, as [`json!`] builds it.
+pub(crate) struct Text(pub(crate) String);
+
+impl Text {
+    /// The object with `"bellhop":1` first: how the panel and the loader tell their messages
+    /// from others on the page.
+    pub(crate) fn with_mark(&self) -> String {
+        let fields = self.0.strip_prefix('{').unwrap_or("}");
+        let comma = if fields == "}" { "" } else { "," };
+        String::from("{\"bellhop\":1") + comma + fields
+    }
+}
+
+/// What [`json!`] takes as a field's value.
+pub(crate) trait Field {
+    fn write(&self, out: &mut String);
+}
+
+impl Field for str {
+    fn write(&self, out: &mut String) {
+        quote(out, self);
+    }
+}
+
+impl Field for String {
+    fn write(&self, out: &mut String) {
+        quote(out, self);
+    }
+}
+
+impl Field for bool {
+    fn write(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl Field for u32 {
+    fn write(&self, out: &mut String) {
+        push_u64(out, u64::from(*self));
+    }
+}
+
+impl Field for i32 {
+    fn write(&self, out: &mut String) {
+        push_i64(out, i64::from(*self));
+    }
+}
+
+/// A nested object.
+impl Field for Text {
+    fn write(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
+}
+
+/// `None` is `null`.
+impl<T: Field> Field for Option<T> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Some(value) => value.write(out),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+impl<T: Field + ?Sized> Field for &T {
+    fn write(&self, out: &mut String) {
+        (**self).write(out);
+    }
+}
+
+impl Obj {
+    pub(crate) fn field(mut self, key: &str, value: &(impl Field + ?Sized)) -> Self {
+        value.write(self.key(key));
+        self
+    }
+}
+
+/// A flat JSON object, as serde_json's `json!` writes one: `json!({ "type": "close" })`.
+/// Values are [`Field`]s: strings, booleans, numbers, options (`None` is `null`) and
+/// nested [`Text`].
+macro_rules! json {
+    ({ $($key:literal : $value:expr),* $(,)? }) => {
+        $crate::json::Text($crate::json::Obj::new()$(.field($key, &$value))*.done())
+    };
+}
+pub(crate) use json;
+
 /// A JSON array of `items`, each written by `each`.
 pub(crate) fn array<T>(items: &[T], each: impl Fn(&T) -> String) -> String {
     let mut out = String::from("[");
@@ -431,15 +559,15 @@ mod tests {
     fn parses_what_json_allows() {
         let value = parse(r#" {"a": [1, -2, 3.5e-1, true, false, null], "b": {"c": "d"}} "#);
         let value = value.unwrap_or(Value::Null);
-        let a = value.get("a").and_then(Value::items).unwrap_or_default();
+        let a = value.get("a").and_then(Value::as_array).unwrap_or_default();
         assert_eq!(a.len(), 6);
-        assert_eq!(a[0].u64(), Some(1));
-        assert_eq!(a[1].i64(), Some(-2));
-        assert_eq!(a[1].u64(), None);
+        assert_eq!(a[0].as_u64(), Some(1));
+        assert_eq!(a[1].as_i64(), Some(-2));
+        assert_eq!(a[1].as_u64(), None);
         assert_eq!(a[2], Value::Num("3.5e-1".into()));
-        assert_eq!(a[2].i64(), None);
-        assert_eq!(a[3].bool(), Some(true));
-        assert_eq!(value.get("b").and_then(|b| b.get("c")?.str()), Some("d"));
+        assert_eq!(a[2].as_i64(), None);
+        assert_eq!(a[3].as_bool(), Some(true));
+        assert_eq!(value.get("b").and_then(|b| b.get("c")?.as_str()), Some("d"));
         assert_eq!(value.opt("missing"), None);
         assert_eq!(parse("[]"), Some(Value::Arr(Vec::new())));
         assert_eq!(parse("{}"), Some(Value::Obj(Vec::new())));
@@ -486,9 +614,12 @@ mod tests {
             quote(&mut ours, text);
             let theirs = serde_json::to_string(text).unwrap_or_default();
             assert_eq!(ours, theirs);
-            assert_eq!(parse(&ours).and_then(|v| v.string()), Some(text.to_owned()));
+            assert_eq!(
+                parse(&ours).and_then(|v| v.as_string()),
+                Some(text.to_owned())
+            );
         }
-        let escaped = parse(r#""\u00e9\ud83d\ude00\/""#).and_then(|v| v.string());
+        let escaped = parse(r#""\u00e9\ud83d\ude00\/""#).and_then(|v| v.as_string());
         assert_eq!(escaped.as_deref(), Some("é😀/"));
     }
 
@@ -504,6 +635,36 @@ mod tests {
             push_i64(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+    }
+
+    #[test]
+    fn values_write_back_as_they_were_read() {
+        let text = r#"{"a":[1,-2.50e+3,true,null,{}],"b":{"c":"d\n\u00e9"},"":[]}"#;
+        let value = parse(text).unwrap_or(Value::Null);
+        assert_eq!(
+            value.to_json(),
+            r#"{"a":[1,-2.50e+3,true,null,{}],"b":{"c":"d\né"},"":[]}"#
+        );
+    }
+
+    #[test]
+    fn the_json_macro_writes_flat_objects() {
+        let none: Option<String> = None;
+        let inner = json!({ "n": 7u32 });
+        let text = json!({
+            "type": "event", "name": String::from("x\"y"), "on": true, "none": none,
+            "some": Some("s"), "data": inner,
+        });
+        assert_eq!(
+            text.0,
+            r#"{"type":"event","name":"x\"y","on":true,"none":null,"some":"s","data":{"n":7}}"#
+        );
+        assert_eq!(json!({}).0, "{}");
+        assert_eq!(json!({}).with_mark(), r#"{"bellhop":1}"#);
+        assert_eq!(
+            json!({ "type": "close" }).with_mark(),
+            r#"{"bellhop":1,"type":"close"}"#
+        );
     }
 
     #[test]

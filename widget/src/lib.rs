@@ -6,7 +6,6 @@
 //! the DOM ([`panel`]), REST calls ([`net`]) and text-only rendering ([`dom`]).
 
 mod dom;
-mod host;
 mod json;
 mod net;
 mod panel;

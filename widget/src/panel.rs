@@ -26,8 +26,7 @@ use web_sys::{
 };
 
 use crate::dom::{document, focus};
-use crate::host::{self, Msg};
-use crate::json::number;
+use crate::json::{self, json, number};
 use crate::small_map::SmallMap;
 use crate::view::{SendState, View};
 use crate::{net, wire};
@@ -117,7 +116,7 @@ pub(crate) fn start() {
         .and_then(|w| w.parent().ok().flatten().map(|p| (w, p)))
         .is_some_and(|(w, p)| !js_sys::Object::is(&w, &p));
     if framed {
-        to_loader(&shared, &Msg::new("ready"));
+        to_loader(&shared, &json!({ "type": "ready" }));
     } else {
         // Opened directly (no loader): run on our own.
         shared.borrow_mut().open = true;
@@ -148,7 +147,7 @@ impl Panel {
 
     /// Keeps `value` under `name`; returns a `store` message for the loader when our own
     /// storage is denied.
-    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<Msg> {
+    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<json::Text> {
         match &self.own_storage {
             Some(storage) => {
                 let key = self.storage_key(name);
@@ -163,16 +162,12 @@ impl Panel {
                     Some(v) => self.loader_kept.insert(name.to_owned(), v.to_owned()),
                     None => self.loader_kept.remove(name),
                 };
-                Some(
-                    Msg::new("store")
-                        .set("name", name)
-                        .set("value", host::text_or_null(value)),
-                )
+                Some(json!({ "type": "store", "name": name, "value": value }))
             }
         }
     }
 
-    fn snapshot_message(&mut self) -> Option<Msg> {
+    fn snapshot_message(&mut self) -> Option<json::Text> {
         let core = self.core.as_ref()?.snapshot();
         let kept = Kept {
             core,
@@ -187,22 +182,26 @@ impl Panel {
     }
 }
 
-fn to_loader(shared: &Shared, message: &Msg) {
+fn to_loader(shared: &Shared, message: &json::Text) {
     let Some(origin) = shared.borrow().host_origin.clone() else {
         return;
     };
-    let _ = js_sys::Reflect::set(message.as_js(), &"bellhop".into(), &1.into());
     let Some(window) = web_sys::window() else {
         return;
     };
     let Ok(Some(parent)) = window.parent() else {
         return;
     };
-    let _ = parent.post_message(message.as_js(), &origin);
+    if let Ok(value) = js_sys::JSON::parse(&message.with_mark()) {
+        let _ = parent.post_message(&value, &origin);
+    }
 }
 
-fn emit(shared: &Shared, name: &str, data: Msg) {
-    to_loader(shared, &Msg::event(name, data));
+fn emit(shared: &Shared, name: &str, data: json::Text) {
+    to_loader(
+        shared,
+        &json!({ "type": "event", "name": name, "data": data }),
+    );
 }
 
 fn persist(shared: &Shared) {
@@ -227,10 +226,13 @@ fn listen_to_loader(shared: &Shared) {
             if expected.as_deref() != Some(event.origin().as_str()) || !from_parent {
                 return;
             }
-            let Some(message) = host::plain(&event.data()) else {
+            let Ok(text) = js_sys::JSON::stringify(&event.data()) else {
                 return;
             };
-            if host::get(&message, "bellhop").as_f64() != Some(1.0) {
+            let Some(message) = json::parse(&String::from(text)) else {
+                return;
+            };
+            if message.get("bellhop").and_then(|v| v.as_i64()) != Some(1) {
                 return;
             }
             on_loader_message(&shared, &message);
@@ -242,7 +244,7 @@ fn listen_to_loader(shared: &Shared) {
         let shared = shared.clone();
         Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
             if event.key() == "Escape" {
-                to_loader(&shared, &Msg::new("close"));
+                to_loader(&shared, &json!({ "type": "close" }));
             }
         })
     };
@@ -276,25 +278,31 @@ fn listen_to_loader(shared: &Shared) {
     }
 }
 
-fn on_loader_message(shared: &Shared, message: &JsValue) {
-    let kind = host::get(message, "type").as_string().unwrap_or_default();
-    match kind.as_str() {
+fn on_loader_message(shared: &Shared, message: &json::Value) {
+    let kind = message.get("type").and_then(|v| v.as_str()).unwrap_or("");
+    match kind {
         "init" => {
             {
                 let mut panel = shared.borrow_mut();
-                for (name, value) in host::entries(&host::get(message, "stored")) {
-                    if let Some(value) = value.as_string() {
-                        panel.loader_kept.insert(name, value);
+                if let Some(stored) = message.get("stored").and_then(|v| v.as_object()) {
+                    for (name, value) in stored {
+                        if let Some(value) = value.as_str() {
+                            panel.loader_kept.insert(name.clone(), value.to_owned());
+                        }
                     }
                 }
-                let page = host::get(message, "page");
-                let text = |name: &str| host::get(&page, name).as_string();
+                let page = message.get("page");
+                let text = |name: &str| {
+                    page.and_then(|p| p.get(name))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
                 panel.page = PageContext {
                     landing_page: text("url"),
                     current_page: text("url"),
                     referrer: text("referrer"),
                 };
-                panel.open = host::get(message, "open").as_bool() == Some(true);
+                panel.open = message.get("open").and_then(|v| v.as_bool()) == Some(true);
             }
             boot(shared);
         }
@@ -305,14 +313,13 @@ fn on_loader_message(shared: &Shared, message: &JsValue) {
                 panel.unread = 0;
                 panel.view.input.clone()
             };
-            to_loader(shared, &Msg::new("unread").set("count", 0));
+            to_loader(shared, &json!({ "type": "unread", "count": 0 }));
             focus(&input);
         }
         "close" => shared.borrow_mut().open = false,
         "reset" => reset(shared),
         "identify" => {
-            let identity = host::get(message, "identity");
-            if !identity.is_undefined() {
+            if let Some(identity) = message.get("identity") {
                 identify(shared, identity);
             }
         }
@@ -364,7 +371,7 @@ async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>
             Ok(session) => session,
             Err(e) => {
                 shared.borrow().view.show_notice(Some(&e.message));
-                emit(shared, "error", Msg::data().set("message", e.message));
+                emit(shared, "error", json!({ "message": e.message }));
                 return;
             }
         };
@@ -587,14 +594,12 @@ fn show_message(shared: &Shared, message: &bellhop_protocol::frames::Message) {
         let open = panel.open;
         drop(panel);
         if !open {
-            to_loader(shared, &Msg::new("unread").set("count", unread));
+            to_loader(shared, &json!({ "type": "unread", "count": unread }));
         }
         emit(
             shared,
             "message",
-            Msg::data()
-                .set("author", host::text_or_null(message.author_name.as_deref()))
-                .set("body", &message.body),
+            json!({ "author": message.author_name, "body": message.body }),
         );
     }
 }
@@ -609,11 +614,11 @@ fn conversation_started(shared: &Shared, id: ConversationId) {
         panel.agent = None;
         dom_hide(&panel.view.department);
     }
-    to_loader(shared, &Msg::new("active").set("value", true));
+    to_loader(shared, &json!({ "type": "active", "value": true }));
     emit(
         shared,
         "chatStarted",
-        Msg::data().set("id", wire::uuid_text(id.as_uuid())),
+        json!({ "id": wire::uuid_text(id.as_uuid()) }),
     );
 }
 
@@ -668,11 +673,11 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 panel.view.set_status("");
                 panel.view.show_typing(None);
                 drop(panel);
-                to_loader(shared, &Msg::new("active").set("value", false));
+                to_loader(shared, &json!({ "type": "active", "value": false }));
                 emit(
                     shared,
                     "chatEnded",
-                    Msg::data().set("id", wire::uuid_text(conversation.id.as_uuid())),
+                    json!({ "id": wire::uuid_text(conversation.id.as_uuid()) }),
                 );
             }
         }
@@ -724,7 +729,7 @@ fn set_conversation(shared: &Shared, conversation: Conversation) {
         started
     };
     if started {
-        to_loader(shared, &Msg::new("active").set("value", true));
+        to_loader(shared, &json!({ "type": "active", "value": true }));
     }
 }
 
@@ -906,7 +911,7 @@ fn wire_view(shared: &Shared) {
     let on_close = {
         let shared = shared.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            to_loader(&shared, &Msg::new("close"));
+            to_loader(&shared, &json!({ "type": "close" }));
         })
     };
     let _ = panel
@@ -1056,23 +1061,32 @@ fn reset(shared: &Shared) {
         panel.loader_kept.clear();
         panel.booted = false;
     }
-    to_loader(shared, &Msg::new("active").set("value", false));
+    to_loader(shared, &json!({ "type": "active", "value": false }));
     boot(shared);
 }
 
 /// `Bellhop.identify({id, attributes, hash})`: a verified identity from the site's server.
-fn identify(shared: &Shared, identity: JsValue) {
-    let user_id = host::text_or_json(&host::get(&identity, "id"));
-    let signature = host::get(&identity, "hash").as_string();
+fn identify(shared: &Shared, identity: &json::Value) {
+    let user_id = identity
+        .get("id")
+        .map(|v| v.as_str().map_or_else(|| v.to_json(), str::to_owned));
+    let signature = identity
+        .get("hash")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     let (Some(user_id), Some(signature)) = (user_id, signature) else {
         emit(
             shared,
             "error",
-            Msg::data().set("message", "identify needs id and hash"),
+            json!({ "message": "identify needs id and hash" }),
         );
         return;
     };
-    let attributes = host::attributes_json(&host::get(&identity, "attributes"));
+    // As the page gave them (`{}` unless an object): the server reads them into its map.
+    let attributes = identity
+        .get("attributes")
+        .filter(|v| v.as_object().is_some())
+        .map_or_else(|| "{}".into(), json::Value::to_json);
     let identity = wire::VerifiedIdentity {
         user_id,
         attributes,

@@ -43,7 +43,7 @@ impl FromJson for () {
 
 fn uuid(value: &Value) -> Option<Uuid> {
     // Not `parse_str`: its detailed errors bring formatting code the panel never shows.
-    Uuid::try_parse(value.str()?).ok()
+    Uuid::try_parse(value.as_str()?).ok()
 }
 
 /// A typed id (`ConversationId`, `SiteId`, …).
@@ -57,7 +57,7 @@ pub(crate) fn parse_id<T: From<Uuid>>(text: &str) -> Option<T> {
 }
 
 fn u32(value: &Value) -> Option<u32> {
-    value.u64()?.try_into().ok()
+    value.as_u64()?.try_into().ok()
 }
 
 /// An optional field: `Some(None)` when absent or `null`, `None` when present but invalid.
@@ -84,7 +84,7 @@ fn defaulted<T: Default>(
 fn items<T>(value: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
     // A plain loop: collecting into `Option<Vec<_>>` is several times the code per type.
     let mut out = Vec::new();
-    for item in value.items()? {
+    for item in value.as_array()? {
         out.push(read(item)?);
     }
     Some(out)
@@ -104,17 +104,17 @@ fn list_or_empty<T>(
 }
 
 fn string(value: &Value, key: &str) -> Option<String> {
-    value.get(key)?.string()
+    value.get(key)?.as_string()
 }
 
 /// A unit variant by its wire name, among `all`.
 fn named<T: Copy>(value: &Value, all: &[T], name: fn(T) -> &'static str) -> Option<T> {
-    let text = value.str()?;
+    let text = value.as_str()?;
     all.iter().copied().find(|&v| name(v) == text)
 }
 
 fn client_id(value: &Value) -> Option<ClientMessageId> {
-    ClientMessageId::parse(value.string()?).ok()
+    ClientMessageId::parse(value.as_string()?).ok()
 }
 
 fn author(value: &Value) -> Option<AuthorKind> {
@@ -125,7 +125,7 @@ fn author(value: &Value) -> Option<AuthorKind> {
 fn resume_point(value: &Value) -> Option<ResumePoint> {
     Some(ResumePoint {
         conversation_id: id(value.get("conversation_id")?)?,
-        last_seq: value.get("last_seq")?.u64()?,
+        last_seq: value.get("last_seq")?.as_u64()?,
     })
 }
 
@@ -138,7 +138,7 @@ fn agent_ref(value: &Value) -> Option<AgentRef> {
 
 fn conversation(value: &Value) -> Option<Conversation> {
     use ConversationStatus::*;
-    let priority = |p: &Value| match p.str()? {
+    let priority = |p: &Value| match p.as_str()? {
         "normal" => Some(Priority::Normal),
         "urgent" => Some(Priority::Urgent),
         _ => None,
@@ -155,28 +155,28 @@ fn conversation(value: &Value) -> Option<Conversation> {
             ConversationStatus::as_str,
         )?,
         agent: maybe(value, "agent", agent_ref)?,
-        last_seq: value.get("last_seq")?.u64()?,
-        created_at: value.get("created_at")?.i64()?,
-        assigned_at: maybe(value, "assigned_at", Value::i64)?,
-        closed_at: maybe(value, "closed_at", Value::i64)?,
-        missed: defaulted(value, "missed", Value::bool)?,
+        last_seq: value.get("last_seq")?.as_u64()?,
+        created_at: value.get("created_at")?.as_i64()?,
+        assigned_at: maybe(value, "assigned_at", Value::as_i64)?,
+        closed_at: maybe(value, "closed_at", Value::as_i64)?,
+        missed: defaulted(value, "missed", Value::as_bool)?,
     })
 }
 
 fn message(value: &Value) -> Option<Message> {
     Some(Message {
         conversation_id: id(value.get("conversation_id")?)?,
-        seq: value.get("seq")?.u64()?,
+        seq: value.get("seq")?.as_u64()?,
         author: author(value.get("author")?)?,
-        author_name: maybe(value, "author_name", Value::string)?,
+        author_name: maybe(value, "author_name", Value::as_string)?,
         client_id: maybe(value, "client_id", client_id)?,
         body: string(value, "body")?,
-        sent_at: value.get("sent_at")?.i64()?,
+        sent_at: value.get("sent_at")?.as_i64()?,
     })
 }
 
 fn identity(value: &Value) -> Option<Identity> {
-    Some(match value.get("kind")?.str()? {
+    Some(match value.get("kind")?.as_str()? {
         "visitor" => Identity::Visitor {
             visitor_id: id(value.get("visitor_id")?)?,
             site_id: id(value.get("site_id")?)?,
@@ -199,19 +199,19 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
     let f = json::parse(text)?;
     let conversation_of = |f: &Value| conversation(f.get("conversation")?);
     let conversation_id = |f: &Value| id::<ConversationId>(f.get("conversation_id")?);
-    Some(match f.get("type")?.str()? {
+    Some(match f.get("type")?.as_str()? {
         "welcome" => ServerFrame::Welcome {
             v: u32(f.get("v")?)?,
             identity: identity(f.get("identity")?)?,
             conversations: list(&f, "conversations", conversation)?,
-            heartbeat_secs: f.get("heartbeat_secs")?.u64()?,
+            heartbeat_secs: f.get("heartbeat_secs")?.as_u64()?,
             clamped: list_or_empty(&f, "clamped", resume_point)?,
         },
         "ack" => ServerFrame::Ack {
             client_id: client_id(f.get("client_id")?)?,
             conversation_id: conversation_id(&f)?,
-            seq: f.get("seq")?.u64()?,
-            sent_at: f.get("sent_at")?.i64()?,
+            seq: f.get("seq")?.as_u64()?,
+            sent_at: f.get("sent_at")?.as_i64()?,
         },
         "message" => ServerFrame::Message {
             message: message(f.get("message")?)?,
@@ -219,7 +219,7 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
         "typing" => ServerFrame::Typing {
             conversation_id: conversation_id(&f)?,
             author: author(f.get("author")?)?,
-            typing: f.get("typing")?.bool()?,
+            typing: f.get("typing")?.as_bool()?,
         },
         "conversation_opened" => ServerFrame::ConversationOpened {
             conversation: conversation_of(&f)?,
@@ -233,7 +233,7 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
         "conversation_transferred" => ServerFrame::ConversationTransferred {
             conversation: conversation_of(&f)?,
             from: maybe(&f, "from", agent_ref)?,
-            note: maybe(&f, "note", Value::string)?,
+            note: maybe(&f, "note", Value::as_string)?,
         },
         "conversation_released" => ServerFrame::ConversationReleased {
             conversation: conversation_of(&f)?,
@@ -251,7 +251,7 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
         "queue_status" => ServerFrame::QueueStatus {
             conversation_id: conversation_id(&f)?,
             position: u32(f.get("position")?)?,
-            estimated_wait_secs: maybe(&f, "estimated_wait_secs", Value::u64)?,
+            estimated_wait_secs: maybe(&f, "estimated_wait_secs", Value::as_u64)?,
         },
         "error" => ServerFrame::Error {
             code: error_code(f.get("code")?)?,
@@ -263,20 +263,20 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
 }
 
 fn availability(value: &Value) -> Option<Availability> {
-    let reason = |v: &Value| match v.str()? {
+    let reason = |v: &Value| match v.as_str()? {
         "outside_hours" => Some(ClosedReason::OutsideHours),
         "no_agents_online" => Some(ClosedReason::NoAgentsOnline),
         _ => None,
     };
     Some(Availability {
-        open: value.get("open")?.bool()?,
+        open: value.get("open")?.as_bool()?,
         reason: maybe(value, "reason", reason)?,
-        next_open_at: maybe(value, "next_open_at", Value::i64)?,
+        next_open_at: maybe(value, "next_open_at", Value::as_i64)?,
     })
 }
 
 fn form_field(value: &Value) -> Option<FormField> {
-    let kind = |v: &Value| match v.str()? {
+    let kind = |v: &Value| match v.as_str()? {
         "text" => Some(FieldKind::Text),
         "email" => Some(FieldKind::Email),
         "phone" => Some(FieldKind::Phone),
@@ -287,15 +287,15 @@ fn form_field(value: &Value) -> Option<FormField> {
         name: string(value, "name")?,
         label: string(value, "label")?,
         kind: defaulted(value, "kind", kind)?,
-        required: defaulted(value, "required", Value::bool)?,
+        required: defaulted(value, "required", Value::as_bool)?,
     })
 }
 
 fn form_spec(value: &Value) -> Option<FormSpec> {
     Some(FormSpec {
-        enabled: value.get("enabled")?.bool()?,
+        enabled: value.get("enabled")?.as_bool()?,
         fields: list(value, "fields", form_field)?,
-        consent_text: maybe(value, "consent_text", Value::string)?,
+        consent_text: maybe(value, "consent_text", Value::as_string)?,
     })
 }
 
@@ -345,7 +345,7 @@ fn pending_send(value: &Value) -> Option<PendingSend> {
         conversation_id: maybe(value, "conversation_id", id)?,
         department_id: maybe(value, "department_id", id)?,
         body: bellhop_protocol::MessageBody::parse(string(value, "body")?).ok()?,
-        queued_at: value.get("queued_at")?.i64()?,
+        queued_at: value.get("queued_at")?.as_i64()?,
     })
 }
 
@@ -359,7 +359,7 @@ pub(crate) fn kept_from_json(text: &str) -> Option<(Snapshot, bool)> {
         finished: list_or_empty(core, "finished", resume_point)?,
         outbox: list(core, "outbox", pending_send)?,
     };
-    let prechat_done = defaulted(&kept, "prechat_done", Value::bool)?;
+    let prechat_done = defaulted(&kept, "prechat_done", Value::as_bool)?;
     Some((snapshot, prechat_done))
 }
 
