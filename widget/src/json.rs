@@ -264,14 +264,17 @@ impl Value {
     /// A whole number in `u64`'s range (not `1.0`, as serde refuses that too).
     pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
-            Value::Num(text) => text.parse().ok(),
+            Value::Num(text) => digits(text),
             _ => None,
         }
     }
 
     pub(crate) fn as_i64(&self) -> Option<i64> {
         match self {
-            Value::Num(text) => text.parse().ok(),
+            Value::Num(text) => match text.strip_prefix('-') {
+                Some(magnitude) => 0i64.checked_sub_unsigned(digits(magnitude)?),
+                None => i64::try_from(digits(text)?).ok(),
+            },
             _ => None,
         }
     }
@@ -296,6 +299,18 @@ impl Value {
             _ => None,
         }
     }
+}
+
+/// Decimal digits as a number, if they fit (`str::parse`, with less code: no sign or radix).
+fn digits(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for c in text.chars() {
+        n = n.checked_mul(10)?.checked_add(u64::from(c.to_digit(10)?))?;
+    }
+    Some(n)
 }
 
 /// Appends `text` as a JSON string, escaped as serde_json escapes it.
@@ -566,6 +581,23 @@ mod tests {
         assert_eq!(a[1].as_u64(), None);
         assert_eq!(a[2], Value::Num("3.5e-1".into()));
         assert_eq!(a[2].as_i64(), None);
+        for (text, unsigned, signed) in [
+            ("0", Some(0), Some(0)),
+            ("18446744073709551615", Some(u64::MAX), None),
+            ("18446744073709551616", None, None),
+            ("9223372036854775807", Some(i64::MAX as u64), Some(i64::MAX)),
+            ("-9223372036854775808", None, Some(i64::MIN)),
+            ("-9223372036854775809", None, None),
+            ("-7", None, Some(-7)),
+            ("1.0", None, None),
+            ("1e3", None, None),
+        ] {
+            let number = Value::Num(text.into());
+            assert_eq!(number.as_u64(), unsigned, "{text}");
+            assert_eq!(number.as_u64(), text.parse().ok(), "{text}");
+            assert_eq!(number.as_i64(), signed, "{text}");
+            assert_eq!(number.as_i64(), text.parse().ok(), "{text}");
+        }
         assert_eq!(a[3].as_bool(), Some(true));
         assert_eq!(value.get("b").and_then(|b| b.get("c")?.as_str()), Some("d"));
         assert_eq!(value.opt("missing"), None);
