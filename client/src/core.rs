@@ -635,7 +635,14 @@ impl ClientCore {
 
     fn fresh_client_id(&mut self) -> ClientMessageId {
         loop {
-            let id = self.rng.uuid_v4().hyphenated().to_string();
+            // `encode_lower`, not `to_string`: the Wasm clients then carry no formatting code
+            // for UUIDs.
+            let id = self
+                .rng
+                .uuid_v4()
+                .hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                .to_owned();
             // A hyphenated UUID always parses; the loop only satisfies the type.
             if let Ok(id) = ClientMessageId::parse(id)
                 && !self.outbox.contains(&id)

@@ -6,8 +6,10 @@
 //! is shown, and anything beyond is held until the missing ones arrive. Held messages are
 //! forgotten when a new connection starts: its resume points are the last *shown* seqs, so
 //! the server sends them again.
-
-use std::collections::BTreeMap;
+//!
+//! Conversations and held messages are kept in sorted `Vec`s (binary search) rather than
+//! B-tree maps: a client follows a few conversations and holds few messages, and the Wasm
+//! clients pay for every map type in code size.
 
 use bellhop_protocol::ConversationId;
 use bellhop_protocol::frames::{Message, ResumePoint};
@@ -26,7 +28,8 @@ pub enum Delivery {
 #[derive(Clone, Debug, Default)]
 struct Track {
     last_shown: u64,
-    held: BTreeMap<u64, Message>,
+    /// Messages beyond a gap, by `seq` (each above `last_shown`).
+    held: Vec<Message>,
     /// The highest `seq` the server said exists (a `welcome`, an assignment, an `ack`): while
     /// `last_shown` is below it, messages are still due.
     known_last: u64,
@@ -36,20 +39,46 @@ struct Track {
     following: bool,
 }
 
+impl Track {
+    fn held_at(&self, seq: u64) -> Result<usize, usize> {
+        self.held.binary_search_by_key(&seq, |m| m.seq)
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Inbox {
-    tracks: BTreeMap<ConversationId, Track>,
+    /// By conversation id.
+    tracks: Vec<(ConversationId, Track)>,
     duplicates: u64,
 }
 
 impl Inbox {
+    fn find(&self, conversation_id: ConversationId) -> Result<usize, usize> {
+        self.tracks
+            .binary_search_by(|(id, _)| id.cmp(&conversation_id))
+    }
+
+    /// The conversation's track, made if it has none.
+    fn track_mut(&mut self, conversation_id: ConversationId) -> &mut Track {
+        let i = self.find(conversation_id).unwrap_or_else(|i| {
+            self.tracks.insert(i, (conversation_id, Track::default()));
+            i
+        });
+        &mut self.tracks[i].1
+    }
+
+    fn track(&self, conversation_id: ConversationId) -> Option<&Track> {
+        let i = self.find(conversation_id).ok()?;
+        Some(&self.tracks[i].1)
+    }
+
     /// Starts from resume points: `following` ones are resumed, `finished` ones only
     /// de-duplicated.
     pub fn from_points(following: &[ResumePoint], finished: &[ResumePoint]) -> Self {
         let mut inbox = Self::default();
         for (points, follow) in [(finished, false), (following, true)] {
             for point in points {
-                let track = inbox.tracks.entry(point.conversation_id).or_default();
+                let track = inbox.track_mut(point.conversation_id);
                 track.last_shown = track.last_shown.max(point.last_seq);
                 track.following |= follow;
             }
@@ -58,20 +87,24 @@ impl Inbox {
     }
 
     pub fn accept(&mut self, message: Message) -> Delivery {
-        let track = self.tracks.entry(message.conversation_id).or_default();
+        let track = self.track_mut(message.conversation_id);
         track.following = true;
         let last_shown = track.last_shown;
-        if message.seq <= last_shown || track.held.contains_key(&message.seq) {
+        let held_at = track.held_at(message.seq);
+        if message.seq <= last_shown || held_at.is_ok() {
             self.duplicates += 1;
             return Delivery::Duplicate { last_shown };
         }
         if message.seq > last_shown + 1 {
-            track.held.insert(message.seq, message);
+            if let Err(at) = held_at {
+                track.held.insert(at, message);
+            }
             return Delivery::Gap { last_shown };
         }
         track.last_shown = message.seq;
         let mut shown = vec![message];
-        while let Some(next) = track.held.remove(&(track.last_shown + 1)) {
+        while let Ok(at) = track.held_at(track.last_shown + 1) {
+            let next = track.held.remove(at);
             track.last_shown = next.seq;
             shown.push(next);
         }
@@ -80,13 +113,14 @@ impl Inbox {
 
     /// The server says messages up to `seq` exist in this conversation.
     pub fn expect(&mut self, conversation_id: ConversationId, seq: u64) {
-        let track = self.tracks.entry(conversation_id).or_default();
+        let track = self.track_mut(conversation_id);
         track.known_last = track.known_last.max(seq);
     }
 
     /// No more messages are due in this conversation (it was released from an agent).
     pub fn expect_nothing_more(&mut self, conversation_id: ConversationId) {
-        if let Some(track) = self.tracks.get_mut(&conversation_id) {
+        if let Ok(i) = self.find(conversation_id) {
+            let track = &mut self.tracks[i].1;
             track.known_last = track.last_shown;
         }
     }
@@ -95,13 +129,13 @@ impl Inbox {
     /// but not yet received.
     pub fn waiting(&self) -> bool {
         self.tracks
-            .values()
-            .any(|t| !t.held.is_empty() || t.known_last > t.last_shown)
+            .iter()
+            .any(|(_, t)| !t.held.is_empty() || t.known_last > t.last_shown)
     }
 
     /// Marks a conversation as followed (it opened, was assigned or transferred to us).
     pub fn follow(&mut self, conversation_id: ConversationId) {
-        self.tracks.entry(conversation_id).or_default().following = true;
+        self.track_mut(conversation_id).following = true;
     }
 
     /// After a `welcome`: exactly the listed conversations stay followed.
@@ -120,22 +154,21 @@ impl Inbox {
     /// The server clamped our resume point: the conversation ends at `last_seq`, so what we
     /// showed above it did not come from this server. Continue from there.
     pub fn clamp(&mut self, conversation_id: ConversationId, last_seq: u64) {
-        let track = self.tracks.entry(conversation_id).or_default();
+        let track = self.track_mut(conversation_id);
         track.last_shown = last_seq;
         track.known_last = last_seq;
-        track.held.retain(|seq, _| *seq > last_seq);
+        track.held.retain(|m| m.seq > last_seq);
     }
 
     /// A new connection: held messages will be sent again after the resume points.
     pub fn forget_held(&mut self) {
-        for track in self.tracks.values_mut() {
+        for (_, track) in &mut self.tracks {
             track.held.clear();
         }
     }
 
     pub fn last_shown(&self, conversation_id: ConversationId) -> u64 {
-        self.tracks
-            .get(&conversation_id)
+        self.track(conversation_id)
             .map_or(0, |track| track.last_shown)
     }
 
@@ -144,7 +177,7 @@ impl Inbox {
         self.tracks
             .iter()
             .filter_map(|(id, track)| {
-                let first = *track.held.keys().next()?;
+                let first = track.held.first()?.seq;
                 Some((*id, track.last_shown, first))
             })
             .collect()

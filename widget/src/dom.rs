@@ -71,21 +71,25 @@ pub(crate) fn append_linked_text(parent: &Element, text: &str) {
 }
 
 /// Splits text into runs, each either an http(s) link or plain text.
+///
+/// (Written with checked splits and byte scans: a panicking slice or a substring search
+/// would bring their formatting and search code into the module.)
 pub(crate) fn split_links(text: &str) -> Vec<(&str, bool)> {
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = find_link_start(rest) {
-        let (before, from) = rest.split_at(start);
+    while let Some((before, from)) = find_link_start(rest).and_then(|at| rest.split_at_checked(at))
+    {
         let end = from
             .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
             .unwrap_or(from.len());
+        let (link, _) = from.split_at_checked(end).unwrap_or((from, ""));
         // Trailing punctuation belongs to the sentence, not the address.
-        let link = from[..end].trim_end_matches(['.', ',', ')', '!', '?', ';', ':', '\'']);
+        let link = link.trim_end_matches(['.', ',', ')', '!', '?', ';', ':', '\'']);
         if !before.is_empty() {
             out.push((before, false));
         }
         out.push((link, true));
-        rest = &from[link.len()..];
+        rest = from.get(link.len()..).unwrap_or_default();
     }
     if !rest.is_empty() {
         out.push((rest, false));
@@ -93,16 +97,25 @@ pub(crate) fn split_links(text: &str) -> Vec<(&str, bool)> {
     out
 }
 
+/// Where the first `http://` or `https://` (in any case) starts, if something follows it.
 fn find_link_start(text: &str) -> Option<usize> {
-    let lower = text.to_ascii_lowercase();
-    let at = match (lower.find("https://"), lower.find("http://")) {
-        (Some(a), Some(b)) => a.min(b),
-        (a, b) => a.or(b)?,
+    let bytes = text.as_bytes();
+    let starts_with = |at: usize, scheme: &[u8]| {
+        bytes
+            .get(at..at + scheme.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(scheme))
     };
+    let (at, scheme_len) = (0..bytes.len()).find_map(|at| {
+        if starts_with(at, b"https://") {
+            Some((at, 8))
+        } else if starts_with(at, b"http://") {
+            Some((at, 7))
+        } else {
+            None
+        }
+    })?;
     // A scheme with nothing after it is not a link.
-    let after = &lower[at..];
-    let scheme_len = if after.starts_with("https://") { 8 } else { 7 };
-    match after[scheme_len..].chars().next() {
+    match text.get(at + scheme_len..)?.chars().next() {
         Some(c) if !c.is_whitespace() => Some(at),
         _ => None,
     }
@@ -110,11 +123,24 @@ fn find_link_start(text: &str) -> Option<usize> {
 
 /// Up to two initials of a display name, for the agent's avatar.
 pub(crate) fn initials(name: &str) -> String {
-    name.split_whitespace()
+    let firsts: String = name
+        .split_whitespace()
         .filter_map(|word| word.chars().next())
         .take(2)
-        .flat_map(char::to_uppercase)
-        .collect()
+        .collect();
+    upper_case(&firsts)
+}
+
+/// The browser's upper case: the same Unicode mapping as Rust's, without its case tables in
+/// the module.
+#[cfg(target_arch = "wasm32")]
+fn upper_case(text: &str) -> String {
+    js_sys::JsString::from(text).to_upper_case().into()
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn upper_case(text: &str) -> String {
+    text.to_uppercase()
 }
 
 #[cfg(test)]
@@ -140,6 +166,18 @@ mod tests {
             vec![("http:// nothing", false)]
         );
         assert_eq!(
+            split_links("HTTPS://A.example/x and http://b.example"),
+            vec![
+                ("HTTPS://A.example/x", true),
+                (" and ", false),
+                ("http://b.example", true)
+            ]
+        );
+        assert_eq!(
+            split_links("é http://ü.example/<b>"),
+            vec![("é ", false), ("http://ü.example/", true), ("<b>", false)]
+        );
+        assert_eq!(
             split_links("(http://a.example)."),
             vec![("(", false), ("http://a.example", true), (").", false)]
         );
@@ -150,5 +188,6 @@ mod tests {
         assert_eq!(initials("maya chen"), "MC");
         assert_eq!(initials("Jonas"), "J");
         assert_eq!(initials("  "), "");
+        assert_eq!(initials("élodie ßeta"), "ÉSS");
     }
 }

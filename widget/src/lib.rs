@@ -6,9 +6,12 @@
 //! the DOM ([`panel`]), REST calls ([`net`]) and text-only rendering ([`dom`]).
 
 mod dom;
+mod json;
 mod net;
 mod panel;
+mod small_map;
 mod view;
+mod wire;
 
 use wasm_bindgen::prelude::*;
 

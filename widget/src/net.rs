@@ -1,10 +1,11 @@
 //! REST calls to the Bellhop server (the panel's own origin).
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, RequestInit, Response};
+
+use crate::json;
+use crate::wire::{FromJson, ToJson};
 
 /// Why a call failed: the server's message, or the network's.
 #[derive(Debug)]
@@ -38,7 +39,7 @@ async fn call(
     }
     if let Some(token) = bearer {
         headers
-            .set("authorization", &format!("Bearer {token}"))
+            .set("authorization", &("Bearer ".to_owned() + token))
             .map_err(CallError::network)?;
     }
     init.set_headers(&headers);
@@ -55,30 +56,32 @@ async fn call(
     if response.ok() {
         Ok(text)
     } else {
-        let error: Option<bellhop_protocol::error::ApiError> = serde_json::from_str(&text).ok();
+        let error = json::parse(&text)
+            .as_ref()
+            .and_then(bellhop_protocol::error::ApiError::from_json);
         Err(CallError {
             message: error.map_or(text, |e| e.message),
         })
     }
 }
 
-fn decode<T: DeserializeOwned>(text: &str) -> Result<T, CallError> {
-    serde_json::from_str(text).map_err(|e| CallError {
-        message: e.to_string(),
-    })
+fn decode<T: FromJson>(text: &str) -> Result<T, CallError> {
+    json::parse(text)
+        .as_ref()
+        .and_then(T::from_json)
+        .ok_or_else(|| CallError {
+            message: "the server's answer was not understood".into(),
+        })
 }
 
-pub(crate) async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
+pub(crate) async fn get<T: FromJson>(path: &str) -> Result<T, CallError> {
     decode(&call("GET", path, None, None).await?)
 }
 
-pub(crate) async fn post<B: Serialize, T: DeserializeOwned>(
+pub(crate) async fn post<B: ToJson, T: FromJson>(
     path: &str,
     body: &B,
     bearer: Option<&str>,
 ) -> Result<T, CallError> {
-    let body = serde_json::to_string(body).map_err(|e| CallError {
-        message: e.to_string(),
-    })?;
-    decode(&call("POST", path, Some(body), bearer).await?)
+    decode(&call("POST", path, Some(body.to_json()), bearer).await?)
 }

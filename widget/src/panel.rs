@@ -8,19 +8,16 @@
 //! keeps the conversation and its unsent messages.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
 use bellhop_protocol::api::{
-    ClosedReason, LeadKind, LeadSubmission, PageContext, VisitorIdentity, WidgetConfig,
-    WidgetSessionRequest, WidgetSessionResponse,
+    ClosedReason, LeadKind, PageContext, WidgetConfig, WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{
     AgentRef, AuthorKind, Conversation, ConversationStatus, ServerFrame, VisitorFrame,
 };
 use bellhop_protocol::{ConversationId, DepartmentId, MessageBody};
-use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
@@ -29,16 +26,17 @@ use web_sys::{
 };
 
 use crate::dom::{document, focus};
-use crate::net;
+use crate::json::{self, json, number};
+use crate::small_map::SmallMap;
 use crate::view::{SendState, View};
+use crate::{net, wire};
 
 type Shared = Rc<RefCell<Panel>>;
 
 /// What the panel keeps across reloads, besides the token.
-#[derive(Default, Serialize, Deserialize)]
+#[derive(Default)]
 struct Kept {
     core: Snapshot,
-    #[serde(default)]
     prechat_done: bool,
 }
 
@@ -54,7 +52,7 @@ struct Panel {
     host_origin: Option<String>,
     own_storage: Option<Storage>,
     /// What the loader kept for us, when our own storage is denied.
-    loader_kept: HashMap<String, String>,
+    loader_kept: SmallMap<String>,
     page: PageContext,
     config: Option<WidgetConfig>,
     token: Option<String>,
@@ -67,7 +65,7 @@ struct Panel {
     open: bool,
     unread: u32,
     /// Sends not confirmed yet, by client id: their elements in the log.
-    pending: HashMap<String, Element>,
+    pending: SmallMap<Element>,
     typing_sent: bool,
     last_input: f64,
     view: View,
@@ -93,7 +91,7 @@ pub(crate) fn start() {
         key: param("key").unwrap_or_default(),
         host_origin: param("origin"),
         own_storage,
-        loader_kept: HashMap::new(),
+        loader_kept: SmallMap::new(),
         page: PageContext::default(),
         config: None,
         token: None,
@@ -104,7 +102,7 @@ pub(crate) fn start() {
         prechat_done: false,
         open: false,
         unread: 0,
-        pending: HashMap::new(),
+        pending: SmallMap::new(),
         typing_sent: false,
         last_input: 0.0,
         view,
@@ -118,7 +116,7 @@ pub(crate) fn start() {
         .and_then(|w| w.parent().ok().flatten().map(|p| (w, p)))
         .is_some_and(|(w, p)| !js_sys::Object::is(&w, &p));
     if framed {
-        to_loader(&shared, &serde_json::json!({ "type": "ready" }));
+        to_loader(&shared, &json!({ "type": "ready" }));
     } else {
         // Opened directly (no loader): run on our own.
         shared.borrow_mut().open = true;
@@ -137,7 +135,7 @@ fn usable_storage() -> Option<Storage> {
 
 impl Panel {
     fn storage_key(&self, name: &str) -> String {
-        format!("bellhop:{}:{name}", self.key)
+        "bellhop:".to_owned() + &self.key + ":" + name
     }
 
     fn load(&self, name: &str) -> Option<String> {
@@ -149,7 +147,7 @@ impl Panel {
 
     /// Keeps `value` under `name`; returns a `store` message for the loader when our own
     /// storage is denied.
-    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<serde_json::Value> {
+    fn keep(&mut self, name: &str, value: Option<&str>) -> Option<json::Text> {
         match &self.own_storage {
             Some(storage) => {
                 let key = self.storage_key(name);
@@ -164,18 +162,18 @@ impl Panel {
                     Some(v) => self.loader_kept.insert(name.to_owned(), v.to_owned()),
                     None => self.loader_kept.remove(name),
                 };
-                Some(serde_json::json!({ "type": "store", "name": name, "value": value }))
+                Some(json!({ "type": "store", "name": name, "value": value }))
             }
         }
     }
 
-    fn snapshot_message(&mut self) -> Option<serde_json::Value> {
+    fn snapshot_message(&mut self) -> Option<json::Text> {
         let core = self.core.as_ref()?.snapshot();
         let kept = Kept {
             core,
             prechat_done: self.prechat_done,
         };
-        let json = serde_json::to_string(&kept).ok()?;
+        let json = wire::kept_json(&kept.core, kept.prechat_done);
         self.keep("snapshot", Some(&json))
     }
 
@@ -184,34 +182,25 @@ impl Panel {
     }
 }
 
-fn to_loader(shared: &Shared, message: &serde_json::Value) {
+fn to_loader(shared: &Shared, message: &json::Text) {
     let Some(origin) = shared.borrow().host_origin.clone() else {
         return;
     };
-    let mut message = message.clone();
-    if let Some(object) = message.as_object_mut() {
-        object.insert("bellhop".into(), 1.into());
-    }
     let Some(window) = web_sys::window() else {
         return;
     };
     let Ok(Some(parent)) = window.parent() else {
         return;
     };
-    if let Ok(value) = serde_wasm_value(&message) {
+    if let Ok(value) = js_sys::JSON::parse(&message.with_mark()) {
         let _ = parent.post_message(&value, &origin);
     }
 }
 
-/// A JSON value as a structured-clonable JS value.
-fn serde_wasm_value(value: &serde_json::Value) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&value.to_string())
-}
-
-fn emit(shared: &Shared, name: &str, data: serde_json::Value) {
+fn emit(shared: &Shared, name: &str, data: json::Text) {
     to_loader(
         shared,
-        &serde_json::json!({ "type": "event", "name": name, "data": data }),
+        &json!({ "type": "event", "name": name, "data": data }),
     );
 }
 
@@ -240,7 +229,7 @@ fn listen_to_loader(shared: &Shared) {
             let Ok(text) = js_sys::JSON::stringify(&event.data()) else {
                 return;
             };
-            let Ok(message) = serde_json::from_str::<serde_json::Value>(&String::from(text)) else {
+            let Some(message) = json::parse(&String::from(text)) else {
                 return;
             };
             if message.get("bellhop").and_then(|v| v.as_i64()) != Some(1) {
@@ -255,7 +244,7 @@ fn listen_to_loader(shared: &Shared) {
         let shared = shared.clone();
         Closure::<dyn FnMut(KeyboardEvent)>::new(move |event: KeyboardEvent| {
             if event.key() == "Escape" {
-                to_loader(&shared, &serde_json::json!({ "type": "close" }));
+                to_loader(&shared, &json!({ "type": "close" }));
             }
         })
     };
@@ -289,7 +278,7 @@ fn listen_to_loader(shared: &Shared) {
     }
 }
 
-fn on_loader_message(shared: &Shared, message: &serde_json::Value) {
+fn on_loader_message(shared: &Shared, message: &json::Value) {
     let kind = message.get("type").and_then(|v| v.as_str()).unwrap_or("");
     match kind {
         "init" => {
@@ -324,13 +313,13 @@ fn on_loader_message(shared: &Shared, message: &serde_json::Value) {
                 panel.unread = 0;
                 panel.view.input.clone()
             };
-            to_loader(shared, &serde_json::json!({ "type": "unread", "count": 0 }));
+            to_loader(shared, &json!({ "type": "unread", "count": 0 }));
             focus(&input);
         }
         "close" => shared.borrow_mut().open = false,
         "reset" => reset(shared),
         "identify" => {
-            if let Some(identity) = message.get("identity").cloned() {
+            if let Some(identity) = message.get("identity") {
                 identify(shared, identity);
             }
         }
@@ -347,13 +336,13 @@ fn boot(shared: &Shared) {
     wasm_bindgen_futures::spawn_local(async move {
         let key = shared.borrow().key.clone();
         let config: WidgetConfig =
-            match net::get(&format!("/api/v1/widget/config?key={}", encode(&key))).await {
+            match net::get(&("/api/v1/widget/config?key=".to_owned() + &encode(&key))).await {
                 Ok(config) => config,
                 Err(e) => {
                     shared
                         .borrow()
                         .view
-                        .show_notice(Some(&format!("Chat is unavailable: {}", e.message)));
+                        .show_notice(Some(&("Chat is unavailable: ".to_owned() + &e.message)));
                     return;
                 }
             };
@@ -367,12 +356,12 @@ fn boot(shared: &Shared) {
     });
 }
 
-async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
+async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>) {
     let (key, held) = {
         let panel = shared.borrow();
         (panel.key.clone(), panel.load("token"))
     };
-    let request = WidgetSessionRequest {
+    let request = wire::SessionRequest {
         widget_key: key,
         token: held,
         identity,
@@ -382,7 +371,7 @@ async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
             Ok(session) => session,
             Err(e) => {
                 shared.borrow().view.show_notice(Some(&e.message));
-                emit(shared, "error", serde_json::json!({ "message": e.message }));
+                emit(shared, "error", json!({ "message": e.message }));
                 return;
             }
         };
@@ -407,7 +396,8 @@ async fn start_session(shared: &Shared, identity: Option<VisitorIdentity>) {
         } else {
             let kept: Kept = panel
                 .load("snapshot")
-                .and_then(|s| serde_json::from_str(&s).ok())
+                .and_then(|s| wire::kept_from_json(&s))
+                .map(|(core, prechat_done)| Kept { core, prechat_done })
                 .unwrap_or_default();
             panel.prechat_done = kept.prechat_done;
             // After a reload the log is empty: replay the open conversation from its start
@@ -462,7 +452,7 @@ fn run(shared: &Shared, actions: Vec<Action>) {
                 );
             }
             Action::Send(frame) => {
-                if let Ok(json) = frame.to_json() {
+                if let Some(json) = wire::client_frame_json(&frame) {
                     let panel = shared.borrow();
                     if let Some(socket) = &panel.socket {
                         let _ = socket.ws.send_with_str(&json);
@@ -535,7 +525,7 @@ fn open_socket(shared: &Shared) {
     };
     let host = location.host().unwrap_or_default();
     let key = shared.borrow().key.clone();
-    let url = format!("{scheme}//{host}/ws/v1/visitor?key={}", encode(&key));
+    let url = scheme.to_owned() + "//" + &host + "/ws/v1/visitor?key=" + &encode(&key);
     let ws = match WebSocket::new(&url) {
         Ok(ws) => ws,
         Err(_) => {
@@ -562,7 +552,7 @@ fn open_socket(shared: &Shared) {
             else {
                 return;
             };
-            if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
+            if let Some(frame) = wire::server_frame(&text) {
                 handle(&shared, Event::Frame { frame, now: now() });
             }
         })
@@ -608,15 +598,12 @@ fn show_message(shared: &Shared, message: &bellhop_protocol::frames::Message) {
         let open = panel.open;
         drop(panel);
         if !open {
-            to_loader(
-                shared,
-                &serde_json::json!({ "type": "unread", "count": unread }),
-            );
+            to_loader(shared, &json!({ "type": "unread", "count": unread }));
         }
         emit(
             shared,
             "message",
-            serde_json::json!({ "author": message.author_name, "body": message.body }),
+            json!({ "author": message.author_name, "body": message.body }),
         );
     }
 }
@@ -631,14 +618,11 @@ fn conversation_started(shared: &Shared, id: ConversationId) {
         panel.agent = None;
         dom_hide(&panel.view.department);
     }
-    to_loader(
-        shared,
-        &serde_json::json!({ "type": "active", "value": true }),
-    );
+    to_loader(shared, &json!({ "type": "active", "value": true }));
     emit(
         shared,
         "chatStarted",
-        serde_json::json!({ "id": id.to_string() }),
+        json!({ "id": wire::uuid_text(id.as_uuid()) }),
     );
 }
 
@@ -664,13 +648,13 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
             estimated_wait_secs,
             ..
         } => {
+            let place = "You are number ".to_owned() + &number(position.into()) + " in the queue";
             let text = match estimated_wait_secs {
-                Some(secs) if secs >= 60 => format!(
-                    "You are number {position} in the queue (about {} min)",
-                    secs.div_ceil(60)
-                ),
-                Some(_) => format!("You are number {position} in the queue (less than a minute)"),
-                None => format!("You are number {position} in the queue"),
+                Some(secs) if secs >= 60 => {
+                    place + " (about " + &number(secs.div_ceil(60)) + " min)"
+                }
+                Some(_) => place + " (less than a minute)",
+                None => place,
             };
             shared.borrow().view.set_status(&text);
         }
@@ -694,14 +678,11 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 panel.view.set_status("");
                 panel.view.show_typing(None);
                 drop(panel);
-                to_loader(
-                    shared,
-                    &serde_json::json!({ "type": "active", "value": false }),
-                );
+                to_loader(shared, &json!({ "type": "active", "value": false }));
                 emit(
                     shared,
                     "chatEnded",
-                    serde_json::json!({ "id": conversation.id.to_string() }),
+                    json!({ "id": wire::uuid_text(conversation.id.as_uuid()) }),
                 );
             }
         }
@@ -743,7 +724,7 @@ fn set_conversation(shared: &Shared, conversation: Conversation, announce: bool)
                     .set_title(&agent.display_name, Some(&agent.display_name));
                 panel
                     .view
-                    .set_status(&format!("{site} · replies in a few minutes"));
+                    .set_status(&(site + " · replies in a few minutes"));
             }
             _ => panel.view.set_title(&site, None),
         }
@@ -756,15 +737,12 @@ fn set_conversation(shared: &Shared, conversation: Conversation, announce: bool)
         started
     };
     if started {
-        to_loader(
-            shared,
-            &serde_json::json!({ "type": "active", "value": true }),
-        );
+        to_loader(shared, &json!({ "type": "active", "value": true }));
         if announce {
             emit(
                 shared,
                 "chatStarted",
-                serde_json::json!({ "id": conversation_id.to_string() }),
+                json!({ "id": wire::uuid_text(conversation_id.as_uuid()) }),
             );
         }
     }
@@ -837,7 +815,7 @@ fn show_form(shared: &Shared, kind: LeadKind, config: &WidgetConfig) {
 }
 
 fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
-    let mut fields = std::collections::BTreeMap::new();
+    let mut fields = SmallMap::new();
     let mut consent = false;
     if let Ok(inputs) = form.query_selector_all("input, textarea") {
         for i in 0..inputs.length() {
@@ -864,7 +842,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
         )
     };
     let first_message = fields.get("message").cloned();
-    let submission = LeadSubmission {
+    let submission = wire::LeadForm {
         kind,
         department_id: department,
         fields,
@@ -873,7 +851,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
     };
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let result: Result<serde_json::Value, net::CallError> =
+        let result: Result<(), net::CallError> =
             net::post("/api/v1/widget/leads", &submission, token.as_deref()).await;
         match result {
             Err(e) => shared.borrow().view.show_notice(Some(&e.message)),
@@ -908,7 +886,7 @@ fn chosen_department(panel: &Panel) -> Option<DepartmentId> {
     if panel.conversation.is_some() || select.hidden() {
         return None;
     }
-    select.value().parse().ok()
+    wire::parse_id(&select.value())
 }
 
 fn wire_view(shared: &Shared) {
@@ -951,7 +929,7 @@ fn wire_view(shared: &Shared) {
     let on_close = {
         let shared = shared.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            to_loader(&shared, &serde_json::json!({ "type": "close" }));
+            to_loader(&shared, &json!({ "type": "close" }));
         })
     };
     let _ = panel
@@ -1059,10 +1037,8 @@ fn typing(shared: &Shared, typing: bool) {
         .core
         .as_ref()
         .is_some_and(|c| *c.state() == State::Live);
-    if let (true, Some(socket)) = (live, &panel.socket)
-        && let Ok(json) = serde_json::to_string(&frame)
-    {
-        let _ = socket.ws.send_with_str(&json);
+    if let (true, Some(socket)) = (live, &panel.socket) {
+        let _ = socket.ws.send_with_str(&wire::visitor_frame_json(&frame));
     }
 }
 
@@ -1107,18 +1083,15 @@ fn reset(shared: &Shared) {
         panel.loader_kept.clear();
         panel.booted = false;
     }
-    to_loader(
-        shared,
-        &serde_json::json!({ "type": "active", "value": false }),
-    );
+    to_loader(shared, &json!({ "type": "active", "value": false }));
     boot(shared);
 }
 
 /// `Bellhop.identify({id, attributes, hash})`: a verified identity from the site's server.
-fn identify(shared: &Shared, identity: serde_json::Value) {
+fn identify(shared: &Shared, identity: &json::Value) {
     let user_id = identity
         .get("id")
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned));
+        .map(|v| v.as_str().map_or_else(|| v.to_json(), str::to_owned));
     let signature = identity
         .get("hash")
         .and_then(|v| v.as_str())
@@ -1127,16 +1100,16 @@ fn identify(shared: &Shared, identity: serde_json::Value) {
         emit(
             shared,
             "error",
-            serde_json::json!({ "message": "identify needs id and hash" }),
+            json!({ "message": "identify needs id and hash" }),
         );
         return;
     };
+    // As the page gave them (`{}` unless an object): the server reads them into its map.
     let attributes = identity
         .get("attributes")
-        .and_then(|v| v.as_object())
-        .map(|m| m.clone().into_iter().collect())
-        .unwrap_or_default();
-    let identity = VisitorIdentity {
+        .filter(|v| v.as_object().is_some())
+        .map_or_else(|| "{}".into(), json::Value::to_json);
+    let identity = wire::VerifiedIdentity {
         user_id,
         attributes,
         signature,

@@ -118,7 +118,7 @@ impl View {
         match who {
             Some(name) => {
                 self.typing
-                    .set_text_content(Some(&format!("{name} is typing…")));
+                    .set_text_content(Some(&(name.to_owned() + " is typing…")));
                 set_hidden(&self.typing, false);
             }
             None => set_hidden(&self.typing, true),
@@ -191,7 +191,7 @@ impl View {
         self.department.set_inner_html("");
         for d in departments {
             let option = text_el("option", "", &d.name);
-            set_attr(&option, "value", &d.id.to_string());
+            set_attr(&option, "value", &crate::wire::uuid_text(d.id.as_uuid()));
             append(&self.department, &option);
         }
         set_hidden(&self.department, departments.len() < 2);
@@ -203,7 +203,7 @@ impl View {
         let form = el("form", "lead");
         append(&form, &text_el("h2", "", heading));
         for (i, field) in spec.fields.iter().enumerate() {
-            let id = format!("f{i}");
+            let id = "f".to_owned() + &crate::json::number(i as u64);
             let label = text_el("label", "", &field.label);
             set_attr(&label, "for", &id);
             let input = match field.kind {

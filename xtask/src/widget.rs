@@ -29,9 +29,13 @@ use crate::tools::{self, WASM_TARGET};
 /// as the module's `target_features` section lists them. wasm-opt reads that section when it
 /// is there; naming them keeps the build right if a tool ever drops it, since without them
 /// wasm-opt refuses the module (the code has bulk-memory instructions, and wasm-bindgen's
-/// externref table needs reference types). Every current browser has all of them.
+/// externref table needs reference types). Every current browser has all of them. After
+/// optimising, the two custom sections no browser reads (the toolchain's `producers` and
+/// `target_features`) are dropped: they are a few hundred bytes of every download.
 pub(crate) const WASM_OPT_FLAGS: &[&str] = &[
     "-Oz",
+    "--strip-producers",
+    "--strip-target-features",
     "--enable-bulk-memory",
     "--enable-bulk-memory-opt",
     "--enable-call-indirect-overlong",
