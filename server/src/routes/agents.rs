@@ -9,7 +9,7 @@ use bellhop_protocol::api::{AgentUpdate, NewAgentRequest, PasswordReset, Role};
 use super::{Reply, State};
 use crate::auth::limits::Throttle;
 use crate::error::HttpError;
-use crate::routes::auth::{end_sessions, hash_password, profile};
+use crate::routes::auth::{check_new_password, end_sessions, profile, set_password};
 use crate::routes::session::AgentSession;
 use crate::store::{AccessChange, StoreError};
 
@@ -75,13 +75,8 @@ pub(crate) async fn update(
     path: Path<AgentId>,
     body: Json<AgentUpdate>,
 ) -> Reply {
-    session.require(Role::Admin)?;
+    let agent = administered(&state, &session, path.into_inner()).await?;
     let update = body.into_inner();
-    let agent = state
-        .store
-        .agent(path.into_inner())
-        .await?
-        .ok_or_else(|| HttpError::not_found("agent"))?;
     let sites_after = update.sites.clone().unwrap_or_else(|| agent.sites.clone());
     if let Some(sites) = &update.sites {
         for site in sites {
@@ -182,29 +177,11 @@ pub(crate) async fn reset_password(
     path: Path<AgentId>,
     body: Json<PasswordReset>,
 ) -> Reply {
-    session.require(Role::Admin)?;
-    let agent = state
-        .store
-        .agent(path.into_inner())
-        .await?
-        .ok_or_else(|| HttpError::not_found("agent"))?;
+    let agent = administered(&state, &session, path.into_inner()).await?;
     let PasswordReset { new_password } = body.into_inner();
-    crate::accounts::check_password_rules(&new_password).map_err(HttpError::invalid)?;
-    let hash = hash_password(&state, new_password).await?;
-    end_sessions(
-        &state,
-        agent.id,
-        &AccessChange {
-            password_hash: Some(hash),
-            ..AccessChange::default()
-        },
-    )
-    .await?;
-    state
-        .login
-        .throttle
-        .accounts
-        .clear(&Throttle::account_key(&agent.email));
+    check_new_password(&new_password)?;
+    set_password(&state, agent.id, new_password).await?;
+    lift_login_lock(&state, &agent);
     tracing::info!(agent = %agent.id, by = %session.agent.id, "password reset by an admin");
     Ok(HttpResponse::NoContent().finish())
 }
@@ -212,17 +189,31 @@ pub(crate) async fn reset_password(
 /// `POST /api/v1/agents/{id}/unlock` (admins): lifts a login lock on the account before it
 /// expires.
 pub(crate) async fn unlock(state: State, session: AgentSession, path: Path<AgentId>) -> Reply {
+    let agent = administered(&state, &session, path.into_inner()).await?;
+    lift_login_lock(&state, &agent);
+    tracing::info!(agent = %agent.id, by = %session.agent.id, "login lock lifted by an admin");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The agent an admin acts on: `403` for a caller who is not an admin, `404` for no such
+/// agent.
+async fn administered(
+    state: &State,
+    session: &AgentSession,
+    id: AgentId,
+) -> Result<crate::store::Agent, HttpError> {
     session.require(Role::Admin)?;
-    let agent = state
+    state
         .store
-        .agent(path.into_inner())
+        .agent(id)
         .await?
-        .ok_or_else(|| HttpError::not_found("agent"))?;
+        .ok_or_else(|| HttpError::not_found("agent"))
+}
+
+fn lift_login_lock(state: &State, agent: &crate::store::Agent) {
     state
         .login
         .throttle
         .accounts
         .clear(&Throttle::account_key(&agent.email));
-    tracing::info!(agent = %agent.id, by = %session.agent.id, "login lock lifted by an admin");
-    Ok(HttpResponse::NoContent().finish())
 }

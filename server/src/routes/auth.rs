@@ -180,7 +180,7 @@ pub(crate) async fn change_password(
     if let Err(retry) = guard.throttle.accounts.check(&account, now) {
         return Err(throttled(&state, retry, "account locked"));
     }
-    crate::accounts::check_password_rules(&new_password).map_err(HttpError::invalid)?;
+    check_new_password(&new_password)?;
     let verified = match guard
         .hasher
         .verify(current_password, Some(agent.password_hash.clone()))
@@ -202,18 +202,33 @@ pub(crate) async fn change_password(
             "the current password is wrong",
         ));
     }
-    let hash = hash_password(&state, new_password).await?;
+    set_password(&state, agent.id, new_password).await?;
+    tracing::info!(agent = %agent.id, "password changed; every session of the agent ended");
+    start_session(&state, agent).await
+}
+
+/// `400` unless the new password follows the rules.
+pub(crate) fn check_new_password(password: &bellhop_protocol::Password) -> Result<(), HttpError> {
+    crate::accounts::check_password_rules(password).map_err(HttpError::invalid)
+}
+
+/// Sets the agent's password (checked by [`check_new_password`]) and ends every session of
+/// theirs.
+pub(crate) async fn set_password(
+    state: &State,
+    agent: AgentId,
+    password: bellhop_protocol::Password,
+) -> Result<(), HttpError> {
+    let hash = hash_password(state, password).await?;
     end_sessions(
-        &state,
-        agent.id,
+        state,
+        agent,
         &AccessChange {
             password_hash: Some(hash),
             ..AccessChange::default()
         },
     )
-    .await?;
-    tracing::info!(agent = %agent.id, "password changed; every session of the agent ended");
-    start_session(&state, agent).await
+    .await
 }
 
 /// Hashes a new password on the bounded hashing threads.
