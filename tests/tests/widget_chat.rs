@@ -15,6 +15,7 @@ use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app};
 both_backends!(
     a_visitor_chats_through_the_widget_on_another_site,
     the_widget_works_from_the_keyboard_and_passes_axe,
+    identify_makes_the_sites_user_the_visitor_and_reset_forgets_them,
 );
 
 /// A customer's page as hostile as they come: a strict policy naming only Bellhop, and rules
@@ -315,4 +316,79 @@ async fn the_widget_works_from_the_keyboard_and_passes_axe(backend: Backend) {
         serious.is_empty(),
         "axe found serious violations: {serious:?}"
     );
+}
+
+async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client: &Client = &app;
+    let server = format!("http://127.0.0.1:{}", client.port);
+    let host = HostSite::start().await;
+    let site = client.create_site("Northwind", &[&host.origin()]).await;
+    let secret = "site-secret-0123456789";
+    let config = SiteConfig {
+        identity_secret: Some(secret.into()),
+        ..SiteConfig::default()
+    };
+    let response = client
+        .patch(
+            &format!("/api/v1/sites/{}", site.id),
+            &SiteSettingsUpdate {
+                config: Some(config),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    host.set_pages(vec![Page {
+        path: "/",
+        html: format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Shop</h1><script src="{server}/widget.js" data-site="{}" async></script></body></html>"#,
+            site.widget_key
+        ),
+        csp: None,
+    }]);
+    let attributes: std::collections::BTreeMap<String, serde_json::Value> =
+        [("name".to_owned(), serde_json::json!("Ada"))].into();
+    let hash = bellhop_server::auth::identity::sign(secret, "customer-7", &attributes);
+    let attributes = serde_json::to_string(&attributes).expect("attributes");
+    let outcome = tokio::task::spawn_blocking(move || {
+        run_scenario(
+            "widget_identity.mjs",
+            &[
+                ("HOST_URL", &format!("{}/", host.origin())),
+                ("USER_ID", "customer-7"),
+                ("ATTRIBUTES", &attributes),
+                ("HASH", &hash),
+            ],
+        )
+    })
+    .await
+    .expect("the scenario");
+    println!("{backend:?}: {outcome:#}");
+    assert!(
+        outcome["failure"].is_null(),
+        "the scenario failed: {}",
+        outcome["failure"]
+    );
+    assert_eq!(outcome["sameVisitorOnOtherDevice"], true);
+    let forged = outcome["forgedErrors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(!forged.is_empty(), "a forged identity fires an error event");
+    assert_eq!(outcome["forgerSeesTheConversation"], 0);
+    assert_eq!(
+        outcome["afterResetOld"], 0,
+        "after reset nothing of the user's shows"
+    );
+    assert_eq!(outcome["afterResetSent"], true);
+    // Two visitors in the end: the user's conversation, and the fresh visitor's.
+    let list: ConversationList = client
+        .get_json("/api/v1/conversations?scope=site", &client.admin_token)
+        .await;
+    let mut visitors: Vec<_> = list.conversations.iter().map(|c| c.visitor_id).collect();
+    visitors.sort();
+    visitors.dedup();
+    assert_eq!(visitors.len(), 2, "{:?}", list.conversations);
 }

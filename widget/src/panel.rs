@@ -70,6 +70,10 @@ struct Panel {
     last_input: f64,
     view: View,
     booted: bool,
+    /// The visitor the token names.
+    visitor: Option<bellhop_protocol::VisitorId>,
+    /// An identity the page gave before the session was there: applied once it is.
+    identity: Option<wire::VerifiedIdentity>,
 }
 
 fn now() -> i64 {
@@ -107,6 +111,8 @@ pub(crate) fn start() {
         last_input: 0.0,
         view,
         booted: false,
+        visitor: None,
+        identity: None,
     };
     let shared: Shared = Rc::new(RefCell::new(panel));
     wire_view(&shared);
@@ -382,6 +388,33 @@ async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>
     let actions = {
         let mut panel = shared.borrow_mut();
         panel.token = Some(session.token.clone());
+        let previous = panel.visitor.replace(session.visitor_id);
+        let other_visitor = previous.is_some_and(|v| v != session.visitor_id);
+        if other_visitor {
+            // Identified as another visitor (the same user on another device, say): their
+            // conversations replace this one's; what was typed and not sent yet goes as theirs.
+            if let Some(socket) = panel.socket.take() {
+                close_quietly(&socket);
+            }
+            let outbox = panel
+                .core
+                .take()
+                .map(|core| core.snapshot().outbox)
+                .unwrap_or_default();
+            let kept = Kept {
+                core: Snapshot {
+                    outbox,
+                    ..Snapshot::default()
+                },
+                prechat_done: true,
+            };
+            let json = wire::kept_json(&kept.core, kept.prechat_done);
+            let _ = panel.keep("snapshot", Some(&json));
+            panel.pending.clear();
+            panel.conversation = None;
+            panel.agent = None;
+            panel.view.log.set_inner_html("");
+        }
         let credentials = Credentials::Visitor {
             token: session.token,
         };
@@ -427,6 +460,14 @@ async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>
         }
     };
     run(shared, actions);
+    // The page identified its user while this session was being made.
+    let pending = shared.borrow_mut().identity.take();
+    if let Some(identity) = pending {
+        let shared = shared.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            start_session(&shared, Some(identity)).await;
+        });
+    }
 }
 
 fn encode(text: &str) -> String {
@@ -1114,6 +1155,11 @@ fn identify(shared: &Shared, identity: &json::Value) {
         attributes,
         signature,
     };
+    // Before the first session the identity waits for it (see `start_session`).
+    if shared.borrow().core.is_none() {
+        shared.borrow_mut().identity = Some(identity);
+        return;
+    }
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
         start_session(&shared, Some(identity)).await;

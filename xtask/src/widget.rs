@@ -5,7 +5,8 @@
 //! 2. `wasm-bindgen --target web` writes the ES-module glue and the module into
 //!    `target/widget-build/`;
 //! 3. binaryen's `wasm-opt -Oz` (npm's, see [`WASM_OPT_FLAGS`]) shrinks the module;
-//! 4. the dist folder gets the loader as is (`widget.js`, a stable name: sites paste its URL),
+//! 4. the dist folder gets the loader (`widget.js`, a stable name: sites paste its URL) without
+//!    its comment lines and indentation ([`strip_js`]),
 //!    the panel's assets under content-hashed names (`panel-<hash8>.wasm`, `.js`, `.css`, so
 //!    they can be cached forever; the `.js` is the glue, starting the panel when loaded),
 //!    `panel.html` with `{{PANEL_JS}}`, `{{PANEL_CSS}}` and `{{PANEL_WASM}}` replaced by those
@@ -98,7 +99,7 @@ pub(crate) fn build() -> anyhow::Result<PathBuf> {
     recreate(&dist)?;
     let mut manifest = Manifest::default();
 
-    let loader = read(&root().join("widget/loader/widget.js"))?;
+    let loader = strip_js(&read(&root().join("widget/loader/widget.js"))?);
     manifest.write(&dist, "widget.js", "widget.js".into(), &loader)?;
 
     let wasm = read(&optimized)?;
@@ -276,5 +277,45 @@ mod tests {
     fn names_carry_the_content_hash() {
         // SHA-256 of the empty input starts e3b0c442.
         assert_eq!(hashed("panel", "wasm", b""), "panel-e3b0c442.wasm");
+    }
+}
+
+/// The loader without what only its readers need: whole-line `//` comments, the opening
+/// `/*! … */` block and each line's indentation. Nothing inside a line is touched, so strings
+/// and code stay exactly as written.
+pub(crate) fn strip_js(source: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(source);
+    let mut out = String::with_capacity(text.len());
+    let mut in_header = false;
+    for line in text.lines() {
+        let line = line.trim_start();
+        if line.starts_with("/*!") {
+            in_header = !line.contains("*/");
+            continue;
+        }
+        if in_header {
+            in_header = !line.contains("*/");
+            continue;
+        }
+        if line.is_empty() || line.starts_with("//") {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod strip_tests {
+    use super::strip_js;
+
+    #[test]
+    fn stripping_keeps_code_and_strings() {
+        let source = b"/*! header\n * more\n */\n(function () {\n  // a comment\n  var u = \"http://x\"; // kept: not a whole line\n\n})();\n";
+        assert_eq!(
+            String::from_utf8(strip_js(source)).unwrap_or_default(),
+            "(function () {\nvar u = \"http://x\"; // kept: not a whole line\n})();\n"
+        );
     }
 }
