@@ -73,16 +73,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
     }]);
     let mut config = SiteConfig::default();
     config.prechat_form.enabled = true;
-    let response = client
-        .patch(
-            &format!("/api/v1/sites/{}", site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
-    assert_eq!(response.status(), 200);
+    configure(client, &site, config).await;
 
     // The agent is away at first, so the visitor waits in the queue and sees their place.
     let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
@@ -122,24 +113,16 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
         })
     };
 
-    let outcome = tokio::task::spawn_blocking(move || {
-        run_scenario(
-            "widget_chat.mjs",
-            &[
-                ("HOST_URL", &format!("{}/", host.origin())),
-                ("NEXT_URL", &format!("{}/next", host.origin())),
-                ("STRANGER_URL", &format!("{}/", stranger.origin())),
-            ],
-        )
-    })
-    .await
-    .expect("the scenario");
-    println!("{backend:?}: {outcome:#}");
-    assert!(
-        outcome["failure"].is_null(),
-        "the scenario failed: {}",
-        outcome["failure"]
-    );
+    let outcome = scenario(
+        backend,
+        "widget_chat.mjs",
+        vec![
+            ("HOST_URL", format!("{}/", host.origin())),
+            ("NEXT_URL", format!("{}/next", host.origin())),
+            ("STRANGER_URL", format!("{}/", stranger.origin())),
+        ],
+    )
+    .await;
     let (conversation, _agent_ws) = agent_side.await.expect("the agent's side");
 
     // What the visitor saw.
@@ -279,23 +262,15 @@ async fn the_widget_works_from_the_keyboard_and_passes_axe(backend: Backend) {
         site.widget_key,
         host.origin()
     );
-    let outcome = tokio::task::spawn_blocking(move || {
-        run_scenario(
-            "widget_a11y.mjs",
-            &[
-                ("HOST_URL", &format!("{}/", host.origin())),
-                ("PANEL_URL", &panel),
-            ],
-        )
-    })
-    .await
-    .expect("the scenario");
-    println!("{backend:?}: {outcome:#}");
-    assert!(
-        outcome["failure"].is_null(),
-        "the scenario failed: {}",
-        outcome["failure"]
-    );
+    let outcome = scenario(
+        backend,
+        "widget_a11y.mjs",
+        vec![
+            ("HOST_URL", format!("{}/", host.origin())),
+            ("PANEL_URL", panel),
+        ],
+    )
+    .await;
     assert_eq!(outcome["bubbleReachedByTab"], true);
     assert_eq!(outcome["bubbleLabel"], "Open chat");
     assert_eq!(
@@ -329,16 +304,7 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
         identity_secret: Some(secret.into()),
         ..SiteConfig::default()
     };
-    let response = client
-        .patch(
-            &format!("/api/v1/sites/{}", site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
-    assert_eq!(response.status(), 200);
+    configure(client, &site, config).await;
     host.set_pages(vec![Page {
         path: "/",
         html: format!(
@@ -352,25 +318,17 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
         [("name".to_owned(), serde_json::json!("Ada"))].into();
     let hash = bellhop_server::auth::identity::sign(secret, "customer-7", &attributes);
     let attributes = serde_json::to_string(&attributes).expect("attributes");
-    let outcome = tokio::task::spawn_blocking(move || {
-        run_scenario(
-            "widget_identity.mjs",
-            &[
-                ("HOST_URL", &format!("{}/", host.origin())),
-                ("USER_ID", "customer-7"),
-                ("ATTRIBUTES", &attributes),
-                ("HASH", &hash),
-            ],
-        )
-    })
-    .await
-    .expect("the scenario");
-    println!("{backend:?}: {outcome:#}");
-    assert!(
-        outcome["failure"].is_null(),
-        "the scenario failed: {}",
-        outcome["failure"]
-    );
+    let outcome = scenario(
+        backend,
+        "widget_identity.mjs",
+        vec![
+            ("HOST_URL", format!("{}/", host.origin())),
+            ("USER_ID", "customer-7".to_owned()),
+            ("ATTRIBUTES", attributes),
+            ("HASH", hash),
+        ],
+    )
+    .await;
     assert_eq!(outcome["sameVisitorOnOtherDevice"], true);
     let forged = outcome["forgedErrors"]
         .as_array()
@@ -391,4 +349,44 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
     visitors.sort();
     visitors.dedup();
     assert_eq!(visitors.len(), 2, "{:?}", list.conversations);
+}
+
+/// Runs a browser scenario off the async runtime (the server and the agent's side keep
+/// running meanwhile), prints its outcome and fails the test if the scenario did.
+async fn scenario(
+    backend: Backend,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> serde_json::Value {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run_scenario(script, &env)
+    })
+    .await
+    .expect("the scenario");
+    println!("{backend:?}: {outcome:#}");
+    assert!(
+        outcome["failure"].is_null(),
+        "the scenario failed: {}",
+        outcome["failure"]
+    );
+    outcome
+}
+
+/// Replaces the site's configuration, as an admin.
+async fn configure(
+    client: &Client,
+    site: &bellhop_protocol::api::SiteSettings,
+    config: SiteConfig,
+) {
+    let response = client
+        .patch(
+            &format!("/api/v1/sites/{}", site.id),
+            &SiteSettingsUpdate {
+                config: Some(config),
+                ..SiteSettingsUpdate::default()
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 200);
 }

@@ -198,23 +198,21 @@ pub fn same_origin(req: &HttpRequest) -> bool {
     is_same_origin(origin, host)
 }
 
-/// The request's `Origin` when it is this server's own: `public_url`'s origin when configured,
-/// else the origin the `Host` header names. Pages of this server (the widget panel, the
-/// console) call the widget endpoints from there.
-pub fn own_origin(req: &HttpRequest, public_url: Option<&str>) -> Option<String> {
+/// Whether the request comes from this server's own pages (the widget panel, the console):
+/// its `Origin` is `public_url`'s origin when configured, else the origin the `Host` header
+/// names.
+pub fn from_own_origin(req: &HttpRequest, public_url: Option<&str>) -> bool {
     // Browsers leave `Origin` off same-origin GETs, but say where the request comes from.
     let Some(origin) = header_text(req, header::ORIGIN) else {
-        let same = header_text(req, header::HeaderName::from_static("sec-fetch-site"))
+        return header_text(req, header::HeaderName::from_static("sec-fetch-site"))
             .is_some_and(|site| site == "same-origin");
-        return same.then(|| "same-origin".to_owned());
     };
-    let own = match public_url {
+    match public_url {
         Some(url) => Origin::of_url(url)
             .ok()
             .is_some_and(|own| Origin::parse(origin).ok() == Some(own)),
         None => header_text(req, header::HOST).is_some_and(|host| is_same_origin(origin, host)),
-    };
-    own.then(|| origin.to_owned())
+    }
 }
 
 fn is_same_origin(origin: &str, host: &str) -> bool {

@@ -30,11 +30,11 @@ pub(crate) fn check_origin(
     state: &AppState,
     req: &HttpRequest,
     site: &SiteSettings,
-) -> Result<String, HttpError> {
-    if let Some(own) = crate::auth::origin::own_origin(req, state.config.public_url.as_deref()) {
-        return Ok(own);
+) -> Result<(), HttpError> {
+    if crate::auth::origin::from_own_origin(req, state.config.public_url.as_deref()) {
+        return Ok(());
     }
-    crate::auth::origin::require_allowed(req, site)
+    crate::auth::origin::require_allowed(req, site).map(drop)
 }
 
 /// The site a widget key names, provided the request comes from one of its allowed origins.

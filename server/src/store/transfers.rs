@@ -188,14 +188,14 @@ impl TransferStore for SqlStore {
                 (cutoff,),
             )
             .await?;
+        let requeue = Requeue {
+            rule: RoutingRule::RequeuedAfterGrace,
+            note: "the agent stayed offline past the grace period",
+            notice,
+            now,
+        };
         let mut requeued = Vec::with_capacity(abandoned.len());
         for (conversation, previous_agent) in abandoned {
-            let requeue = Requeue {
-                rule: RoutingRule::RequeuedAfterGrace,
-                note: "the agent stayed offline past the grace period",
-                notice,
-                now,
-            };
             requeued.push(requeue_one(&mut conn, conversation, previous_agent, requeue).await?);
         }
         tx.commit().await?;
@@ -219,17 +219,17 @@ impl TransferStore for SqlStore {
                 (agent,),
             )
             .await?;
+        let requeue = Requeue {
+            rule: RoutingRule::RequeuedAgentRemoved,
+            note: "the agent was deactivated or removed from the site",
+            notice,
+            now,
+        };
         let mut requeued = Vec::with_capacity(open.len());
         for (conversation, site) in open {
             if keep_sites.is_some_and(|keep| keep.contains(&site)) {
                 continue;
             }
-            let requeue = Requeue {
-                rule: RoutingRule::RequeuedAgentRemoved,
-                note: "the agent was deactivated or removed from the site",
-                notice,
-                now,
-            };
             requeued.push(requeue_one(&mut conn, conversation, agent, requeue).await?);
         }
         tx.commit().await?;
@@ -238,6 +238,7 @@ impl TransferStore for SqlStore {
 }
 
 /// Why and when a conversation goes back to its queue, and what its visitor is told.
+#[derive(Clone, Copy)]
 struct Requeue<'a> {
     rule: RoutingRule,
     note: &'a str,
