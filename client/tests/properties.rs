@@ -361,6 +361,7 @@ impl World {
             client_id,
             body,
             sent_at: self.now,
+            attachment: None,
         });
         seq
     }

@@ -43,6 +43,7 @@ fn message(conversation: u128, seq: u64, client_id: Option<&ClientMessageId>) ->
         client_id: client_id.cloned(),
         body: format!("message {seq}"),
         sent_at: 1000 + seq as i64,
+        attachment: None,
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::frames::{AgentStatus, Conversation, Message, Millis};
+use crate::frames::{AgentStatus, Attachment, Conversation, Message, Millis};
 use crate::ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
 use crate::text::{ChatCap, DisplayName, Email, Password};
 use crate::wire_name::wire_names;
@@ -312,6 +312,99 @@ pub struct SiteConfig {
     /// A verified attribute that makes a visitor's chats urgent when it is `true`, e.g. `vip`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub urgent_attribute: Option<String>,
+    /// How the widget looks and speaks on this site.
+    pub widget: WidgetLook,
+    /// Proactive greetings the loader shows beside the bubble, first matching rule wins.
+    pub greetings: Vec<GreetingRule>,
+    /// Which files visitors and agents may attach, and how large.
+    pub attachments: AttachmentPolicy,
+}
+
+/// The widget's colour, side, language and texts on one site.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WidgetLook {
+    /// The accent colour, `#rrggbb`.
+    pub color: String,
+    pub position: WidgetPosition,
+    /// The language when the page's `lang` names none the widget speaks (`en` or `ru`).
+    pub language: String,
+    /// Per language (`en`, `ru`), texts that replace the widget's defaults, by text key
+    /// (the keys are listed in `docs/widget.md`). Unknown keys are refused.
+    pub texts: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Default for WidgetLook {
+    fn default() -> Self {
+        Self {
+            color: "#1f5fbf".into(),
+            position: WidgetPosition::Right,
+            language: "en".into(),
+            texts: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPosition {
+    Left,
+    #[default]
+    Right,
+}
+
+/// A proactive greeting: shown beside the bubble when the page's URL contains `url_contains`
+/// (absent: any page), the visitor has been on the page `after_secs`, and the visitor is the
+/// `audience`. Shown once per visitor and rule; never to a visitor with an open chat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GreetingRule {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_contains: Option<String>,
+    #[serde(default)]
+    pub after_secs: u32,
+    #[serde(default)]
+    pub audience: GreetingAudience,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GreetingAudience {
+    #[default]
+    Everyone,
+    /// First visit to the site from this browser.
+    New,
+    /// Has been on the site before (another day or session).
+    Returning,
+}
+
+/// Files a site accepts. Types are checked by the file's first bytes, never by its name or
+/// declared type; the known types are `image/png`, `image/jpeg`, `image/gif`, `image/webp`,
+/// `application/pdf` and `text/plain`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AttachmentPolicy {
+    /// Empty: attachments are off on this site.
+    pub allowed_types: Vec<String>,
+    pub max_bytes: u64,
+}
+
+impl Default for AttachmentPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_types: [
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_bytes: 10 * 1024 * 1024,
+        }
+    }
 }
 
 impl Default for SiteConfig {
@@ -343,6 +436,9 @@ impl Default for SiteConfig {
             },
             identity_secret: None,
             urgent_attribute: None,
+            widget: WidgetLook::default(),
+            greetings: Vec::new(),
+            attachments: AttachmentPolicy::default(),
             inactivity_timeout_secs: 30 * 60,
             inactivity_message: "This chat was closed after a period of inactivity. Write again \
                                  any time to start a new one."
@@ -397,6 +493,20 @@ pub struct WidgetConfig {
     pub default_department_id: DepartmentId,
     pub prechat_form: FormSpec,
     pub offline_form: FormSpec,
+    /// Colour and side (the texts are in `texts`).
+    pub color: String,
+    pub position: WidgetPosition,
+    /// The language of `texts`: the `lang` asked for if the widget speaks it, else the site's.
+    pub language: String,
+    /// Every widget text in `language`, the site's overrides applied.
+    pub texts: BTreeMap<String, String>,
+    pub greetings: Vec<GreetingRule>,
+    /// Types the site accepts as attachments (none: the widget hides the button).
+    pub attachment_types: Vec<String>,
+    /// The largest attachment, in bytes.
+    pub attachment_max_bytes: u64,
+    /// "Email me the transcript" is offered (an SMTP server is configured).
+    pub transcript_email: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -637,6 +747,91 @@ pub struct WidgetSessionResponse {
     pub token: String,
 }
 
+/// `POST /api/v1/widget/conversations/{id}/rating` (visitor token): the visitor's rating of
+/// a closed conversation of theirs, 1 to 5, with an optional comment (at most 2000
+/// characters). Given once: a second one is `409 conflict`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// `POST /api/v1/widget/conversations/{id}/transcript` (visitor token): mail the transcript
+/// of a conversation of theirs to this address. Answered `202` once queued in the outbox;
+/// `404 not_found` when no SMTP server is configured.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptRequest {
+    pub email: Email,
+}
+
+/// The answer to an upload (`POST /api/v1/widget/attachments?conversation_id=&client_id=&name=`
+/// with the visitor token, or `POST /api/v1/conversations/{id}/attachments?client_id=&name=`
+/// for the serving agent; the body is the file's bytes): the file is stored and the message
+/// carrying it committed with `seq`. Resending with the same `client_id` answers the same.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentUploaded {
+    pub conversation_id: ConversationId,
+    pub client_id: String,
+    pub seq: u64,
+    pub sent_at: Millis,
+    pub attachment: Attachment,
+}
+
+/// The query of an upload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadQuery {
+    /// Absent for the agent route (the path names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
+    pub client_id: String,
+    pub name: String,
+}
+
+/// `POST /api/v1/widget/presence` (no token; the `Origin` must be on the site's allow-list,
+/// or be the panel's): a page view or a heartbeat of a visitor who may never chat. Kept in
+/// memory with a time-to-live, never stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceBeat {
+    pub widget_key: String,
+    /// A random id the loader keeps for this browser (not the visitor token).
+    pub browser_id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// The visitor has been on the site before.
+    #[serde(default)]
+    pub returning: bool,
+    /// When this visit began (ms since the epoch, the browser's clock).
+    pub visit_started_at: Millis,
+}
+
+/// `GET /api/v1/sites/{id}/visitors` (supervisors and admins): who is on the site now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVisitorList {
+    pub visitors: Vec<LiveVisitor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVisitor {
+    pub browser_id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    pub returning: bool,
+    /// When the server first heard of this visit.
+    pub first_seen: Millis,
+    pub last_seen: Millis,
+    pub page_views: u32,
+}
+
 /// The query of `GET /api/v1/conversations?status=&scope=&limit=`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -718,6 +913,9 @@ pub struct LeadQuery {
 pub struct WidgetKeyQuery {
     /// The site's public widget key.
     pub key: String,
+    /// The page's language (`ru`, `en-GB`, …) for the config's texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// `GET /api/v1/conversations`

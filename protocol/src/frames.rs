@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
-use crate::ids::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
+use crate::ids::{AgentId, AttachmentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use crate::text::{ClientMessageId, MessageBody};
 use crate::wire_name::wire_names;
 
@@ -57,10 +57,24 @@ pub enum VisitorFrame {
     },
     /// The visitor ends the chat. One no agent answered counts as missed.
     Close { conversation_id: ConversationId },
+    /// "Sneak peek": the draft the visitor is typing, already masked by the widget with
+    /// [`crate::text::mask_sensitive`] (the server masks it again). Relayed to the serving agent
+    /// only, never stored; an empty `text` clears it.
+    Peek {
+        conversation_id: ConversationId,
+        text: String,
+    },
+    /// The visitor has seen every message up to `seq`. Stored as the visitor's read position
+    /// (it never moves back) and told to the agents as a [`ServerFrame::Read`].
+    Read {
+        conversation_id: ConversationId,
+        seq: u64,
+    },
 }
 
 impl VisitorFrame {
-    pub const TYPES: &'static [&'static str] = &["hello", "send", "typing", "close"];
+    pub const TYPES: &'static [&'static str] =
+        &["hello", "send", "typing", "close", "peek", "read"];
 }
 
 /// Frames the agent console sends.
@@ -104,6 +118,12 @@ pub enum AgentFrame {
         conversation_id: ConversationId,
         priority: Priority,
     },
+    /// The agents have seen every message up to `seq` (one read position per conversation
+    /// for the agent side); told to the visitor as a [`ServerFrame::Read`].
+    Read {
+        conversation_id: ConversationId,
+        seq: u64,
+    },
 }
 
 impl AgentFrame {
@@ -115,6 +135,7 @@ impl AgentFrame {
         "set_status",
         "transfer",
         "set_priority",
+        "read",
     ];
 }
 
@@ -190,9 +211,40 @@ pub struct Message {
     /// The sender's id for this message, so a client can match it to what it sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<ClientMessageId>,
-    /// Plain text; never to be interpreted as HTML.
+    /// Plain text; never to be interpreted as HTML. For a file, its name.
     pub body: String,
     pub sent_at: Millis,
+    /// The file this message carries, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// A stored file, as a message carries it. Download it from
+/// `GET /api/v1/attachments/{id}` as one of the conversation's parties.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub id: AttachmentId,
+    /// The uploader's file name, cleaned (no path, no control characters).
+    pub name: String,
+    /// The type the server found in the file's first bytes (never the declared one).
+    pub content_type: String,
+    pub size: u64,
+}
+
+impl Attachment {
+    /// Shown inline as a thumbnail rather than as a link.
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+}
+
+/// A visitor's satisfaction rating of a closed conversation (1 to 5), given once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub rated_at: Millis,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -237,6 +289,19 @@ pub struct Conversation {
     /// Closed before any agent answered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missed: bool,
+    /// The visitor has seen every message up to this `seq` (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub visitor_read_seq: u64,
+    /// The agents have seen every message up to this `seq` (absent: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub agent_read_seq: u64,
+    /// The visitor's rating, once given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Who the server recognised in `hello`.
@@ -314,6 +379,23 @@ pub enum ServerFrame {
         position: u32,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         estimated_wait_secs: Option<u64>,
+    },
+    /// To the serving agent: the visitor's masked draft (ephemeral, never stored; empty clears).
+    Peek {
+        conversation_id: ConversationId,
+        text: String,
+    },
+    /// `reader` has seen every message up to `seq` (sent to the other party and to the
+    /// reader's other sockets).
+    Read {
+        conversation_id: ConversationId,
+        reader: AuthorKind,
+        seq: u64,
+    },
+    /// To agents: the visitor rated the conversation.
+    ConversationRated {
+        conversation_id: ConversationId,
+        rating: Rating,
     },
     /// Something the client sent was refused. `client_id` names the refused `send`, if any.
     Error {

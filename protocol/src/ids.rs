@@ -81,3 +81,7 @@ id_type!(
     /// A lead captured by a pre-chat or offline form.
     LeadId
 );
+id_type!(
+    /// A file a visitor or agent attached to a conversation.
+    AttachmentId
+);

@@ -523,3 +523,142 @@ mod tests {
         );
     }
 }
+
+/// The longest sneak peek, in characters; a longer draft is cut (from the start: the end is
+/// what the visitor is typing now).
+pub const MAX_PEEK_CHARS: usize = 1000;
+
+/// The mask character for hidden parts of a sneak peek.
+pub const MASK: char = '•';
+
+/// Masks what a draft must not reveal before it is sent: card-like numbers (13 to 19 digits,
+/// spaces or dashes between them allowed, Luhn-valid), other runs of 9 or more digits, and
+/// e-mail addresses. Masked characters become [`MASK`]; separators inside a number stay, so
+/// the agent sees the shape (`•••• •••• •••• ••••`). The widget applies it before a peek
+/// leaves the browser, and the server again before relaying it.
+pub fn mask_sensitive(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut hide = vec![false; chars.len()];
+    let sep = |c: char| c == ' ' || c == '-';
+    // Digit runs: digits with single separators between them.
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let (mut end, mut digits, mut plain) = (i, Vec::new(), true);
+        while end < chars.len() {
+            if chars[end].is_ascii_digit() {
+                digits.push(chars[end] as u8 - b'0');
+                end += 1;
+            } else if sep(chars[end]) && chars.get(end + 1).is_some_and(char::is_ascii_digit) {
+                plain = false;
+                end += 1;
+            } else {
+                break;
+            }
+        }
+        let card = (13..=19).contains(&digits.len()) && luhn(&digits);
+        if card || (plain && digits.len() >= 9) {
+            for (at, flag) in hide.iter_mut().enumerate().take(end).skip(start) {
+                *flag = chars[at].is_ascii_digit();
+            }
+        } else if digits.len() >= 9 {
+            // Separated groups that are not a card: hide each group of 9 or more digits only.
+            let mut at = start;
+            while at < end {
+                let group = (at..end).take_while(|&k| chars[k].is_ascii_digit()).count();
+                if group >= 9 {
+                    hide[at..at + group].iter_mut().for_each(|f| *f = true);
+                }
+                at += group.max(1);
+            }
+        }
+        i = end;
+    }
+    // E-mail addresses: a word holding an `@` with something on both sides.
+    let mut i = 0;
+    while i < chars.len() {
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let word = &chars[start..i];
+        if let Some(at) = word.iter().position(|&c| c == '@')
+            && at > 0
+            && at + 1 < word.len()
+        {
+            hide[start..i].iter_mut().for_each(|f| *f = true);
+        }
+        i += 1;
+    }
+    chars
+        .iter()
+        .zip(hide)
+        .map(|(&c, hidden)| if hidden { MASK } else { c })
+        .collect()
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 1 {
+                let twice = d * 2;
+                if twice > 9 { twice - 9 } else { twice }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::mask_sensitive;
+
+    #[test]
+    fn cards_are_masked_with_their_separators_kept() {
+        assert_eq!(
+            mask_sensitive("my card 4111 1111 1111 1111 ok"),
+            "my card •••• •••• •••• •••• ok"
+        );
+        assert_eq!(mask_sensitive("4111-1111-1111-1111"), "••••-••••-••••-••••");
+        assert_eq!(mask_sensitive("4111111111111111"), "••••••••••••••••");
+    }
+
+    #[test]
+    fn long_digit_runs_and_emails_are_masked() {
+        assert_eq!(mask_sensitive("order 123456789"), "order •••••••••");
+        assert_eq!(
+            mask_sensitive("mail me: ann@example.com."),
+            "mail me: ••••••••••••••••"
+        );
+        // A separated number that is not Luhn-valid keeps its short groups.
+        assert_eq!(mask_sensitive("1234 5678 9012 3456"), "1234 5678 9012 3456");
+        assert_eq!(
+            mask_sensitive("call 8 800 555-35-35"),
+            "call 8 800 555-35-35"
+        );
+    }
+
+    #[test]
+    fn ordinary_text_is_left_alone() {
+        for text in [
+            "",
+            "size 42, 2 pairs",
+            "@ home",
+            "a@",
+            "Привет, 2026 год",
+            "3-4 days",
+        ] {
+            assert_eq!(mask_sensitive(text), text);
+        }
+    }
+}

@@ -54,6 +54,9 @@ const SERVER_TYPES: &[&str] = &[
     "conversation_released",
     "agent_status",
     "queue_status",
+    "peek",
+    "read",
+    "conversation_rated",
     "error",
 ];
 
@@ -72,6 +75,9 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::ConversationReleased { .. } => "conversation_released",
         ServerFrame::AgentStatus { .. } => "agent_status",
         ServerFrame::QueueStatus { .. } => "queue_status",
+        ServerFrame::Peek { .. } => "peek",
+        ServerFrame::Read { .. } => "read",
+        ServerFrame::ConversationRated { .. } => "conversation_rated",
         ServerFrame::Error { .. } => "error",
     }
 }

@@ -266,6 +266,9 @@ mod tests {
             assigned_at: None,
             closed_at: None,
             missed: false,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+            rating: None,
         }
     }
 

@@ -8,13 +8,13 @@
 
 use bellhop_client::{ClientFrame, PendingSend, Snapshot};
 use bellhop_protocol::api::{
-    Availability, ClosedReason, FieldKind, FormField, FormSpec, LeadKind, PageContext,
-    WidgetConfig, WidgetDepartment, WidgetSessionResponse,
+    Availability, ClosedReason, FieldKind, FormField, FormSpec, GreetingAudience, GreetingRule,
+    LeadKind, PageContext, WidgetConfig, WidgetDepartment, WidgetPosition, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
-    AgentRef, AgentStatus, AuthorKind, Conversation, ConversationStatus, Identity, Message,
-    Priority, ResumePoint, ServerFrame, VisitorFrame,
+    AgentRef, AgentStatus, Attachment, AuthorKind, Conversation, ConversationStatus, Identity,
+    Message, Priority, Rating, ResumePoint, ServerFrame, VisitorFrame,
 };
 use bellhop_protocol::{ClientMessageId, ConversationId, DepartmentId, ErrorCode};
 use uuid::Uuid;
@@ -160,6 +160,26 @@ fn conversation(value: &Value) -> Option<Conversation> {
         assigned_at: maybe(value, "assigned_at", Value::as_i64)?,
         closed_at: maybe(value, "closed_at", Value::as_i64)?,
         missed: defaulted(value, "missed", Value::as_bool)?,
+        visitor_read_seq: defaulted(value, "visitor_read_seq", Value::as_u64)?,
+        agent_read_seq: defaulted(value, "agent_read_seq", Value::as_u64)?,
+        rating: maybe(value, "rating", rating)?,
+    })
+}
+
+fn rating(value: &Value) -> Option<Rating> {
+    Some(Rating {
+        score: value.get("score")?.as_u64()?.try_into().ok()?,
+        comment: maybe(value, "comment", Value::as_string)?,
+        rated_at: value.get("rated_at")?.as_i64()?,
+    })
+}
+
+fn attachment(value: &Value) -> Option<Attachment> {
+    Some(Attachment {
+        id: id(value.get("id")?)?,
+        name: string(value, "name")?,
+        content_type: string(value, "content_type")?,
+        size: value.get("size")?.as_u64()?,
     })
 }
 
@@ -172,6 +192,7 @@ fn message(value: &Value) -> Option<Message> {
         client_id: maybe(value, "client_id", client_id)?,
         body: string(value, "body")?,
         sent_at: value.get("sent_at")?.as_i64()?,
+        attachment: maybe(value, "attachment", attachment)?,
     })
 }
 
@@ -253,6 +274,19 @@ pub(crate) fn server_frame(text: &str) -> Option<ServerFrame> {
             position: u32(f.get("position")?)?,
             estimated_wait_secs: maybe(&f, "estimated_wait_secs", Value::as_u64)?,
         },
+        "peek" => ServerFrame::Peek {
+            conversation_id: conversation_id(&f)?,
+            text: string(&f, "text")?,
+        },
+        "read" => ServerFrame::Read {
+            conversation_id: conversation_id(&f)?,
+            reader: author(f.get("reader")?)?,
+            seq: f.get("seq")?.as_u64()?,
+        },
+        "conversation_rated" => ServerFrame::ConversationRated {
+            conversation_id: conversation_id(&f)?,
+            rating: rating(f.get("rating")?)?,
+        },
         "error" => ServerFrame::Error {
             code: error_code(f.get("code")?)?,
             message: string(&f, "message")?,
@@ -291,6 +325,21 @@ fn form_field(value: &Value) -> Option<FormField> {
     })
 }
 
+fn greeting(value: &Value) -> Option<GreetingRule> {
+    use GreetingAudience::*;
+    Some(GreetingRule {
+        text: string(value, "text")?,
+        url_contains: maybe(value, "url_contains", Value::as_string)?,
+        after_secs: defaulted(value, "after_secs", u32)?,
+        audience: defaulted(value, "audience", |v| match v.as_str()? {
+            "everyone" => Some(Everyone),
+            "new" => Some(New),
+            "returning" => Some(Returning),
+            _ => None,
+        })?,
+    })
+}
+
 fn form_spec(value: &Value) -> Option<FormSpec> {
     Some(FormSpec {
         enabled: value.get("enabled")?.as_bool()?,
@@ -316,6 +365,24 @@ impl FromJson for WidgetConfig {
             default_department_id: id(value.get("default_department_id")?)?,
             prechat_form: form_spec(value.get("prechat_form")?)?,
             offline_form: form_spec(value.get("offline_form")?)?,
+            color: string(value, "color")?,
+            position: match value.get("position")?.as_str()? {
+                "left" => WidgetPosition::Left,
+                "right" => WidgetPosition::Right,
+                _ => return None,
+            },
+            language: string(value, "language")?,
+            texts: {
+                let mut texts = std::collections::BTreeMap::new();
+                for (key, text) in value.get("texts")?.as_object()? {
+                    texts.insert(key.clone(), text.as_string()?);
+                }
+                texts
+            },
+            greetings: list(value, "greetings", greeting)?,
+            attachment_types: list(value, "attachment_types", Value::as_string)?,
+            attachment_max_bytes: value.get("attachment_max_bytes")?.as_u64()?,
+            transcript_email: value.get("transcript_email")?.as_bool()?,
         })
     }
 }
@@ -456,6 +523,20 @@ pub(crate) fn visitor_frame_json(frame: &VisitorFrame) -> String {
         VisitorFrame::Close { conversation_id } => Obj::new()
             .str("type", "close")
             .id("conversation_id", conversation_id.as_uuid()),
+        VisitorFrame::Peek {
+            conversation_id,
+            text,
+        } => Obj::new()
+            .str("type", "peek")
+            .id("conversation_id", conversation_id.as_uuid())
+            .str("text", text),
+        VisitorFrame::Read {
+            conversation_id,
+            seq,
+        } => Obj::new()
+            .str("type", "read")
+            .id("conversation_id", conversation_id.as_uuid())
+            .u64("seq", *seq),
     }
     .done()
 }

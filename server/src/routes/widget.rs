@@ -207,6 +207,14 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
         default_department_id: site.default_department_id,
         prechat_form: site.config.prechat_form,
         offline_form: site.config.offline_form,
+        color: site.config.widget.color,
+        position: site.config.widget.position,
+        language: site.config.widget.language,
+        texts: Default::default(),
+        greetings: site.config.greetings,
+        attachment_types: site.config.attachments.allowed_types,
+        attachment_max_bytes: site.config.attachments.max_bytes,
+        transcript_email: false,
     }))
 }
 

@@ -86,6 +86,9 @@ impl TryFrom<ConversationRow> for Conversation {
             assigned_at: row.assigned_at,
             closed_at: row.closed_at,
             missed: row.missed,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+            rating: None,
         })
     }
 }
@@ -123,6 +126,7 @@ impl TryFrom<MessageRow> for Message {
             client_id,
             body: row.body,
             sent_at: row.created_at,
+            attachment: None,
         })
     }
 }

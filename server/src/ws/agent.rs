@@ -11,6 +11,7 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
     let chat = live.state.chat.clone();
     match frame {
         AgentFrame::Hello { .. } => Ok(()),
+        AgentFrame::Read { .. } => Ok(()),
         AgentFrame::Send {
             client_id,
             conversation_id,

@@ -20,6 +20,8 @@ pub(super) async fn handle(live: &mut Live, who: Who, frame: VisitorFrame) -> Re
     let Who { visitor, site, .. } = who;
     match frame {
         VisitorFrame::Hello { .. } => Ok(()),
+        // Taken by the sneak-peek and read-mark work in progress; until then, ignored.
+        VisitorFrame::Peek { .. } | VisitorFrame::Read { .. } => Ok(()),
         VisitorFrame::Send {
             client_id,
             conversation_id,

@@ -147,7 +147,7 @@ fn every_server_frame_type_has_an_example() {
         .collect();
     types.sort();
     types.dedup();
-    assert_eq!(types.len(), 12, "{types:?}");
+    assert_eq!(types.len(), 15, "{types:?}");
 }
 
 #[test]
