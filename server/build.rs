@@ -28,19 +28,30 @@ fn main() {
         })
         .unwrap_or_default();
     files.sort();
-    for path in files {
+    for path in &files {
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let Ok(body) = std::fs::read(&path) else {
+        // `NAME.gz` beside an asset is its gzipped copy (the widget build writes them with
+        // Zopfli, and its size budget counts them): served as it is.
+        if name.ends_with(".gz") {
+            continue;
+        }
+        let Ok(body) = std::fs::read(path) else {
             continue;
         };
-        let gz = out.join(format!("{name}.gz"));
-        write_gzip(&gz, &body);
+        let built = path.with_file_name(format!("{name}.gz"));
+        let gz = if files.contains(&built) {
+            built
+        } else {
+            let gz = out.join(format!("{name}.gz"));
+            write_gzip(&gz, &body);
+            gz
+        };
         let _ = writeln!(
             code,
             "    Asset {{ name: {name:?}, body: include_bytes!({:?}), gzip: include_bytes!({:?}) }},",
-            absolute(&path),
+            absolute(path),
             absolute(&gz),
         );
     }

@@ -15,6 +15,14 @@ mod wire;
 
 use wasm_bindgen::prelude::*;
 
+/// The panel's allocator: small (the module's size is the widget's budget), and enough for a
+/// single-threaded page that holds little at a time. Adjacent free blocks merge, so freed
+/// memory is reused rather than leaked.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
 /// Entry point, called by the generated glue once the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {

@@ -15,6 +15,7 @@
 
 mod cmd;
 mod tools;
+mod wasm_names;
 mod widget;
 
 use std::ffi::OsStr;
