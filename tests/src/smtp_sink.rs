@@ -122,9 +122,31 @@ impl SmtpSink {
         self.lock().received.clone()
     }
 
+    /// From now on, refuse the next `n` transactions with `451` (`0`: accept every one).
+    pub fn refuse_next(&self, n: u32) {
+        self.lock().refuse = n;
+    }
+
     /// Transactions refused with `451` so far.
     pub fn refused(&self) -> u32 {
         self.lock().refused
+    }
+
+    /// Waits until at least `count` transactions were refused (failing after `timeout`).
+    pub async fn wait_for_refusals(&self, count: u32, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let changed = self.changed.notified();
+            if self.refused() >= count {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!(
+                    "the SMTP sink refused {} of {count} transactions in {timeout:?}",
+                    self.refused()
+                );
+            }
+        }
     }
 
     /// Waits until at least `count` messages were accepted (failing after `timeout`).

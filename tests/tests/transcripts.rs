@@ -9,11 +9,12 @@ use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::WidgetConfig;
 use bellhop_server::config::{Config, SmtpConfig};
 use bellhop_server::store::NewMail;
+use bellhop_tests::child::ChildServer;
 use bellhop_tests::fixtures::open_store;
 use bellhop_tests::smtp_sink::SmtpSink;
 use bellhop_tests::{
-    Backend, Client, TestVisitor, agent_says, api_error, both_backends, spawn_app, spawn_app_with,
-    visitor_says,
+    Backend, Client, TestDb, TestVisitor, agent_says, api_error, both_backends, spawn_app,
+    spawn_app_with, visitor_says,
 };
 
 both_backends!(
@@ -22,6 +23,7 @@ both_backends!(
     without_smtp_transcripts_are_not_offered,
     transcripts_go_only_to_valid_addresses_of_the_visitors_own_chats_a_few_an_hour,
     the_outbox_leases_each_mail_to_one_sender_at_a_time,
+    a_queued_mail_survives_sigkill_and_is_sent_after_the_restart,
 );
 
 const FROM: &str = "help@bellhop.test";
@@ -287,4 +289,42 @@ async fn the_outbox_leases_each_mail_to_one_sender_at_a_time(backend: Backend) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// The SMTP server refuses for now; the server process is killed with SIGKILL right then,
+/// while the mail waits for its retry or while its attempt is still under way (its claim then
+/// runs out after twice the SMTP timeout and a few seconds); started again on the same
+/// database, it sends the mail, once.
+async fn a_queued_mail_survives_sigkill_and_is_sent_after_the_restart(backend: Backend) {
+    let binary = env!("CARGO_BIN_EXE_bellhop-under-test");
+    let sink = SmtpSink::refusing_first(u32::MAX).await;
+    let port = sink.port().to_string();
+    let env = [
+        ("BELLHOP_SMTP__HOST", "127.0.0.1"),
+        ("BELLHOP_SMTP__PORT", port.as_str()),
+        ("BELLHOP_SMTP__FROM", FROM),
+        ("BELLHOP_SMTP__TLS", "none"),
+        ("BELLHOP_SMTP__RETRY_BASE_MS", "300"),
+        ("BELLHOP_SMTP__RETRY_MAX_MS", "600"),
+        ("BELLHOP_SMTP__POLL_MS", "50"),
+        ("BELLHOP_SMTP__TIMEOUT_SECS", "1"),
+    ];
+    let db = TestDb::create(backend).await;
+    let server = ChildServer::start_with_env(binary, db.url(), &env).await;
+    let client = Client::attach(server.port).await;
+    let (visitor, _ws, chat) = client
+        .open_chat(&client.demo_site, None, "Сохраните, пожалуйста")
+        .await;
+    let email = serde_json::json!({ "email": "v@example.test" });
+    assert_eq!(ask(&client, &visitor, chat, &email).await.status(), 202);
+    sink.wait_for_refusals(1, MAIL_WAIT).await;
+    server.kill().await;
+
+    sink.refuse_next(0);
+    let restarted = ChildServer::start_with_env(binary, db.url(), &env).await;
+    let mails = sink.wait_for(1, Duration::from_secs(20)).await;
+    assert!(mails[0].text().contains("Visitor: Сохраните, пожалуйста\n"));
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(sink.received().len(), 1, "sent once");
+    drop(restarted);
 }

@@ -76,7 +76,8 @@ fn indented(text: &str) -> String {
 mod tests {
     use super::*;
     use bellhop_protocol::frames::{AgentRef, Attachment, ConversationStatus, Priority};
-    use bellhop_protocol::{AgentId, AttachmentId, ConversationId, SiteId, VisitorId};
+    use bellhop_protocol::ids::AttachmentId;
+    use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
     use uuid::Uuid;
 
     // 2026-12-01 09:30:00 UTC.

@@ -356,9 +356,9 @@ pub(crate) async fn rate(
         }
     };
     tracing::info!(conversation = %id, score = rating.score, "conversation rated");
-    state
-        .chat
-        .emit(crate::events::Event::ConversationRated { conversation });
+    state.chat.emit(crate::events::Event::ConversationRated {
+        conversation: *conversation,
+    });
     Ok(HttpResponse::Ok().json(rating))
 }
 

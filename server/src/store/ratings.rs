@@ -11,7 +11,7 @@ use super::{SqlStore, StoreResult, vanished};
 #[derive(Clone, Debug)]
 pub enum Rated {
     /// Stored: the conversation as it is now, carrying the rating.
-    Stored(Conversation),
+    Stored(Box<Conversation>),
     /// No such conversation of this visitor.
     NotFound,
     /// The conversation is still open: it can be rated once it is closed.
@@ -71,6 +71,6 @@ impl RatingStore for SqlStore {
         }
         let conversation = current.ok_or_else(|| vanished("conversation"))?;
         tx.commit().await?;
-        Ok(Rated::Stored(conversation))
+        Ok(Rated::Stored(Box::new(conversation)))
     }
 }
