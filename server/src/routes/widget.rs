@@ -265,8 +265,10 @@ pub(crate) async fn submit_lead(
 /// The longest rating comment, in characters (after trimming).
 pub(crate) const MAX_RATING_COMMENT_CHARS: usize = 2000;
 
-/// The most messages a transcript mail carries; a longer chat's mail says it is cut.
-const MAX_TRANSCRIPT_MESSAGES: usize = 10_000;
+/// The most messages a transcript mail carries, and the most bytes of their text; a longer
+/// chat's mail says it is cut.
+const MAX_TRANSCRIPT_MESSAGES: usize = 2_000;
+const MAX_TRANSCRIPT_BYTES: usize = 512 * 1024;
 
 /// The visitor's own conversation, from a page the site allows (or the widget's panel);
 /// anyone else's, or none, is `404`; an agent's token is `403`.
@@ -391,19 +393,26 @@ pub(crate) async fn email_transcript(
         .transcripts
         .check(&visitor.visitor_id)
         .map_err(|wait| HttpError::rate_limited("transcripts by email", wait))?;
+    // A mail of a bounded size: the outbox and the recipient's mailbox are not for
+    // megabytes of chat.
     let mut messages = Vec::new();
-    let mut after = 0;
-    while messages.len() < MAX_TRANSCRIPT_MESSAGES {
+    let (mut after, mut bytes, mut cut) = (0, 0, false);
+    'pages: loop {
         let page = state
             .store
             .messages_after(conversation.id, after, 500)
             .await?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        messages.extend(page);
+        for message in page {
+            bytes += message.body.len();
+            if messages.len() >= MAX_TRANSCRIPT_MESSAGES || bytes > MAX_TRANSCRIPT_BYTES {
+                cut = true;
+                break 'pages;
+            }
+            messages.push(message);
+        }
     }
-    let cut = messages.len() >= MAX_TRANSCRIPT_MESSAGES && after < conversation.last_seq;
-    messages.truncate(MAX_TRANSCRIPT_MESSAGES);
     let mut mail = crate::mail::transcript::transcript_mail(
         recipient.as_str(),
         &site.name,
