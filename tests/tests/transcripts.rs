@@ -140,11 +140,15 @@ async fn the_transcript_arrives_by_mail_with_every_message_in_order(backend: Bac
 }
 
 /// The SMTP server answers the first attempt `451`: the mail stays in the outbox, is tried
-/// again after the backoff, and arrives exactly once.
+/// again after the backoff, and arrives exactly once, the site's Cyrillic name intact in its
+/// subject.
 async fn a_mail_the_server_refuses_at_first_arrives_after_a_retry_exactly_once(backend: Backend) {
     let sink = SmtpSink::refusing_first(1).await;
     let app = spawn_app_with(backend, through(&sink)).await;
-    let (visitor, _ws, chat) = app.open_chat(&app.demo_site, None, "Привет").await;
+    let site = app
+        .create_site("Магазин «Север»", &["https://sever.example"])
+        .await;
+    let (visitor, _ws, chat) = app.open_chat(&site, None, "Привет").await;
     let response = ask(
         &app,
         &visitor,
@@ -155,6 +159,11 @@ async fn a_mail_the_server_refuses_at_first_arrives_after_a_retry_exactly_once(b
     assert_eq!(response.status(), 202);
     let mails = sink.wait_for(1, MAIL_WAIT).await;
     assert_eq!(sink.refused(), 1, "the first attempt was refused");
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(
+        subject.starts_with("Your chat with Магазин «Север» on "),
+        "{subject}"
+    );
     assert!(mails[0].text().contains("Visitor: Привет\n"));
     // Several sweeps later, still once.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
