@@ -4,9 +4,9 @@
 //! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket
 //! stops reading, lets the sends it took in commit, delivers their acks and closes with 1001
 //! (so clients reconnect, elsewhere if need be); the group committer takes no more appends and
-//! drains its queue; only then does the HTTP server stop listening, so `/readyz` answers 503
-//! (rather than refusing connections) for the whole drain; the mail sender finishes the mail
-//! it is sending (the others wait in the outbox); then the process exits. Answers
+//! drains its queue; the mail sender finishes the mail it is sending (the others wait in the
+//! outbox); only then does the HTTP server stop listening, so `/readyz` answers 503 (rather
+//! than refusing connections) for the whole drain; then the process exits. Answers
 //! given during shutdown close their connections, so idle keep-alive connections cannot hold
 //! the process after the listener closes.
 //!
