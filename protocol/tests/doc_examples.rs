@@ -27,13 +27,15 @@ use bellhop_protocol::api::{
     AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
     Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead, LeadKind, LeadList,
     LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest, NewDepartmentRequest,
-    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, Role,
-    RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
-    TranscriptPage, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment,
-    WidgetSessionRequest, WidgetSessionResponse,
+    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, RatingRequest,
+    Role, RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
+    TranscriptPage, TranscriptRequest, Utm, VisitorIdentity, Weekday, WidgetConfig,
+    WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
-use bellhop_protocol::frames::{AgentFrame, Conversation, Identity, ServerFrame, VisitorFrame};
+use bellhop_protocol::frames::{
+    AgentFrame, Conversation, Identity, Rating, ServerFrame, VisitorFrame,
+};
 use bellhop_protocol::{ErrorCode, PROTOCOL_VERSION, close_code};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -123,6 +125,9 @@ const REST_TYPES: &[&str] = &[
     "Health",
     "ApiError",
     "Conversation",
+    "RatingRequest",
+    "TranscriptRequest",
+    "Rating",
 ];
 
 /// Every close code the server uses.
@@ -275,6 +280,9 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "Health" => decode::<Health>(block).map(drop),
         "ApiError" => decode::<ApiError>(block).map(drop),
         "Conversation" => decode::<Conversation>(block).map(drop),
+        "RatingRequest" => decode::<RatingRequest>(block).map(drop),
+        "TranscriptRequest" => decode::<TranscriptRequest>(block).map(drop),
+        "Rating" => decode::<Rating>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }

@@ -4,8 +4,9 @@
 //! Shutdown order (SIGINT/SIGTERM, or [`Stopper::stop`]): readiness turns 503; every socket
 //! stops reading, lets the sends it took in commit, delivers their acks and closes with 1001
 //! (so clients reconnect, elsewhere if need be); the group committer takes no more appends and
-//! drains its queue; only then does the HTTP server stop listening, so `/readyz` answers 503
-//! (rather than refusing connections) for the whole drain; then the process exits. Answers
+//! drains its queue; the mail sender finishes the mail it is sending (the others wait in the
+//! outbox); only then does the HTTP server stop listening, so `/readyz` answers 503 (rather
+//! than refusing connections) for the whole drain; then the process exits. Answers
 //! given during shutdown close their connections, so idle keep-alive connections cannot hold
 //! the process after the listener closes.
 //!
@@ -51,6 +52,8 @@ pub struct AppState {
     /// Bounds on login's password hashing and its failure locks.
     pub login: Arc<crate::auth::limits::LoginGuard>,
     pub limits: crate::limits::Limits,
+    /// The SMTP server's mailer, when one is configured (`[smtp]`).
+    pub mail: Option<Arc<crate::mail::Mailer>>,
 }
 
 pub struct Application {
@@ -61,6 +64,8 @@ pub struct Application {
     stop: CancellationToken,
     /// The demo shop page's server, when `demo_host` is set.
     demo: Option<actix_web::dev::Server>,
+    /// The mail sender, when SMTP is configured, and what stops it.
+    mail_sender: Option<(JoinHandle<()>, CancellationToken)>,
 }
 
 /// Starts a graceful shutdown from elsewhere (tests, embedding).
@@ -147,6 +152,16 @@ impl Application {
             assigner.kick(site.id);
         }
 
+        let mail = config
+            .smtp
+            .as_ref()
+            .map(crate::mail::Mailer::new)
+            .transpose()?;
+        let mail_sender = mail.as_ref().map(|mailer| {
+            let stop = CancellationToken::new();
+            let store: Arc<dyn crate::store::MailOutboxStore> = store.clone();
+            (mailer.start_sender(store, stop.clone()), stop)
+        });
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
         let limits = crate::limits::Limits::new(&config.limits);
@@ -159,6 +174,7 @@ impl Application {
             sockets: TaskTracker::new(),
             login,
             limits,
+            mail,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -189,6 +205,7 @@ impl Application {
             committer,
             stop,
             demo,
+            mail_sender,
         })
     }
 
@@ -208,6 +225,7 @@ impl Application {
             committer,
             stop,
             demo,
+            mail_sender,
             ..
         } = self;
         let demo_handle = demo.as_ref().map(actix_web::dev::Server::handle);
@@ -237,6 +255,13 @@ impl Application {
         state.chat.close_commits();
         if tokio::time::timeout(grace, committer).await.is_err() {
             tracing::warn!("commits still running at shutdown");
+        }
+        // The mail sender finishes the mail it is sending; the rest wait in the outbox.
+        if let Some((sender, stop_sending)) = mail_sender {
+            stop_sending.cancel();
+            if tokio::time::timeout(grace, sender).await.is_err() {
+                tracing::warn!("a mail was still being sent at shutdown");
+            }
         }
         if let Some(demo) = demo_handle {
             demo.stop(false).await;

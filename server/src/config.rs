@@ -1,7 +1,7 @@
 //! Configuration, layered: built-in defaults → an optional TOML file → `BELLHOP_*` environment
 //! variables (nested keys with `__`, e.g. `BELLHOP_WS__MAX_FRAME_BYTES`) → command-line flags.
 //!
-//! Secrets (`secret`, `admin_password`) are `secrecy` strings: `Debug` redacts them, they are
+//! Secrets (`secret`, `admin_password`, `smtp.password`) are `secrecy` strings: `Debug` redacts them, they are
 //! wiped from memory on drop, and they are never serialised.
 
 use std::fmt;
@@ -48,6 +48,108 @@ pub struct Config {
     pub commit: CommitConfig,
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
+    /// The SMTP server mails go out through ("email me the transcript"). Absent: no mails,
+    /// and the widget does not offer transcripts by email.
+    pub smtp: Option<SmtpConfig>,
+}
+
+/// How mails reach the SMTP server, and how failed sends are retried.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// The SMTP server's host name or address.
+    pub host: String,
+    /// Its port; unset: 25 without TLS, 587 with `starttls`, 465 with `tls`.
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// The sender of every mail, e.g. `Support <support@example.com>`.
+    pub from: String,
+    /// `none` (plain text, for a relay on the same host), `starttls` (upgrade after
+    /// connecting; required) or `tls` (TLS from the first byte).
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// Log in with these credentials (both or neither).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing)]
+    pub password: Option<SecretString>,
+    /// How long one SMTP conversation may take.
+    #[serde(default = "SmtpConfig::default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Attempts at one mail before it is given up (and logged).
+    #[serde(default = "SmtpConfig::default_max_attempts")]
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; each further one doubles it, with jitter.
+    #[serde(default = "SmtpConfig::default_retry_base_ms")]
+    pub retry_base_ms: u64,
+    /// The longest wait between attempts.
+    #[serde(default = "SmtpConfig::default_retry_max_ms")]
+    pub retry_max_ms: u64,
+    /// How often the outbox is looked at for due mails (a new mail on this node is sent at
+    /// once; this picks up retries and other nodes' mails).
+    #[serde(default = "SmtpConfig::default_poll_ms")]
+    pub poll_ms: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+impl SmtpConfig {
+    fn default_timeout_secs() -> u64 {
+        30
+    }
+
+    fn default_max_attempts() -> u32 {
+        10
+    }
+
+    fn default_retry_base_ms() -> u64 {
+        30_000
+    }
+
+    fn default_retry_max_ms() -> u64 {
+        3_600_000
+    }
+
+    fn default_poll_ms() -> u64 {
+        5_000
+    }
+
+    /// The port to connect to: the configured one, or the usual one for the TLS mode.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.max(1))
+    }
+
+    /// A plain configuration for `host:port` without TLS or login, sending as `from`.
+    pub fn plain(host: &str, port: u16, from: &str) -> Self {
+        Self {
+            host: host.into(),
+            port: Some(port),
+            from: from.into(),
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            timeout_secs: Self::default_timeout_secs(),
+            max_attempts: Self::default_max_attempts(),
+            retry_base_ms: Self::default_retry_base_ms(),
+            retry_max_ms: Self::default_retry_max_ms(),
+            poll_ms: Self::default_poll_ms(),
+        }
+    }
 }
 
 /// Limits on login: how much password hashing runs at once, and when repeated failures lock
@@ -215,6 +317,8 @@ pub struct LimitsConfig {
     /// An agent's typing frames passed on to visitors per second (also the burst); the rest
     /// are dropped.
     pub agent_typing_per_second: u32,
+    /// Transcripts by email one visitor asks for per hour, also the burst.
+    pub transcripts_per_hour: u32,
 }
 
 impl Default for LimitsConfig {
@@ -233,6 +337,7 @@ impl Default for LimitsConfig {
             sockets_per_agent: 20,
             resume_points_per_hello: 100,
             agent_typing_per_second: 3,
+            transcripts_per_hour: 5,
         }
     }
 }
@@ -263,6 +368,7 @@ impl Default for Config {
             commit: CommitConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -350,6 +456,8 @@ impl fmt::Debug for Config {
             .field("routing", &self.routing)
             .field("commit", &self.commit)
             .field("auth", &self.auth)
+            .field("limits", &self.limits)
+            .field("smtp", &self.smtp)
             .finish()
     }
 }
@@ -393,10 +501,20 @@ mod tests {
             secret: Some("token-signing-key-1234".into()),
             admin_password: Some("first-admin-pass".into()),
             database_url: "postgres://bob:hunter2@db/chat".into(),
+            smtp: Some(SmtpConfig {
+                username: Some("mailer".into()),
+                password: Some("smtp-pass-5678".into()),
+                ..SmtpConfig::plain("mail.example.test", 25, "help@example.test")
+            }),
             ..Config::default()
         };
         let shown = format!("{config:?}");
-        for secret in ["token-signing-key-1234", "first-admin-pass", "hunter2"] {
+        for secret in [
+            "token-signing-key-1234",
+            "first-admin-pass",
+            "hunter2",
+            "smtp-pass-5678",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
         assert!(shown.contains("<redacted>"));
@@ -432,6 +550,33 @@ mod tests {
             );
             assert!(config.admin_password.is_none());
             assert_eq!(config.ws.outbound_queue, WsConfig::default().outbound_queue);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail API returns its own large error"
+    )]
+    fn smtp_is_off_unless_configured_and_takes_its_defaults() {
+        figment::Jail::expect_with(|jail| {
+            let config = Config::load(None).map_err(|e| e.to_string())?;
+            assert!(config.smtp.is_none());
+            jail.create_file(
+                "mail.toml",
+                "[smtp]\nhost = \"mail.example.test\"\nfrom = \"Help <help@example.test>\"\n",
+            )?;
+            jail.set_env("BELLHOP_SMTP__PASSWORD", "from-the-environment");
+            let config = Config::load(Some(Path::new("mail.toml"))).map_err(|e| e.to_string())?;
+            let smtp = config.smtp.ok_or("no smtp section")?;
+            assert_eq!(smtp.tls, SmtpTls::Starttls);
+            assert_eq!(smtp.port(), 587);
+            assert_eq!(smtp.max_attempts, 10);
+            assert_eq!(
+                smtp.password.as_ref().map(|s| s.expose_secret()),
+                Some("from-the-environment")
+            );
             Ok(())
         });
     }

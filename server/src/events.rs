@@ -2,7 +2,7 @@
 //! into the frames each connection topic receives.
 //!
 //! Every change of chat state (a message stored, a conversation opened, assigned, transferred,
-//! released, re-queued, re-prioritised or closed, a lead captured, an agent's status) is one
+//! released, re-queued, re-prioritised, closed or rated, a lead captured, an agent's status) is one
 //! [`Event`], made by the chat service or the assigner right after the store committed it, and
 //! handed to the [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
 //! in-process bus), where [`fan_out`] decides who hears what; other subscribers (webhooks,
@@ -53,6 +53,10 @@ pub enum Event {
         conversation: Conversation,
     },
     ConversationClosed {
+        conversation: Conversation,
+    },
+    /// The visitor rated the closed conversation (the conversation carries the rating).
+    ConversationRated {
         conversation: Conversation,
     },
     /// A pre-chat or offline form was submitted.
@@ -172,6 +176,20 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                 conversation: conversation.clone(),
             }),
         ),
+        // The agent who served the chat hears how it went. (No topic reaches a site's
+        // supervisors yet; they read the rating from the conversation.)
+        Event::ConversationRated { conversation } => {
+            let (Some(agent), Some(rating)) = (&conversation.agent, &conversation.rating) else {
+                return Vec::new();
+            };
+            vec![(
+                Topic::Agent(agent.id),
+                Delivery::plain(&ServerFrame::ConversationRated {
+                    conversation_id: conversation.id,
+                    rating: rating.clone(),
+                }),
+            )]
+        }
         // No connection hears these yet; the console's wallboard and the webhooks will.
         Event::LeadCaptured { .. } | Event::AgentPresence { .. } => Vec::new(),
         Event::AgentStatusSet { agent, status } => vec![(
@@ -343,6 +361,33 @@ mod tests {
             typing: false,
         };
         assert_eq!(topics(&from_agent), vec![(visitor(), DeliveryKind::Plain)]);
+    }
+
+    #[test]
+    fn a_rating_reaches_the_agent_who_served_and_not_the_visitor() {
+        let mut rated = conversation(Some(10));
+        rated.status = ConversationStatus::Closed;
+        rated.rating = Some(bellhop_protocol::frames::Rating {
+            score: 4,
+            comment: None,
+            rated_at: 5,
+        });
+        let event = Event::ConversationRated {
+            conversation: rated.clone(),
+        };
+        assert_eq!(topics(&event), vec![(agent(10), DeliveryKind::Plain)]);
+        let json = serde_json::to_string(&event).unwrap_or_default();
+        let back: Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+        assert_eq!(topics(&back), vec![(agent(10), DeliveryKind::Plain)]);
+        let frame = &fan_out(&event)[0].1.json;
+        assert!(frame.contains(r#""type":"conversation_rated""#), "{frame}");
+        // Missed chats nobody served tell nobody.
+        let mut missed = rated;
+        missed.agent = None;
+        let event = Event::ConversationRated {
+            conversation: missed,
+        };
+        assert!(topics(&event).is_empty());
     }
 
     #[test]

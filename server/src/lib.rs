@@ -28,6 +28,7 @@ pub(crate) mod hours;
 pub mod hub;
 pub(crate) mod leads;
 pub mod limits;
+pub mod mail;
 pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;

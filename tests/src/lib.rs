@@ -12,6 +12,7 @@ pub mod child;
 pub mod db;
 pub mod fixtures;
 pub mod host_page;
+pub mod smtp_sink;
 pub mod ws;
 
 use std::time::Duration;

@@ -9,7 +9,8 @@
 //! - conversations opened per visitor and per client IP per hour
 //!   ([`Limits::visitor_conversations`], [`Limits::address_conversations`]);
 //! - typing frames passed on per visitor and per agent per second ([`Limits::visitor_typing`],
-//!   [`Limits::agent_typing`]); the rest are dropped silently (typing is ephemeral).
+//!   [`Limits::agent_typing`]); the rest are dropped silently (typing is ephemeral);
+//! - transcripts by email per visitor per hour ([`Limits::transcripts`]).
 //!
 //! Counts of what is open at once, in [`Sockets`]: sockets per client IP (checked at the
 //! upgrade), per visitor and per agent (checked at `hello`), each held by a [`SocketSlot`]
@@ -282,6 +283,7 @@ pub struct Limits {
     pub(crate) visitor_conversations: Keyed<VisitorId>,
     pub(crate) address_conversations: Keyed<IpAddr>,
     pub(crate) agent_typing: Keyed<AgentId>,
+    pub(crate) transcripts: Keyed<VisitorId>,
     pub(crate) address_sockets: Sockets<IpAddr>,
     pub(crate) visitor_sockets: Sockets<VisitorId>,
     pub(crate) agent_sockets: Sockets<AgentId>,
@@ -328,6 +330,11 @@ impl Limits {
                 per_second(config.agent_typing_per_second),
             )
             .quiet(),
+            transcripts: Keyed::new(
+                "transcripts_per_hour",
+                "visitor",
+                per_hour(config.transcripts_per_hour),
+            ),
             address_sockets: Sockets::new(
                 "sockets_per_address",
                 "address",
@@ -363,6 +370,7 @@ impl Limits {
             self.visitor_conversations.named.total(),
             self.address_conversations.named.total(),
             self.agent_typing.named.total(),
+            self.transcripts.named.total(),
             self.address_sockets.named.total(),
             self.visitor_sockets.named.total(),
             self.agent_sockets.named.total(),

@@ -2,7 +2,8 @@
 //!
 //! - `health` — `/healthz`, `/readyz`
 //! - `auth` — agent login, logout, `/api/v1/me`
-//! - `widget` — visitor tokens for the widget (origin-checked)
+//! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
+//!   email
 //! - `conversations` — lists, transcripts, close
 //! - `sites`, `agents` — administration
 //! - `session` — extractors that say who is calling
@@ -49,6 +50,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/session", web::post().to(widget::session))
             .route("/config", web::get().to(widget::config))
             .route("/leads", web::post().to(widget::submit_lead))
+            .route("/conversations/{id}/rating", web::post().to(widget::rate))
+            .route(
+                "/conversations/{id}/transcript",
+                web::post().to(widget::email_transcript),
+            )
             .default_service(web::to(widget::preflight_or_not_found)),
     )
     .service(

@@ -2,18 +2,22 @@
 //! visitor token (or confirms the one the browser holds). The page's `Origin` must be on the
 //! site's allow-list, here and at the WebSocket upgrade, so another site cannot act for the
 //! visitor (cross-site WebSocket hijacking).
+//!
+//! With the visitor token, the widget also sends forms (leads), rates a closed chat
+//! ([`rate`]) and asks for a chat's transcript by email ([`email_transcript`]).
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::web::{Json, Query};
+use actix_web::web::{Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use bellhop_protocol::VisitorId;
 use bellhop_protocol::api::{
-    LeadSubmission, SiteSettings, VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetKeyQuery,
-    WidgetSessionRequest, WidgetSessionResponse,
+    LeadSubmission, RatingRequest, SiteSettings, TranscriptRequest, VisitorIdentity, WidgetConfig,
+    WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest, WidgetSessionResponse,
 };
+use bellhop_protocol::frames::{Conversation, Rating};
+use bellhop_protocol::{ConversationId, ErrorCode, VisitorId};
 use uuid::Uuid;
 
 use super::{Reply, State};
@@ -214,7 +218,7 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
         greetings: site.config.greetings,
         attachment_types: site.config.attachments.allowed_types,
         attachment_max_bytes: site.config.attachments.max_bytes,
-        transcript_email: false,
+        transcript_email: state.mail.is_some(),
     }))
 }
 
@@ -256,4 +260,169 @@ pub(crate) async fn submit_lead(
         .chat
         .emit(crate::events::Event::LeadCaptured { lead: lead.clone() });
     Ok(HttpResponse::Created().json(lead))
+}
+
+/// The longest rating comment, in characters (after trimming).
+pub(crate) const MAX_RATING_COMMENT_CHARS: usize = 2000;
+
+/// The most messages a transcript mail carries, and the most bytes of their text; a longer
+/// chat's mail says it is cut.
+const MAX_TRANSCRIPT_MESSAGES: usize = 2_000;
+const MAX_TRANSCRIPT_BYTES: usize = 512 * 1024;
+
+/// The visitor's own conversation, from a page the site allows (or the widget's panel);
+/// anyone else's, or none, is `404`; an agent's token is `403`.
+async fn visitors_conversation(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: Caller,
+    id: ConversationId,
+    what: &str,
+) -> Result<(VisitorClaims, SiteSettings, Conversation), HttpError> {
+    let Caller::Visitor(visitor) = caller else {
+        return Err(HttpError::forbidden(format!("{what} come from visitors")));
+    };
+    let site = state
+        .store
+        .site(visitor.site_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    check_origin(state, req, &site)?;
+    match state.store.conversation(id).await? {
+        Some(c) if c.visitor_id == visitor.visitor_id && c.site_id == visitor.site_id => {
+            Ok((visitor, site, c))
+        }
+        // Not telling a stranger whether the conversation exists.
+        _ => Err(HttpError::not_found("conversation")),
+    }
+}
+
+/// The rating a request asks for, checked: a score of 1 to 5, a comment trimmed (empty: none)
+/// of at most [`MAX_RATING_COMMENT_CHARS`].
+fn parse_rating(request: RatingRequest, now: i64) -> Result<Rating, HttpError> {
+    if !(1..=5).contains(&request.score) {
+        return Err(HttpError::invalid("score must be 1 to 5"));
+    }
+    let comment = request
+        .comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if let Some(comment) = &comment {
+        if comment.chars().count() > MAX_RATING_COMMENT_CHARS {
+            return Err(HttpError::invalid(format!(
+                "comment must be at most {MAX_RATING_COMMENT_CHARS} characters"
+            )));
+        }
+        if comment
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(HttpError::invalid(
+                "comment must not contain control characters",
+            ));
+        }
+    }
+    Ok(Rating {
+        score: request.score,
+        comment,
+        rated_at: now,
+    })
+}
+
+/// `POST /api/v1/widget/conversations/{id}/rating` with the visitor token: the visitor rates
+/// their closed chat, once. The agent who served it hears `conversation_rated`.
+pub(crate) async fn rate(
+    req: HttpRequest,
+    state: State,
+    caller: Caller,
+    path: Path<ConversationId>,
+    body: Json<RatingRequest>,
+) -> Reply {
+    let id = path.into_inner();
+    let (visitor, _, _) = visitors_conversation(&state, &req, caller, id, "ratings").await?;
+    let rating = parse_rating(body.into_inner(), now_millis())?;
+    let conversation = match state
+        .store
+        .rate_conversation(id, visitor.visitor_id, &rating)
+        .await?
+    {
+        crate::store::Rated::Stored(conversation) => conversation,
+        crate::store::Rated::NotFound => return Err(HttpError::not_found("conversation")),
+        crate::store::Rated::StillOpen => {
+            return Err(HttpError::conflict(
+                "the conversation is still open: rate it once it is closed",
+            ));
+        }
+        crate::store::Rated::AlreadyRated => {
+            return Err(HttpError::conflict("the conversation is already rated"));
+        }
+    };
+    tracing::info!(conversation = %id, score = rating.score, "conversation rated");
+    state.chat.emit(crate::events::Event::ConversationRated {
+        conversation: *conversation,
+    });
+    Ok(HttpResponse::Ok().json(rating))
+}
+
+/// `POST /api/v1/widget/conversations/{id}/transcript` with the visitor token: queues a mail
+/// of the chat's transcript (open or closed) to the address given; `202` once queued. Without
+/// an SMTP server, `404`.
+pub(crate) async fn email_transcript(
+    req: HttpRequest,
+    state: State,
+    caller: Caller,
+    path: Path<ConversationId>,
+    body: Json<TranscriptRequest>,
+) -> Reply {
+    let Some(mailer) = state.mail.clone() else {
+        return Err(HttpError::new(
+            ErrorCode::NotFound,
+            "transcripts by email are not configured",
+        ));
+    };
+    let (visitor, site, conversation) =
+        visitors_conversation(&state, &req, caller, path.into_inner(), "transcripts").await?;
+    let recipient = body.into_inner().email;
+    if recipient.as_str().parse::<lettre::Address>().is_err() {
+        return Err(HttpError::invalid(
+            "email is not an address mail can be sent to",
+        ));
+    }
+    state
+        .limits
+        .transcripts
+        .check(&visitor.visitor_id)
+        .map_err(|wait| HttpError::rate_limited("transcripts by email", wait))?;
+    // A mail of a bounded size: the outbox and the recipient's mailbox are not for
+    // megabytes of chat.
+    let mut messages = Vec::new();
+    let (mut after, mut bytes, mut cut) = (0, 0, false);
+    'pages: loop {
+        let page = state
+            .store
+            .messages_after(conversation.id, after, 500)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for message in page {
+            bytes += message.body.len();
+            if messages.len() >= MAX_TRANSCRIPT_MESSAGES || bytes > MAX_TRANSCRIPT_BYTES {
+                cut = true;
+                break 'pages;
+            }
+            messages.push(message);
+        }
+    }
+    let mut mail = crate::mail::transcript::transcript_mail(
+        recipient.as_str(),
+        &site.name,
+        &conversation,
+        &messages,
+    );
+    if cut {
+        mail.body
+            .push_str("\n(The chat goes on; this mail shows its first messages only.)\n");
+    }
+    mailer.queue(state.store.as_ref(), &mail).await?;
+    Ok(HttpResponse::Accepted().finish())
 }

@@ -5,7 +5,9 @@
 //! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
 //! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
-//! [`TransferStore`] (transfers, re-queues after the grace period) and [`LeadStore`]. A new
+//! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
+//! [`RatingStore`] (visitors' ratings of closed chats) and [`MailOutboxStore`] (mails waiting
+//! to be sent). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -40,9 +42,11 @@ mod conversations;
 pub(crate) mod dialect;
 mod leads;
 mod messages;
+mod outbox;
 pub mod postgres;
 mod presence;
 mod query;
+mod ratings;
 mod routing;
 mod rows;
 mod server;
@@ -60,7 +64,9 @@ pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, Target,
 };
+pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
+pub use ratings::{Rated, RatingStore};
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -97,6 +103,8 @@ pub trait Store:
     + RoutingStore
     + TransferStore
     + LeadStore
+    + RatingStore
+    + MailOutboxStore
 {
 }
 

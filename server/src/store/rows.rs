@@ -6,7 +6,7 @@ use bellhop_protocol::api::{
     SiteSettings, Utm,
 };
 use bellhop_protocol::frames::{
-    AgentRef, AuthorKind, Conversation, ConversationStatus, Message, Priority,
+    AgentRef, AuthorKind, Conversation, ConversationStatus, Message, Priority, Rating,
 };
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId,
@@ -53,13 +53,18 @@ pub(crate) struct ConversationRow {
     assigned_at: Option<i64>,
     closed_at: Option<i64>,
     missed: bool,
+    rating_score: Option<i64>,
+    rating_comment: Option<String>,
+    rated_at: Option<i64>,
 }
 
 /// A conversation with its agent's display name; callers append `WHERE` and `ORDER BY`.
 pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, \
      c.department_id, c.priority, c.status, \
      c.agent_id, a.display_name AS agent_name, c.last_seq, c.created_at, c.assigned_at, \
-     c.closed_at, c.missed FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
+     c.closed_at, c.missed, \
+     c.rating_score, c.rating_comment, c.rated_at \
+     FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
 
 impl TryFrom<ConversationRow> for Conversation {
     type Error = StoreError;
@@ -88,8 +93,28 @@ impl TryFrom<ConversationRow> for Conversation {
             missed: row.missed,
             visitor_read_seq: 0,
             agent_read_seq: 0,
-            rating: None,
+            rating: rating(row.rating_score, row.rating_comment, row.rated_at)?,
         })
+    }
+}
+
+/// The rating columns of a conversation: all three set once rated, all NULL before.
+fn rating(
+    score: Option<i64>,
+    comment: Option<String>,
+    rated_at: Option<i64>,
+) -> StoreResult<Option<Rating>> {
+    match (score, rated_at) {
+        (Some(score), Some(rated_at)) => Ok(Some(Rating {
+            score: u8::try_from(score)
+                .map_err(|_| StoreError::Corrupt(format!("rating score {score}")))?,
+            comment,
+            rated_at,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(
+            "a rating without its score or time".into(),
+        )),
     }
 }
 
