@@ -51,6 +51,8 @@ pub struct AppState {
     /// Bounds on login's password hashing and its failure locks.
     pub login: Arc<crate::auth::limits::LoginGuard>,
     pub limits: crate::limits::Limits,
+    /// Who is on each site's pages now (memory only).
+    pub live_visitors: crate::live_visitors::LiveVisitors,
 }
 
 pub struct Application {
@@ -150,6 +152,7 @@ impl Application {
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
         let limits = crate::limits::Limits::new(&config.limits);
+        let live_visitors = crate::live_visitors::LiveVisitors::new(&config.live_visitors);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -159,6 +162,7 @@ impl Application {
             sockets: TaskTracker::new(),
             login,
             limits,
+            live_visitors,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

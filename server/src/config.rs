@@ -48,6 +48,27 @@ pub struct Config {
     pub commit: CommitConfig,
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
+    pub live_visitors: LiveVisitorsConfig,
+}
+
+/// Who is on a site's pages now (see `live_visitors`): kept in memory only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveVisitorsConfig {
+    /// A browser not heard from for this long has left (the loader beats every 30 s while
+    /// the tab is visible).
+    pub ttl_ms: u64,
+    /// Browsers kept per site; beyond it the one heard from longest ago is forgotten.
+    pub max_per_site: usize,
+}
+
+impl Default for LiveVisitorsConfig {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 90_000,
+            max_per_site: 5_000,
+        }
+    }
 }
 
 /// Limits on login: how much password hashing runs at once, and when repeated failures lock
@@ -199,6 +220,12 @@ pub struct LimitsConfig {
     /// A visitor's typing frames passed on to the agent per second (also the burst); the
     /// rest are dropped.
     pub visitor_typing_per_second: u32,
+    /// Sneak peeks passed on to the agent per second, per socket and conversation; the newest
+    /// draft held back goes out when its turn comes, so the last one always arrives.
+    pub visitor_peeks_per_second: u32,
+    /// Presence beats (`POST /api/v1/widget/presence`) per client IP per minute, also the
+    /// burst.
+    pub presence_beats_per_minute: u32,
     /// Conversations one visitor opens per hour, also the burst.
     pub visitor_conversations_per_hour: u32,
     /// Conversations opened from one client IP per hour, also the burst.
@@ -226,6 +253,8 @@ impl Default for LimitsConfig {
             visitor_messages_per_second: 5,
             visitor_message_burst: 20,
             visitor_typing_per_second: 3,
+            visitor_peeks_per_second: 4,
+            presence_beats_per_minute: 240,
             visitor_conversations_per_hour: 20,
             address_conversations_per_hour: 60,
             sockets_per_address: 100,
@@ -263,6 +292,7 @@ impl Default for Config {
             commit: CommitConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            live_visitors: LiveVisitorsConfig::default(),
         }
     }
 }
@@ -350,6 +380,7 @@ impl fmt::Debug for Config {
             .field("routing", &self.routing)
             .field("commit", &self.commit)
             .field("auth", &self.auth)
+            .field("live_visitors", &self.live_visitors)
             .finish()
     }
 }

@@ -49,6 +49,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/session", web::post().to(widget::session))
             .route("/config", web::get().to(widget::config))
             .route("/leads", web::post().to(widget::submit_lead))
+            .route("/presence", web::post().to(widget::presence))
             .default_service(web::to(widget::preflight_or_not_found)),
     )
     .service(
@@ -79,6 +80,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .get(sites::get)
                     .patch(sites::update),
             )
+            .route("/sites/{id}/visitors", web::get().to(sites::live_visitors))
             .service(
                 web::resource("/sites/{id}/departments")
                     .get(sites::departments)

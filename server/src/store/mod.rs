@@ -5,7 +5,8 @@
 //! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
 //! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
-//! [`TransferStore`] (transfers, re-queues after the grace period) and [`LeadStore`]. A new
+//! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`] and
+//! [`ReadMarkStore`] (how far each side has read). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -43,6 +44,7 @@ mod messages;
 pub mod postgres;
 mod presence;
 mod query;
+mod read_marks;
 mod routing;
 mod rows;
 mod server;
@@ -61,6 +63,7 @@ pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, Target,
 };
 pub use presence::{NodeId, PresenceStore, keep_lease};
+pub use read_marks::ReadMarkStore;
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -97,6 +100,7 @@ pub trait Store:
     + RoutingStore
     + TransferStore
     + LeadStore
+    + ReadMarkStore
 {
 }
 

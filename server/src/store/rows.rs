@@ -53,13 +53,16 @@ pub(crate) struct ConversationRow {
     assigned_at: Option<i64>,
     closed_at: Option<i64>,
     missed: bool,
+    visitor_read_seq: i64,
+    agent_read_seq: i64,
 }
 
 /// A conversation with its agent's display name; callers append `WHERE` and `ORDER BY`.
 pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, \
      c.department_id, c.priority, c.status, \
      c.agent_id, a.display_name AS agent_name, c.last_seq, c.created_at, c.assigned_at, \
-     c.closed_at, c.missed FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
+     c.closed_at, c.missed, c.visitor_read_seq, c.agent_read_seq \
+     FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
 
 impl TryFrom<ConversationRow> for Conversation {
     type Error = StoreError;
@@ -86,8 +89,8 @@ impl TryFrom<ConversationRow> for Conversation {
             assigned_at: row.assigned_at,
             closed_at: row.closed_at,
             missed: row.missed,
-            visitor_read_seq: 0,
-            agent_read_seq: 0,
+            visitor_read_seq: seq(row.visitor_read_seq)?,
+            agent_read_seq: seq(row.agent_read_seq)?,
             rating: None,
         })
     }
