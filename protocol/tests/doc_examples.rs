@@ -25,12 +25,12 @@ use std::fmt::Write as _;
 
 use bellhop_protocol::api::{
     AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
-    Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead, LeadKind, LeadList,
-    LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest, NewDepartmentRequest,
-    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, Role,
-    RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
-    TranscriptPage, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment,
-    WidgetSessionRequest, WidgetSessionResponse,
+    Department, DepartmentList, FieldKind, FormField, FormSpec, GreetingRule, Health, Lead,
+    LeadKind, LeadList, LeadSubmission, LiveVisitor, LiveVisitorList, LoginRequest, LoginResponse,
+    NewAgentRequest, NewDepartmentRequest, NewSiteRequest, OpeningInterval, PageContext,
+    PasswordChange, PasswordReset, PresenceBeat, Role, RoutingAudit, RoutingDecision, SiteConfig,
+    SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage, Utm, VisitorIdentity, Weekday,
+    WidgetConfig, WidgetDepartment, WidgetLook, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, Conversation, Identity, ServerFrame, VisitorFrame};
@@ -123,6 +123,11 @@ const REST_TYPES: &[&str] = &[
     "Health",
     "ApiError",
     "Conversation",
+    "PresenceBeat",
+    "LiveVisitorList",
+    "LiveVisitor",
+    "WidgetLook",
+    "GreetingRule",
 ];
 
 /// Every close code the server uses.
@@ -275,6 +280,11 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "Health" => decode::<Health>(block).map(drop),
         "ApiError" => decode::<ApiError>(block).map(drop),
         "Conversation" => decode::<Conversation>(block).map(drop),
+        "PresenceBeat" => decode::<PresenceBeat>(block).map(drop),
+        "LiveVisitorList" => decode::<LiveVisitorList>(block).map(drop),
+        "LiveVisitor" => decode::<LiveVisitor>(block).map(drop),
+        "WidgetLook" => decode::<WidgetLook>(block).map(drop),
+        "GreetingRule" => decode::<GreetingRule>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }
