@@ -129,7 +129,7 @@ async fn a_flood_of_drafts_arrives_coalesced_with_the_last_one_intact(backend: B
 async fn a_queued_chat_relays_nothing_and_a_strangers_chat_is_not_found(backend: Backend) {
     let app = spawn_app(backend).await;
     let (_, mut agent_ws) = app.online_agent("Quentin Queue", 1).await;
-    let (_, _ws, served) = app.assigned_chat(&mut agent_ws, "first").await;
+    let (_, mut served_ws, served) = app.assigned_chat(&mut agent_ws, "first").await;
     // The only agent is full: the next chat waits in the queue.
     let (_, mut waiting, queued) = app.open_chat(&app.demo_site, None, "second").await;
     waiting.send(&peek(queued, "still typing")).await;
@@ -146,4 +146,23 @@ async fn a_queued_chat_relays_nothing_and_a_strangers_chat_is_not_found(backend:
     let (code, _) = waiting.expect_error().await;
     assert_eq!(code, ErrorCode::NotFound);
     no_peek(&mut agent_ws, Duration::from_millis(300), "the agent").await;
+
+    // Once the chat is closed, a draft goes nowhere either.
+    served_ws
+        .send(&VisitorFrame::Close {
+            conversation_id: served,
+        })
+        .await;
+    agent_ws
+        .expect("the close", |f| {
+            matches!(f, ServerFrame::ConversationClosed { conversation } if conversation.id == served)
+        })
+        .await;
+    served_ws.send(&peek(served, "one more thing")).await;
+    no_peek(
+        &mut agent_ws,
+        Duration::from_millis(300),
+        "the agent after the close",
+    )
+    .await;
 }

@@ -2,7 +2,7 @@
 //! writing in it. A read mark is stored (it survives a reload) and told only when it moved; a
 //! peek is never stored.
 
-use bellhop_protocol::frames::{AuthorKind, Conversation};
+use bellhop_protocol::frames::{AuthorKind, Conversation, ConversationStatus};
 use bellhop_protocol::{ConversationId, VisitorId};
 
 use super::{Chat, ChatError};
@@ -71,9 +71,9 @@ impl Chat {
     }
 
     /// Relays the visitor's masked draft to the agent serving the conversation (nobody while
-    /// it is queued). Never stored.
+    /// it is queued, or once it is closed). Never stored.
     pub fn peek(&self, conversation: &Conversation, text: String) {
-        if conversation.agent.is_none() {
+        if conversation.status != ConversationStatus::Assigned || conversation.agent.is_none() {
             return;
         }
         self.emit(Event::Peek {
