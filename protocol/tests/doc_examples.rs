@@ -25,12 +25,13 @@ use std::fmt::Write as _;
 
 use bellhop_protocol::api::{
     AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
-    Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead, LeadKind, LeadList,
-    LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest, NewDepartmentRequest,
-    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, RatingRequest,
-    Role, RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
-    TranscriptPage, TranscriptRequest, Utm, VisitorIdentity, Weekday, WidgetConfig,
-    WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
+    Department, DepartmentList, FieldKind, FormField, FormSpec, GreetingRule, Health, Lead,
+    LeadKind, LeadList, LeadSubmission, LiveVisitor, LiveVisitorList, LoginRequest, LoginResponse,
+    NewAgentRequest, NewDepartmentRequest, NewSiteRequest, OpeningInterval, PageContext,
+    PasswordChange, PasswordReset, PresenceBeat, RatingRequest, Role, RoutingAudit,
+    RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
+    TranscriptRequest, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment, WidgetLook,
+    WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
@@ -128,6 +129,11 @@ const REST_TYPES: &[&str] = &[
     "RatingRequest",
     "TranscriptRequest",
     "Rating",
+    "PresenceBeat",
+    "LiveVisitorList",
+    "LiveVisitor",
+    "WidgetLook",
+    "GreetingRule",
 ];
 
 /// Every close code the server uses.
@@ -283,6 +289,11 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "RatingRequest" => decode::<RatingRequest>(block).map(drop),
         "TranscriptRequest" => decode::<TranscriptRequest>(block).map(drop),
         "Rating" => decode::<Rating>(block).map(drop),
+        "PresenceBeat" => decode::<PresenceBeat>(block).map(drop),
+        "LiveVisitorList" => decode::<LiveVisitorList>(block).map(drop),
+        "LiveVisitor" => decode::<LiveVisitor>(block).map(drop),
+        "WidgetLook" => decode::<WidgetLook>(block).map(drop),
+        "GreetingRule" => decode::<GreetingRule>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }

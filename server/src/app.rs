@@ -54,6 +54,8 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// The SMTP server's mailer, when one is configured (`[smtp]`).
     pub mail: Option<Arc<crate::mail::Mailer>>,
+    /// Who is on each site's pages now (memory only).
+    pub live_visitors: crate::live_visitors::LiveVisitors,
 }
 
 pub struct Application {
@@ -165,6 +167,7 @@ impl Application {
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
         let limits = crate::limits::Limits::new(&config.limits);
+        let live_visitors = crate::live_visitors::LiveVisitors::new(&config.live_visitors);
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -175,6 +178,7 @@ impl Application {
             login,
             limits,
             mail,
+            live_visitors,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -51,6 +51,27 @@ pub struct Config {
     /// The SMTP server mails go out through ("email me the transcript"). Absent: no mails,
     /// and the widget does not offer transcripts by email.
     pub smtp: Option<SmtpConfig>,
+    pub live_visitors: LiveVisitorsConfig,
+}
+
+/// Who is on a site's pages now (see `live_visitors`): kept in memory only.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveVisitorsConfig {
+    /// A browser not heard from for this long has left (the loader beats every 30 s while
+    /// the tab is visible).
+    pub ttl_ms: u64,
+    /// Browsers kept per site; beyond it the one heard from longest ago is forgotten.
+    pub max_per_site: usize,
+}
+
+impl Default for LiveVisitorsConfig {
+    fn default() -> Self {
+        Self {
+            ttl_ms: 90_000,
+            max_per_site: 5_000,
+        }
+    }
 }
 
 /// How mails reach the SMTP server, and how failed sends are retried.
@@ -301,6 +322,12 @@ pub struct LimitsConfig {
     /// A visitor's typing frames passed on to the agent per second (also the burst); the
     /// rest are dropped.
     pub visitor_typing_per_second: u32,
+    /// Sneak peeks passed on to the agent per second, per socket and conversation; the newest
+    /// draft held back goes out when its turn comes, so the last one always arrives.
+    pub visitor_peeks_per_second: u32,
+    /// Presence beats (`POST /api/v1/widget/presence`) per client IP per minute, also the
+    /// burst.
+    pub presence_beats_per_minute: u32,
     /// Conversations one visitor opens per hour, also the burst.
     pub visitor_conversations_per_hour: u32,
     /// Conversations opened from one client IP per hour, also the burst.
@@ -330,6 +357,8 @@ impl Default for LimitsConfig {
             visitor_messages_per_second: 5,
             visitor_message_burst: 20,
             visitor_typing_per_second: 3,
+            visitor_peeks_per_second: 4,
+            presence_beats_per_minute: 240,
             visitor_conversations_per_hour: 20,
             address_conversations_per_hour: 60,
             sockets_per_address: 100,
@@ -369,6 +398,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             smtp: None,
+            live_visitors: LiveVisitorsConfig::default(),
         }
     }
 }
@@ -458,6 +488,7 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("limits", &self.limits)
             .field("smtp", &self.smtp)
+            .field("live_visitors", &self.live_visitors)
             .finish()
     }
 }

@@ -7,7 +7,7 @@
 //! handed to the [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
 //! in-process bus), where [`fan_out`] decides who hears what; other subscribers (webhooks,
 //! metrics, reports) read the same events. Ephemeral signals that must reach connections on
-//! any node (typing, queue positions) travel the same way but are never stored.
+//! any node (typing, sneak peeks, queue positions) travel the same way but are never stored.
 
 use std::sync::Arc;
 
@@ -73,6 +73,19 @@ pub enum Event {
         agent: AgentId,
         online: bool,
     },
+    /// Ephemeral: the visitor's masked draft ("sneak peek"), for the serving agent only. Never
+    /// stored; its `Debug` hides the text, so no log line carries it.
+    Peek {
+        conversation: Conversation,
+        text: Draft,
+    },
+    /// One side read the conversation up to `seq` (stored as its read position, which only
+    /// moves forward; published only when it moved).
+    ReadMarked {
+        conversation: Conversation,
+        reader: AuthorKind,
+        seq: u64,
+    },
     /// Ephemeral: one side of a conversation is typing.
     Typing {
         conversation: Conversation,
@@ -92,6 +105,18 @@ pub enum Event {
         position: u32,
         estimated_wait_secs: Option<u64>,
     },
+}
+
+/// A sneak peek's text: what the visitor is typing, already masked. `Debug` shows only its
+/// length.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Draft(pub String);
+
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Draft({} chars)", self.0.chars().count())
+    }
 }
 
 /// Who receives what for one event: the only place that decides it.
@@ -218,6 +243,38 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                 }
             }
         }
+        // The serving agent only: not other agents, not the visitor's own sockets.
+        Event::Peek { conversation, text } => match &conversation.agent {
+            Some(agent) => vec![(
+                Topic::Agent(agent.id),
+                Delivery::plain(&ServerFrame::Peek {
+                    conversation_id: conversation.id,
+                    text: text.0.clone(),
+                }),
+            )],
+            None => Vec::new(),
+        },
+        // The other party and the reader's other sockets; the socket that sent the mark skips
+        // it (see `DeliveryKind::Read`).
+        Event::ReadMarked {
+            conversation,
+            reader,
+            seq,
+        } => to_parties(
+            conversation,
+            Delivery::new(
+                &ServerFrame::Read {
+                    conversation_id: conversation.id,
+                    reader: *reader,
+                    seq: *seq,
+                },
+                DeliveryKind::Read {
+                    conversation_id: conversation.id,
+                    reader: *reader,
+                    seq: *seq,
+                },
+            ),
+        ),
         Event::SessionsEnded { agent, session } => {
             vec![(Topic::Agent(*agent), Delivery::end_session(*session))]
         }
@@ -388,6 +445,42 @@ mod tests {
             conversation: missed,
         };
         assert!(topics(&event).is_empty());
+    }
+
+    #[test]
+    fn a_peek_reaches_the_serving_agent_only_and_hides_its_text_in_logs() {
+        let event = Event::Peek {
+            conversation: conversation(Some(10)),
+            text: Draft("my card •••• and".into()),
+        };
+        assert_eq!(topics(&event), vec![(agent(10), DeliveryKind::Plain)]);
+        assert!(!format!("{event:?}").contains("card"));
+        let queued = Event::Peek {
+            conversation: conversation(None),
+            text: Draft("hello".into()),
+        };
+        assert!(topics(&queued).is_empty());
+    }
+
+    #[test]
+    fn a_read_mark_reaches_both_parties() {
+        let event = Event::ReadMarked {
+            conversation: conversation(Some(10)),
+            reader: AuthorKind::Visitor,
+            seq: 4,
+        };
+        let kind = DeliveryKind::Read {
+            conversation_id: ConversationId::from_uuid(Uuid::from_u128(1)),
+            reader: AuthorKind::Visitor,
+            seq: 4,
+        };
+        assert_eq!(topics(&event), vec![(agent(10), kind), (visitor(), kind)]);
+        let queued = Event::ReadMarked {
+            conversation: conversation(None),
+            reader: AuthorKind::Visitor,
+            seq: 4,
+        };
+        assert_eq!(topics(&queued), vec![(visitor(), kind)]);
     }
 
     #[test]

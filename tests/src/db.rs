@@ -73,6 +73,24 @@ impl TestDb {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// The one number `sql` (a `SELECT COUNT(*) …`) answers, read from outside the server.
+    pub async fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+                let _ = conn.close().await;
+                n
+            }
+            Kind::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url).await.unwrap();
+                let n = sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap();
+                let _ = conn.close().await;
+                n
+            }
+        }
+    }
 }
 
 /// The same server URL naming another database.

@@ -248,8 +248,13 @@ fn hashed(stem: &str, ext: &str, bytes: &[u8]) -> String {
 /// dist folder), so the manifest counts what a visitor downloads.
 fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
-    zopfli::compress(zopfli::Options::default(), zopfli::Format::Gzip, bytes, &mut out)
-        .context("gzip with zopfli")?;
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut out,
+    )
+    .context("gzip with zopfli")?;
     Ok(out)
 }
 

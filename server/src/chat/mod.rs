@@ -6,7 +6,8 @@
 //! Each action checks who may do it, commits through the store, then emits one
 //! [`Event`] per change. Parts: sends here; [`conversations`] (close,
 //! transfer, priority); [`presence`] (agent status and connections); [`opening`] (business
-//! hours and the priority of a new chat); [`sweepers`] (grace period and inactivity).
+//! hours and the priority of a new chat); [`sweepers`] (grace period and inactivity);
+//! [`read_marks`] (read positions and sneak peeks).
 //!
 //! Ordering: messages are emitted by the committer in commit order, before the sender's ack
 //! is released; sockets additionally deliver each conversation strictly in `seq` order.
@@ -14,6 +15,7 @@
 mod conversations;
 mod opening;
 mod presence;
+mod read_marks;
 mod sweepers;
 
 use std::collections::HashMap;

@@ -49,6 +49,13 @@ pub enum DeliveryKind {
     /// The receiver must hold the whole conversation: after this frame, the socket sends
     /// every message of it that the connection has not had yet.
     CatchUp { conversation_id: ConversationId },
+    /// A read mark: `reader` has read `conversation_id` up to `seq`. A socket of the reader's
+    /// side that sent this mark (or a later one) itself skips it.
+    Read {
+        conversation_id: ConversationId,
+        reader: bellhop_protocol::frames::AuthorKind,
+        seq: u64,
+    },
     /// Any other frame.
     Plain,
     /// Not a frame: the agent's session with this token hash (`None`: every session of the

@@ -5,6 +5,7 @@
 //!
 //! - widget sessions per client IP per minute ([`Limits::widget_sessions`]);
 //! - form submissions (leads) per client IP per hour ([`Limits::leads`]);
+//! - presence beats per client IP per minute ([`Limits::presence_beats`]);
 //! - visitor messages per visitor per second, with a burst ([`Limits::visitor_messages`]);
 //! - conversations opened per visitor and per client IP per hour
 //!   ([`Limits::visitor_conversations`], [`Limits::address_conversations`]);
@@ -278,6 +279,7 @@ impl Bound {
 pub struct Limits {
     pub(crate) widget_sessions: Keyed<IpAddr>,
     pub(crate) leads: Keyed<IpAddr>,
+    pub(crate) presence_beats: Keyed<IpAddr>,
     pub(crate) visitor_messages: Keyed<VisitorId>,
     pub(crate) visitor_typing: Keyed<VisitorId>,
     pub(crate) visitor_conversations: Keyed<VisitorId>,
@@ -307,6 +309,12 @@ impl Limits {
                 per_minute(config.widget_sessions_per_minute),
             ),
             leads: Keyed::new("leads_per_hour", "address", per_hour(config.leads_per_hour)),
+            presence_beats: Keyed::new(
+                "presence_beats_per_minute",
+                "address",
+                per_minute(config.presence_beats_per_minute),
+            )
+            .quiet(),
             visitor_messages: Keyed::new("visitor_messages_per_second", "visitor", messages),
             visitor_typing: Keyed::new(
                 "visitor_typing_per_second",
@@ -365,6 +373,7 @@ impl Limits {
         vec![
             self.widget_sessions.named.total(),
             self.leads.named.total(),
+            self.presence_beats.named.total(),
             self.visitor_messages.named.total(),
             self.visitor_typing.named.total(),
             self.visitor_conversations.named.total(),

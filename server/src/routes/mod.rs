@@ -55,6 +55,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/conversations/{id}/transcript",
                 web::post().to(widget::email_transcript),
             )
+            .route("/presence", web::post().to(widget::presence))
             .default_service(web::to(widget::preflight_or_not_found)),
     )
     .service(
@@ -85,6 +86,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .get(sites::get)
                     .patch(sites::update),
             )
+            .route("/sites/{id}/visitors", web::get().to(sites::live_visitors))
             .service(
                 web::resource("/sites/{id}/departments")
                     .get(sites::departments)

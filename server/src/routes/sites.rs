@@ -3,8 +3,8 @@
 use actix_web::HttpResponse;
 use actix_web::web::{Json, Path};
 use bellhop_protocol::api::{
-    DepartmentList, NewDepartmentRequest, NewSiteRequest, Role, SiteConfig, SiteList, SiteSettings,
-    SiteSettingsUpdate,
+    DepartmentList, GreetingRule, LiveVisitorList, NewDepartmentRequest, NewSiteRequest, Role,
+    SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate, WidgetLook,
 };
 use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::error::HttpError;
 use crate::hours::Schedule;
 use crate::routes::session::AgentSession;
 use crate::store::{Agent, NewDepartment, NewSite, StoreError};
+use crate::widget_texts;
 
 /// A fresh public widget key: 24 random characters.
 pub(crate) fn new_widget_key() -> String {
@@ -133,6 +134,22 @@ pub(crate) async fn update(
     Ok(HttpResponse::Ok().json(site))
 }
 
+/// `GET /api/v1/sites/{id}/visitors` (supervisors and admins of the site): who is on the
+/// site's pages now, most recently heard from first (see [`crate::live_visitors`]).
+pub(crate) async fn live_visitors(
+    state: State,
+    session: AgentSession,
+    path: Path<SiteId>,
+) -> Reply {
+    let site = session.reach(path.into_inner())?;
+    session.require(Role::Supervisor)?;
+    if state.store.site(site).await?.is_none() {
+        return Err(HttpError::not_found("site"));
+    }
+    let visitors = state.live_visitors.list(site, now_millis());
+    Ok(HttpResponse::Ok().json(LiveVisitorList { visitors }))
+}
+
 pub(crate) async fn departments(state: State, session: AgentSession, path: Path<SiteId>) -> Reply {
     let site = session.reach(path.into_inner())?;
     let departments = state.store.departments(site).await?;
@@ -239,6 +256,69 @@ fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
             "inactivity_message must not be empty while inactivity_timeout_secs is set",
         ));
     }
+    validate_look(&config.widget)?;
+    validate_greetings(&config.greetings)
+}
+
+/// The most greetings a site may have.
+const MAX_GREETINGS: usize = 20;
+
+/// The widget's colour, language and texts: `#rrggbb`, a language the widget speaks, and known
+/// keys with texts of at most 500 characters.
+fn validate_look(look: &WidgetLook) -> Result<(), HttpError> {
+    let hex = look.color.strip_prefix('#').unwrap_or_default();
+    if hex.len() != 6 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(HttpError::invalid(format!(
+            "widget.color must be #rrggbb, not {:?}",
+            look.color
+        )));
+    }
+    let languages = widget_texts::LANGUAGES.join(", ");
+    if !widget_texts::LANGUAGES.contains(&look.language.as_str()) {
+        return Err(HttpError::invalid(format!(
+            "widget.language must be one of {languages}, not {:?}",
+            look.language
+        )));
+    }
+    for (language, texts) in &look.texts {
+        if !widget_texts::LANGUAGES.contains(&language.as_str()) {
+            return Err(HttpError::invalid(format!(
+                "widget.texts: {language:?} is not a language the widget speaks ({languages})"
+            )));
+        }
+        for (key, text) in texts {
+            if !widget_texts::is_key(key) {
+                return Err(HttpError::invalid(format!(
+                    "widget.texts.{language}: {key:?} is not a widget text (see docs/widget.md)"
+                )));
+            }
+            validate_text(
+                &format!("widget.texts.{language}.{key}"),
+                text,
+                widget_texts::MAX_TEXT_CHARS,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn validate_greetings(greetings: &[GreetingRule]) -> Result<(), HttpError> {
+    if greetings.len() > MAX_GREETINGS {
+        return Err(HttpError::invalid(format!(
+            "greetings: at most {MAX_GREETINGS}"
+        )));
+    }
+    for (i, greeting) in greetings.iter().enumerate() {
+        let length = greeting.text.chars().count();
+        if greeting.text.trim().is_empty() || length > 500 {
+            return Err(HttpError::invalid(format!(
+                "greetings[{i}].text must be 1 to 500 characters"
+            )));
+        }
+        if let Some(part) = &greeting.url_contains {
+            validate_text(&format!("greetings[{i}].url_contains"), part, 200)?;
+        }
+    }
     Ok(())
 }
 
@@ -253,6 +333,49 @@ mod tests {
         assert!(validate_origins(&["*".into()]).is_ok());
         assert!(validate_origins(&["shop.example".into()]).is_err());
         assert!(validate_origins(&["https://shop.example/path".into()]).is_err());
+    }
+
+    #[test]
+    fn the_widgets_look_is_checked_field_by_field() {
+        let refused = |config: SiteConfig| match validate_config(&config) {
+            Err(e) => e.to_string(),
+            Ok(()) => String::new(),
+        };
+        assert!(validate_config(&SiteConfig::default()).is_ok());
+        let mut config = SiteConfig::default();
+        config.widget.color = "#12345g".into();
+        assert!(refused(config).contains("widget.color"));
+        let mut config = SiteConfig::default();
+        config.widget.language = "de".into();
+        assert!(refused(config).contains("widget.language"));
+        let mut config = SiteConfig::default();
+        config.widget.texts.insert(
+            "ru".into(),
+            [("no_such_key".to_owned(), "x".to_owned())].into(),
+        );
+        assert!(refused(config).contains("no_such_key"));
+        let mut config = SiteConfig::default();
+        config
+            .widget
+            .texts
+            .insert("en".into(), [("title".to_owned(), "x".repeat(501))].into());
+        assert!(refused(config).contains("widget.texts.en.title"));
+        let greeting = |text: &str| GreetingRule {
+            text: text.into(),
+            url_contains: None,
+            after_secs: 0,
+            audience: Default::default(),
+        };
+        let config = SiteConfig {
+            greetings: vec![greeting("Hi"), greeting("")],
+            ..SiteConfig::default()
+        };
+        assert!(refused(config).contains("greetings[1].text"));
+        let config = SiteConfig {
+            greetings: (0..21).map(|_| greeting("Hi")).collect(),
+            ..SiteConfig::default()
+        };
+        assert!(refused(config).contains("greetings"));
     }
 
     #[test]

@@ -13,8 +13,8 @@ use actix_web::middleware::Next;
 use actix_web::web::{Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use bellhop_protocol::api::{
-    LeadSubmission, RatingRequest, SiteSettings, TranscriptRequest, VisitorIdentity, WidgetConfig,
-    WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest, WidgetSessionResponse,
+    LeadSubmission, PresenceBeat, RatingRequest, SiteSettings, TranscriptRequest, VisitorIdentity,
+    WidgetConfig, WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{Conversation, Rating};
 use bellhop_protocol::{ConversationId, ErrorCode, VisitorId};
@@ -185,8 +185,9 @@ fn preflight(req: HttpRequest) -> HttpResponse {
     response
 }
 
-/// `GET /api/v1/widget/config?key=WIDGET_KEY`: departments, forms and whether a chat can start
-/// now (else the widget offers the offline form).
+/// `GET /api/v1/widget/config?key=WIDGET_KEY&lang=LANG`: departments, forms, whether a chat can
+/// start now (else the widget offers the offline form), and the widget's look and texts in the
+/// page's language if the widget speaks it (else the site's; see [`crate::widget_texts`]).
 pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKeyQuery>) -> Reply {
     let site = widget_site(&state, &req, &query.key).await?;
     let mut departments = Vec::new();
@@ -203,6 +204,9 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
         });
     }
     let availability = availability.ok_or_else(HttpError::internal)?;
+    let look = &site.config.widget;
+    let language = crate::widget_texts::language(query.lang.as_deref(), &look.language);
+    let texts = crate::widget_texts::texts(language, &look.texts);
     Ok(HttpResponse::Ok().json(WidgetConfig {
         site_id: site.id,
         site_name: site.name,
@@ -213,13 +217,29 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
         offline_form: site.config.offline_form,
         color: site.config.widget.color,
         position: site.config.widget.position,
-        language: site.config.widget.language,
-        texts: Default::default(),
+        language: language.to_owned(),
+        texts,
         greetings: site.config.greetings,
         attachment_types: site.config.attachments.allowed_types,
         attachment_max_bytes: site.config.attachments.max_bytes,
         transcript_email: state.mail.is_some(),
     }))
+}
+
+/// `POST /api/v1/widget/presence` (no token): a page view or heartbeat of a browser on one of
+/// the site's allowed pages, kept in memory (see [`crate::live_visitors`]). Answered `204`.
+pub(crate) async fn presence(req: HttpRequest, state: State, body: Json<PresenceBeat>) -> Reply {
+    let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
+    state
+        .limits
+        .presence_beats
+        .check(&ip)
+        .map_err(|wait| HttpError::rate_limited("presence beats from this address", wait))?;
+    let beat = body.into_inner();
+    let site = widget_site(&state, &req, &beat.widget_key).await?;
+    crate::live_visitors::check(&beat).map_err(|e| HttpError::invalid(e.to_string()))?;
+    state.live_visitors.beat(site.id, beat, now_millis());
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `POST /api/v1/widget/leads` with the visitor token: stores a filled-in pre-chat or offline

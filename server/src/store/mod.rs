@@ -8,6 +8,8 @@
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
 //! [`RatingStore`] (visitors' ratings of closed chats) and [`MailOutboxStore`] (mails waiting
 //! to be sent). A new
+//! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`] and
+//! [`ReadMarkStore`] (how far each side has read). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -47,6 +49,7 @@ pub mod postgres;
 mod presence;
 mod query;
 mod ratings;
+mod read_marks;
 mod routing;
 mod rows;
 mod server;
@@ -67,6 +70,7 @@ pub use messages::{
 pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use ratings::{Rated, RatingStore};
+pub use read_marks::ReadMarkStore;
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -105,6 +109,7 @@ pub trait Store:
     + LeadStore
     + RatingStore
     + MailOutboxStore
+    + ReadMarkStore
 {
 }
 

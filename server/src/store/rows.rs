@@ -56,13 +56,15 @@ pub(crate) struct ConversationRow {
     rating_score: Option<i64>,
     rating_comment: Option<String>,
     rated_at: Option<i64>,
+    visitor_read_seq: i64,
+    agent_read_seq: i64,
 }
 
 /// A conversation with its agent's display name; callers append `WHERE` and `ORDER BY`.
 pub(crate) const CONVERSATION_SELECT: &str = "SELECT c.id, c.site_id, c.visitor_id, \
      c.department_id, c.priority, c.status, \
      c.agent_id, a.display_name AS agent_name, c.last_seq, c.created_at, c.assigned_at, \
-     c.closed_at, c.missed, \
+     c.closed_at, c.missed, c.visitor_read_seq, c.agent_read_seq, \
      c.rating_score, c.rating_comment, c.rated_at \
      FROM conversations c LEFT JOIN agents a ON a.id = c.agent_id";
 
@@ -91,8 +93,8 @@ impl TryFrom<ConversationRow> for Conversation {
             assigned_at: row.assigned_at,
             closed_at: row.closed_at,
             missed: row.missed,
-            visitor_read_seq: 0,
-            agent_read_seq: 0,
+            visitor_read_seq: seq(row.visitor_read_seq)?,
+            agent_read_seq: seq(row.agent_read_seq)?,
             rating: rating(row.rating_score, row.rating_comment, row.rated_at)?,
         })
     }

@@ -11,7 +11,19 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
     let chat = live.state.chat.clone();
     match frame {
         AgentFrame::Hello { .. } => Ok(()),
-        AgentFrame::Read { .. } => Ok(()),
+        AgentFrame::Read {
+            conversation_id,
+            seq,
+        } => {
+            if !live.read_marks.advances(conversation_id, seq) {
+                return Ok(());
+            }
+            let result = chat.agent_read(agent, conversation_id, seq).await;
+            if result.is_ok() {
+                live.read_marks.marked(conversation_id, seq);
+            }
+            live.report(result).await
+        }
         AgentFrame::Send {
             client_id,
             conversation_id,

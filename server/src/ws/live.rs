@@ -11,13 +11,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::web;
-use bellhop_protocol::frames::{AgentFrame, ServerFrame, VisitorFrame, decode};
+use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame, VisitorFrame, decode};
 use bellhop_protocol::{ClientMessageId, ConversationId, ErrorCode, SiteId, VisitorId, close_code};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesOrdered;
 use tokio::time::{Instant, interval_at};
 
+/// Sleeps until `due` (a std instant); forever when there is none.
+async fn sleep_until(due: Option<std::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(Instant::from_std(due)).await,
+        None => std::future::pending().await,
+    }
+}
+
 use super::delivery::{Step, Tracker};
+use super::peek::PeekRelay;
+use super::read_marks::ReadMarks;
 use super::transport::{End, Gone, Incoming, Transport};
 use super::typing::TypingRelayed;
 use super::{agent, visitor};
@@ -71,6 +81,10 @@ pub(super) struct Live {
     pending: FuturesOrdered<PendingSend>,
     /// The typing states this socket passed on, to coalesce typing frames.
     pub(super) typing: TypingRelayed,
+    /// The sneak peeks this (visitor's) socket passed on or holds back.
+    pub(super) peeks: PeekRelay,
+    /// How far this socket marked conversations read.
+    pub(super) read_marks: ReadMarks,
     /// The connection's places in the socket limits' counts, given back when it ends.
     slots: Vec<SocketSlot>,
     /// The hash of the session token an agent socket authenticated with: when that session
@@ -86,6 +100,7 @@ impl Live {
         registration: Registration,
         outbox: Outbox,
     ) -> Self {
+        let peeks = PeekRelay::new(state.config.limits.visitor_peeks_per_second);
         Self {
             state,
             transport,
@@ -95,6 +110,8 @@ impl Live {
             outbox,
             pending: FuturesOrdered::new(),
             typing: TypingRelayed::default(),
+            peeks,
+            read_marks: ReadMarks::default(),
             slots: Vec::new(),
             session: None,
         }
@@ -117,6 +134,7 @@ impl Live {
             if draining && self.pending.is_empty() {
                 break End::Close(close_code::GOING_AWAY, "server shutting down");
             }
+            let peek_due = self.peeks.next_due();
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled(), if !draining => {
@@ -154,6 +172,9 @@ impl Live {
                         Incoming::End(end) => break end,
                     }
                 }
+                () = sleep_until(peek_due), if peek_due.is_some() && !draining => {
+                    self.flush_peeks().await;
+                }
                 _ = heartbeat.tick() => {
                     if last_heard.elapsed() > ws.client_timeout() {
                         break End::Close(close_code::TIMED_OUT, "no heartbeat");
@@ -183,6 +204,26 @@ impl Live {
         while pending.next().await.is_some() {}
         if let Peer::Agent(agent) = &peer {
             state.chat.agent_disconnected(agent.id).await;
+        }
+    }
+
+    /// Passes on the sneak peeks held back whose turn has come.
+    async fn flush_peeks(&mut self) {
+        let Peer::Visitor { visitor, .. } = self.peer else {
+            return;
+        };
+        for (conversation, text) in self.peeks.take_due(std::time::Instant::now()) {
+            if let Err(e) = visitor::pass_peek(self, visitor, conversation, text).await {
+                tracing::error!(error = ?e, "peek lookup failed");
+            }
+        }
+    }
+
+    /// Which side of a conversation this socket is.
+    fn side(&self) -> AuthorKind {
+        match self.peer {
+            Peer::Visitor { .. } => AuthorKind::Visitor,
+            Peer::Agent(_) => AuthorKind::Agent,
         }
     }
 
@@ -351,6 +392,13 @@ impl Live {
     async fn deliver(&mut self, delivery: &Arc<Delivery>) -> Result<(), Gone> {
         match delivery.kind {
             DeliveryKind::Plain => self.transport.text(delivery.json.clone()).await,
+            // The socket that sent the mark knows it already.
+            DeliveryKind::Read {
+                conversation_id,
+                reader,
+                seq,
+            } if reader == self.side() && !self.read_marks.advances(conversation_id, seq) => Ok(()),
+            DeliveryKind::Read { .. } => self.transport.text(delivery.json.clone()).await,
             // Handled by the loop before delivery.
             DeliveryKind::EndSession { .. } => Ok(()),
             DeliveryKind::CatchUp { conversation_id } => {

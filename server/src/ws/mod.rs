@@ -7,13 +7,16 @@
 //! The socket layer, split by job: [`transport`] (bounded writes, pings, the close handshake),
 //! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
 //! (the authenticated connection's `select!` loop, pipelined sends, shutdown drain),
-//! [`delivery`] (what each connection has been sent: pure, unit-tested), and the frame handlers
+//! [`delivery`] (what each connection has been sent: pure, unit-tested), the coalescing of
+//! typing, sneak peeks and read marks ([`typing`], [`peek`], [`read_marks`]), and the frame handlers
 //! [`visitor`](mod@visitor) and [`agent`](mod@agent). Store writes are built by the chat service, not here.
 
 mod agent;
 mod delivery;
 mod hello;
 mod live;
+mod peek;
+mod read_marks;
 mod transport;
 mod typing;
 mod visitor;

@@ -1,12 +1,15 @@
 //! Frames a visitor's widget sends after `hello`.
 
 use std::net::IpAddr;
+use std::time::Instant;
 
 use bellhop_protocol::frames::{AuthorKind, VisitorFrame};
 use bellhop_protocol::{ConversationId, ErrorCode, SiteId, VisitorId};
 
 use super::live::Live;
+use super::peek::Offer;
 use super::transport::Gone;
+use crate::store::StoreError;
 
 /// The visitor on the socket, and the address the limits count them under.
 #[derive(Clone, Copy)]
@@ -20,8 +23,27 @@ pub(super) async fn handle(live: &mut Live, who: Who, frame: VisitorFrame) -> Re
     let Who { visitor, site, .. } = who;
     match frame {
         VisitorFrame::Hello { .. } => Ok(()),
-        // Taken by the sneak-peek and read-mark work in progress; until then, ignored.
-        VisitorFrame::Peek { .. } | VisitorFrame::Read { .. } => Ok(()),
+        VisitorFrame::Peek {
+            conversation_id,
+            text,
+        } => relay_peek(live, visitor, conversation_id, &text).await,
+        VisitorFrame::Read {
+            conversation_id,
+            seq,
+        } => {
+            if !live.read_marks.advances(conversation_id, seq) {
+                return Ok(());
+            }
+            let result = live
+                .state
+                .chat
+                .visitor_read(visitor, conversation_id, seq)
+                .await;
+            if result.is_ok() {
+                live.read_marks.marked(conversation_id, seq);
+            }
+            live.report(result).await
+        }
         VisitorFrame::Send {
             client_id,
             conversation_id,
@@ -88,6 +110,51 @@ fn may_open(live: &Live, who: Who) -> Result<(), std::time::Duration> {
     let limits = &live.state.limits;
     limits.visitor_conversations.check(&who.visitor)?;
     limits.address_conversations.check(&who.address)
+}
+
+/// Passes the visitor's masked draft to the serving agent, coalesced (see `peek`); a
+/// visitor learns nothing about conversations that are not theirs.
+async fn relay_peek(
+    live: &mut Live,
+    visitor: VisitorId,
+    conversation_id: ConversationId,
+    text: &str,
+) -> Result<(), Gone> {
+    let text = super::peek::clean(text);
+    if live.peeks.offer(conversation_id, &text, Instant::now()) != Offer::Now {
+        return Ok(());
+    }
+    match pass_peek(live, visitor, conversation_id, text).await {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            live.transport
+                .error(ErrorCode::NotFound, "no such conversation of yours", None)
+                .await
+        }
+        Err(e) => {
+            // Peeks are ephemeral: dropping one is fine.
+            tracing::error!(error = ?e, "peek lookup failed");
+            Ok(())
+        }
+    }
+}
+
+/// Relays a peek if the conversation is the visitor's (to nobody while it is queued), and
+/// remembers it as passed on; `false` when the conversation is not theirs.
+pub(super) async fn pass_peek(
+    live: &mut Live,
+    visitor: VisitorId,
+    conversation_id: ConversationId,
+    text: String,
+) -> Result<bool, StoreError> {
+    match live.state.store.conversation(conversation_id).await? {
+        Some(conversation) if conversation.visitor_id == visitor => {
+            live.state.chat.peek(&conversation, text.clone());
+            live.peeks.relayed(conversation_id, text, Instant::now());
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Passes the visitor's typing to the serving agent; a visitor learns nothing about
