@@ -29,5 +29,6 @@ mod sockets;
 mod store;
 mod transcripts;
 mod widget_chat;
+mod widget_features;
 mod widget_size;
 mod widget_texts;

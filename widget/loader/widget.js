@@ -17,6 +17,11 @@
   var frame = null, ready = false, open = false, unread = 0;
   var toPanel = [];
   var title = d.title;
+  var pageStart = Date.now();
+  var lang = d.documentElement.lang || navigator.language || "";
+  // The site's texts, colour, side and greetings, once the config is here.
+  var texts = { open_chat: "Open chat", close: "Close chat", unread: "{n} unread" };
+  function t(name, n) { return String(texts[name] || "").replace(/\{\w+\}/, n); }
 
   function load(name) {
     try { return w.localStorage.getItem(prefix + name); } catch (e) { return null; }
@@ -58,6 +63,12 @@
     ".panel{all:initial;position:fixed;right:20px;bottom:92px;width:376px;height:min(600px,calc(100vh - 112px));" +
     "border-radius:14px;overflow:hidden;background:#fff;box-shadow:0 10px 40px rgba(0,0,0,.3);display:block}" +
     ".panel iframe{all:initial;display:block;width:100%;height:100%;border:0}" +
+    ".w.left .panel{right:auto;left:20px}.w.left .greet{right:auto;left:0}" +
+    ".greet{all:initial;position:absolute;right:0;bottom:72px;width:max-content;max-width:260px;display:flex;" +
+    "gap:6px;align-items:flex-start;padding:10px 12px;border-radius:12px;background:#fff;color:#1d1d1f;" +
+    "font:14px/1.4 system-ui,sans-serif;box-shadow:0 4px 18px rgba(0,0,0,.22);cursor:pointer}" +
+    ".greet[hidden]{display:none}.greet button{all:initial;cursor:pointer;font:18px/1 system-ui,sans-serif;color:#55585e}" +
+    ".greet button:focus-visible,.greet:focus-visible{outline:3px solid #111;outline-offset:2px}" +
     "@media (max-width:480px){.panel{inset:0;width:100vw;height:100vh;border-radius:0}" +
     ".w.open .bubble{display:none}}";
   try {
@@ -93,9 +104,23 @@
   bubble.appendChild(badge);
   // On a phone the open panel fills the screen and has its own close button.
   var wrap = d.createElement("div");
+  var side = "";
   wrap.className = "w";
   wrap.appendChild(panel);
   wrap.appendChild(bubble);
+  // A proactive greeting beside the bubble (see greet()).
+  var greeting = d.createElement("div");
+  greeting.className = "greet";
+  greeting.hidden = true;
+  greeting.tabIndex = 0;
+  greeting.setAttribute("role", "status");
+  var greetingText = d.createElement("span");
+  var dismiss = d.createElement("button");
+  dismiss.type = "button";
+  dismiss.textContent = "×";
+  greeting.appendChild(greetingText);
+  greeting.appendChild(dismiss);
+  wrap.appendChild(greeting);
   root.appendChild(wrap);
 
   function post(message) {
@@ -125,7 +150,7 @@
   function showUnread() {
     badge.hidden = open || unread === 0;
     badge.textContent = unread > 9 ? "9+" : String(unread);
-    bubble.setAttribute("aria-label", unread && !open ? "Open chat, " + unread + " unread" : open ? "Close chat" : "Open chat");
+    bubble.setAttribute("aria-label", open ? t("close") : t("open_chat") + (unread ? ", " + t("unread", unread) : ""));
     d.title = unread && !open ? "(" + unread + ") " + title : title;
   }
 
@@ -134,7 +159,8 @@
     open = next;
     if (open) ensureFrame();
     panel.hidden = !open;
-    wrap.className = open ? "w open" : "w";
+    wrap.className = "w" + side + (open ? " open" : "");
+    if (open) greeting.hidden = true;
     bubble.setAttribute("aria-expanded", String(open));
     post({ type: open ? "open" : "close" });
     // A framed page may not take the focus by itself: hand it the focus, and the panel puts
@@ -156,7 +182,8 @@
           bellhop: 1, type: "init", open: open,
           page: {
             url: location.href, title: title, referrer: d.referrer || null,
-            lang: d.documentElement.lang || navigator.language || "", utm: utm()
+            lang: lang, utm: utm(),
+            browser: browserId, returning: returning, visit: visitStart
           },
           // The panel's own storage may be denied in a cross-site frame: what it asked the
           // page to keep for it comes back here.
@@ -169,6 +196,10 @@
         break;
       case "active":
         save("active", m.value ? "1" : null);
+        if (m.value) greeting.hidden = true;
+        break;
+      case "look":
+        configure(m);
         break;
       case "unread":
         unread = Math.max(0, m.count | 0);
@@ -185,6 +216,13 @@
   });
 
   bubble.addEventListener("click", function () { setOpen(!open); });
+  greeting.addEventListener("click", function (e) {
+    greeting.hidden = true;
+    if (e.target !== dismiss) setOpen(true);
+  });
+  greeting.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && e.target === greeting) { greeting.hidden = true; setOpen(true); }
+  });
   bubble.addEventListener("mouseenter", ensureFrame);
   bubble.addEventListener("focus", ensureFrame);
   root.addEventListener("keydown", function (e) { if (e.key === "Escape" && open) setOpen(false); });
@@ -207,6 +245,63 @@
   };
   w.Bellhop = api;
   w.__bellhop = true;
+
+  // A visit is one browser session; a visitor is returning when this browser saw the site in
+  // an earlier visit. The panel reports both (with a random id for this browser) to the
+  // server's list of live visitors, and the loader shows greetings by them.
+  var visitStart = +(sessionStore("visit") || 0);
+  if (!visitStart) {
+    visitStart = Date.now();
+    sessionStore("visit", String(visitStart));
+    sessionStore("returning", load("seen") ? "1" : "0");
+    save("seen", "1");
+  }
+  var returning = sessionStore("returning") === "1";
+  var browserId = load("browser") || Math.random().toString(36).slice(2) + Date.now().toString(36);
+  save("browser", browserId);
+
+  function sessionStore(name, value) {
+    try {
+      if (value === undefined) return w.sessionStorage.getItem(prefix + name);
+      w.sessionStorage.setItem(prefix + name, value);
+    } catch (e) { return null; }
+  }
+
+  // The site's look, texts and greetings, as the panel read them from the widget config (the
+  // loader itself fetches nothing, so a page's policy needs no connect-src for Bellhop).
+  function configure(config) {
+    texts = config.texts || texts;
+    host.style.setProperty("--accent", config.color, "important");
+    if (config.position === "left") {
+      side = " left";
+      host.style.setProperty("left", "20px", "important");
+      host.style.setProperty("right", "auto", "important");
+      wrap.className = "w" + side + (open ? " open" : "");
+    }
+    dismiss.setAttribute("aria-label", t("greeting_dismiss"));
+    showUnread();
+    greet(config.greetings || []);
+  }
+
+  // The first rule that matches this page and visitor, once per visitor and rule, never
+  // during a chat.
+  function greet(rules) {
+    for (var i = 0; i < rules.length; i++) {
+      var rule = rules[i], id = "greeted:" + rule.text;
+      if (rule.url_contains && location.href.indexOf(rule.url_contains) < 0) continue;
+      if (rule.audience === "new" && returning) continue;
+      if (rule.audience === "returning" && !returning) continue;
+      if (load(id)) return;
+      setTimeout(function (rule, id) {
+        if (open || load("active") || load(id)) return;
+        save(id, "1");
+        greetingText.textContent = rule.text;
+        greeting.hidden = false;
+        emit("greeting", rule.text);
+      }, Math.max(0, Date.now() + (rule.after_secs | 0) * 1000 - pageStart), rule, id);
+      return;
+    }
+  }
 
   function mount() {
     (d.body || d.documentElement).appendChild(host);

@@ -466,6 +466,7 @@ impl Value {
 }
 
 /// JSON text of an object, as [`json!`] builds it.
+#[derive(Clone)]
 pub(crate) struct Text(pub(crate) String);
 
 impl Text {

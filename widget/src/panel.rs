@@ -11,18 +11,17 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bellhop_client::{Action, ClientCore, Config, Credentials, Draft, Event, Snapshot, State};
-use bellhop_protocol::api::{
-    ClosedReason, LeadKind, PageContext, WidgetConfig, WidgetSessionResponse,
-};
+use bellhop_protocol::api::{ClosedReason, LeadKind, PageContext, WidgetSessionResponse};
 use bellhop_protocol::frames::{
     AgentRef, AuthorKind, Conversation, ConversationStatus, ServerFrame, VisitorFrame,
 };
+use bellhop_protocol::text::{MAX_PEEK_CHARS, mask_sensitive};
 use bellhop_protocol::{ConversationId, DepartmentId, MessageBody};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{
-    CloseEvent, Element, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement, KeyboardEvent,
-    MessageEvent, Storage, WebSocket,
+    CloseEvent, Element, HtmlElement, HtmlInputElement, HtmlSelectElement, HtmlTextAreaElement,
+    KeyboardEvent, MessageEvent, Storage, WebSocket,
 };
 
 use crate::dom::{document, focus};
@@ -54,7 +53,7 @@ struct Panel {
     /// What the loader kept for us, when our own storage is denied.
     loader_kept: SmallMap<String>,
     page: PageContext,
-    config: Option<WidgetConfig>,
+    config: Option<Rc<wire::Site>>,
     token: Option<String>,
     core: Option<ClientCore>,
     socket: Option<Socket>,
@@ -74,6 +73,20 @@ struct Panel {
     visitor: Option<bellhop_protocol::VisitorId>,
     /// An identity the page gave before the session was there: applied once it is.
     identity: Option<wire::VerifiedIdentity>,
+    /// The page's language, for the texts.
+    lang: String,
+    /// The masked draft the agent last saw (sneak peek).
+    peek_sent: String,
+    /// The highest `seq` shown in the open conversation, and the one last marked read.
+    seen_seq: u64,
+    read_sent: u64,
+    /// The agents have read the visitor's messages up to here.
+    agent_read: u64,
+    /// The chat that closed last: what the rating and transcript forms are about.
+    closed: Option<ConversationId>,
+    /// This page view for the live-visitor list (`PresenceBeat`), from the loader.
+    presence: Option<json::Text>,
+    ticks: u32,
 }
 
 fn now() -> i64 {
@@ -113,6 +126,14 @@ pub(crate) fn start() {
         booted: false,
         visitor: None,
         identity: None,
+        lang: String::new(),
+        peek_sent: String::new(),
+        seen_seq: 0,
+        read_sent: 0,
+        agent_read: 0,
+        closed: None,
+        presence: None,
+        ticks: 0,
     };
     let shared: Shared = Rc::new(RefCell::new(panel));
     wire_view(&shared);
@@ -261,22 +282,20 @@ fn listen_to_loader(shared: &Shared) {
     for (name, online) in [("offline", false), ("online", true)] {
         let shared = shared.clone();
         let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            let actions =
-                {
-                    let mut panel = shared.borrow_mut();
-                    let Some(core) = panel.core.as_mut() else {
-                        return;
-                    };
-                    let actions = if online {
-                        core.connect()
-                    } else {
-                        core.disconnect()
-                    };
-                    panel.view.show_notice((!online).then_some(
-                        "You are offline. Your messages will be sent when you are back.",
-                    ));
-                    actions
+            let actions = {
+                let mut panel = shared.borrow_mut();
+                let Some(core) = panel.core.as_mut() else {
+                    return;
                 };
+                let actions = if online {
+                    core.connect()
+                } else {
+                    core.disconnect()
+                };
+                let notice = panel.view.t("offline_notice");
+                panel.view.show_notice((!online).then_some(&notice));
+                actions
+            };
             run(&shared, actions);
         });
         let _ = window.add_event_listener_with_callback(name, on_change.as_ref().unchecked_ref());
@@ -308,6 +327,21 @@ fn on_loader_message(shared: &Shared, message: &json::Value) {
                     current_page: text("url"),
                     referrer: text("referrer"),
                 };
+                panel.lang = text("lang").unwrap_or_default();
+                let number_of = |name: &str| {
+                    page.and_then(|p| p.get(name))
+                        .and_then(json::Value::as_i64)
+                        .unwrap_or(0)
+                };
+                panel.presence = Some(json!({
+                    "widget_key": panel.key.as_str(),
+                    "browser_id": text("browser"),
+                    "url": text("url"),
+                    "title": text("title"),
+                    "referrer": text("referrer"),
+                    "returning": page.and_then(|p| p.get("returning")).and_then(json::Value::as_bool) == Some(true),
+                    "visit_started_at": json::Text(number(number_of("visit") as u64)),
+                }));
                 panel.open = message.get("open").and_then(|v| v.as_bool()) == Some(true);
             }
             boot(shared);
@@ -324,6 +358,19 @@ fn on_loader_message(shared: &Shared, message: &json::Value) {
         }
         "close" => shared.borrow_mut().open = false,
         "reset" => reset(shared),
+        "department" => {
+            let name = message.get("name").and_then(|v| v.as_str()).unwrap_or("");
+            let panel = shared.borrow();
+            let chosen = panel
+                .config
+                .as_ref()
+                .and_then(|c| c.departments.iter().find(|d| d.1 == name));
+            if let (Some(d), Some(select)) =
+                (chosen, panel.view.department.dyn_ref::<HtmlSelectElement>())
+            {
+                select.set_value(&wire::uuid_text(d.0.as_uuid()));
+            }
+        }
         "identify" => {
             if let Some(identity) = message.get("identity") {
                 identify(shared, identity);
@@ -340,24 +387,42 @@ fn boot(shared: &Shared) {
     }
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
-        let key = shared.borrow().key.clone();
-        let config: WidgetConfig =
-            match net::get(&("/api/v1/widget/config?key=".to_owned() + &encode(&key))).await {
-                Ok(config) => config,
-                Err(e) => {
-                    shared
-                        .borrow()
-                        .view
-                        .show_notice(Some(&("Chat is unavailable: ".to_owned() + &e.message)));
-                    return;
-                }
-            };
-        {
+        let path = {
             let panel = shared.borrow();
+            "/api/v1/widget/config?key=".to_owned()
+                + &encode(&panel.key)
+                + "&lang="
+                + &encode(&panel.lang)
+        };
+        let config: wire::Site = match net::get(&path).await {
+            Ok(config) => config,
+            Err(e) => {
+                shared.borrow().view.show_notice(Some(&e.message));
+                return;
+            }
+        };
+        {
+            let mut panel = shared.borrow_mut();
+            panel.view.texts = config.texts.clone();
+            panel.view.apply_texts();
             panel.view.set_title(&config.site_name, None);
             panel.view.set_departments(&config.departments);
+            set_accent(&config.color);
+            let look = json!({
+                "type": "look",
+                "color": config.color.as_str(),
+                "position": config.position.as_str(),
+                "texts": json::Text(config.texts.to_json()),
+                "greetings": json::Text(config.greetings.to_json()),
+            });
+            drop(panel);
+            to_loader(&shared, &look);
+            beat(&shared);
+            let _ = document()
+                .document_element()
+                .map(|root| root.set_attribute("lang", &config.language));
         }
-        shared.borrow_mut().config = Some(config);
+        shared.borrow_mut().config = Some(Rc::new(config));
         start_session(&shared, None).await;
     });
 }
@@ -504,11 +569,13 @@ fn run(shared: &Shared, actions: Vec<Action>) {
             Action::Confirmed {
                 client_id,
                 conversation_id,
+                seq,
                 ..
             } => {
                 let panel = shared.borrow();
                 if let Some(item) = panel.pending.get(client_id.as_str()) {
-                    View::set_send_state(item, SendState::Sent);
+                    let _ = item.set_attribute("data-seq", &number(seq));
+                    panel.view.set_send_state(item, SendState::Sent);
                 }
                 drop(panel);
                 conversation_started(shared, conversation_id);
@@ -516,21 +583,23 @@ fn run(shared: &Shared, actions: Vec<Action>) {
             Action::Refused { send, message, .. } => {
                 let panel = shared.borrow();
                 if let Some(item) = panel.pending.get(send.client_id.as_str()) {
-                    View::set_send_state(item, SendState::Failed);
+                    panel.view.set_send_state(item, SendState::Failed);
                 }
                 panel.view.show_notice(Some(&message));
             }
             Action::Frame(frame) => on_frame(shared, frame),
             Action::State(state) => {
-                let text = match state {
-                    State::Waiting { .. } | State::Connecting => Some("Reconnecting…"),
-                    State::NeedsCredentials => Some("Your chat session expired. Reopen the chat."),
-                    State::Stopped(_) => Some("The chat could not connect."),
+                let key = match state {
+                    State::Waiting { .. } | State::Connecting => Some("reconnecting"),
+                    State::NeedsCredentials => Some("session_expired"),
+                    State::Stopped(_) => Some("cannot_connect"),
                     _ => None,
                 };
                 let panel = shared.borrow();
-                if text.is_some() || matches!(state, State::Live) {
-                    panel.view.show_notice(text);
+                if key.is_some() || matches!(state, State::Live) {
+                    panel
+                        .view
+                        .show_notice(key.map(|k| panel.view.t(k)).as_deref());
                 }
             }
             Action::Duplicate { .. } | Action::Gap { .. } => {}
@@ -621,13 +690,35 @@ fn show_message(shared: &Shared, message: &bellhop_protocol::frames::Message) {
         .client_id
         .as_ref()
         .and_then(|id| panel.pending.remove(id.as_str()));
+    if panel.conversation == Some(message.conversation_id) {
+        panel.seen_seq = panel.seen_seq.max(message.seq);
+    }
+    let read = message.seq <= panel.agent_read;
+    let state = if read {
+        SendState::Read
+    } else {
+        SendState::Sent
+    };
     match confirmed {
-        // Our own send, already in the log: it stays where it is.
-        Some(item) if message.author == AuthorKind::Visitor => {
-            View::set_send_state(&item, SendState::Sent);
+        // Our own text, already in the log: it stays where it is.
+        Some(item) if message.author == AuthorKind::Visitor && message.attachment.is_none() => {
+            panel.view.set_send_state(&item, state);
         }
-        _ => {
-            panel.view.message(message);
+        other => {
+            // An upload's progress line gives way to the file itself.
+            if let Some(item) = other {
+                item.remove();
+            }
+            let item = panel.view.message(message);
+            if message.author == AuthorKind::Visitor {
+                panel.view.set_send_state(&item, state);
+            }
+            if message.attachment.as_ref().is_some_and(|f| f.is_image()) {
+                let token = panel.token.clone();
+                if let Ok(Some(body)) = item.query_selector("[data-file]") {
+                    wasm_bindgen_futures::spawn_local(show_image(body, token));
+                }
+            }
         }
     }
     if message.author == AuthorKind::Agent {
@@ -658,6 +749,7 @@ fn conversation_started(shared: &Shared, id: ConversationId) {
         panel.conversation = Some(id);
         panel.agent = None;
         dom_hide(&panel.view.department);
+        show_attach(&panel);
     }
     to_loader(shared, &json!({ "type": "active", "value": true }));
     emit(
@@ -689,15 +781,17 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
             estimated_wait_secs,
             ..
         } => {
-            let place = "You are number ".to_owned() + &number(position.into()) + " in the queue";
+            let panel = shared.borrow();
+            let view = &panel.view;
+            let place = view.t_with("queue_position", &number(position.into()));
             let text = match estimated_wait_secs {
-                Some(secs) if secs >= 60 => {
-                    place + " (about " + &number(secs.div_ceil(60)) + " min)"
+                Some(secs) => {
+                    let minutes = number(secs.div_ceil(60).max(1));
+                    place + " · " + &view.t_with("queue_wait", &minutes)
                 }
-                Some(_) => place + " (less than a minute)",
                 None => place,
             };
-            shared.borrow().view.set_status(&text);
+            view.set_status(&text);
         }
         ServerFrame::ConversationOpened { conversation }
         | ServerFrame::ConversationAssigned { conversation }
@@ -710,14 +804,16 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 {
                     let mut panel = shared.borrow_mut();
                     panel.conversation = None;
+                    panel.closed = Some(conversation.id);
                     panel.agent = None;
+                    show_attach(&panel);
                 }
                 let panel = shared.borrow();
-                panel
-                    .view
-                    .system("This chat has ended. Write again any time.");
+                panel.view.system(&panel.view.t("chat_ended"));
                 panel.view.set_status("");
                 panel.view.show_typing(None);
+                let mails = panel.config.as_ref().is_some_and(|c| c.transcript_email);
+                panel.view.after_chat(conversation.rating.is_none(), mails);
                 drop(panel);
                 to_loader(shared, &json!({ "type": "active", "value": false }));
                 emit(
@@ -736,9 +832,20 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
             let name = panel.agent_name();
             panel.view.show_typing(
                 typing
-                    .then(|| name.unwrap_or_else(|| "The agent".into()))
+                    .then(|| name.unwrap_or_else(|| panel.view.t("agent_default_name")))
                     .as_deref(),
             );
+        }
+        ServerFrame::Read {
+            reader: AuthorKind::Agent,
+            seq,
+            conversation_id,
+        } => {
+            let mut panel = shared.borrow_mut();
+            if panel.conversation == Some(conversation_id) && seq > panel.agent_read {
+                panel.agent_read = seq;
+                panel.view.mark_read(seq);
+            }
         }
         ServerFrame::Error { message, .. } => {
             shared.borrow().view.show_notice(Some(&message));
@@ -763,17 +870,26 @@ fn set_conversation(shared: &Shared, conversation: Conversation, announce: bool)
                 panel
                     .view
                     .set_title(&agent.display_name, Some(&agent.display_name));
-                panel
-                    .view
-                    .set_status(&(site + " · replies in a few minutes"));
+                panel.view.set_status(&site);
             }
             _ => panel.view.set_title(&site, None),
         }
         let started = panel.conversation != Some(conversation.id);
+        if started {
+            panel.seen_seq = 0;
+            panel.read_sent = conversation.visitor_read_seq;
+            panel.agent_read = 0;
+        }
+        if conversation.agent_read_seq > panel.agent_read {
+            panel.agent_read = conversation.agent_read_seq;
+            panel.view.mark_read(conversation.agent_read_seq);
+        }
         panel.conversation = Some(conversation.id);
         panel.agent = conversation.agent.clone();
         dom_hide(&panel.view.department);
+        show_attach(&panel);
         panel.view.hide_forms();
+        crate::dom::set_hidden(&panel.view.after, true);
         panel.view.show_composer(true);
         started
     };
@@ -815,30 +931,21 @@ fn choose_start_view(shared: &Shared, has_open: bool) {
             focus(&panel.view.input);
         }
         if config.availability.reason == Some(ClosedReason::NoAgentsOnline) {
-            panel
-                .view
-                .set_status("Nobody is online right now; leave a message and we will reply.");
+            panel.view.set_status(&panel.view.t("nobody_online"));
         }
     }
 }
 
-fn show_form(shared: &Shared, kind: LeadKind, config: &WidgetConfig) {
+fn show_form(shared: &Shared, kind: LeadKind, config: &wire::Site) {
     let (spec, heading, submit) = match kind {
-        LeadKind::Offline => (
-            &config.offline_form,
-            "We are away right now. Leave a message and we will get back to you.",
-            "Send message",
-        ),
-        LeadKind::Prechat => (
-            &config.prechat_form,
-            "Tell us a little about you before we start.",
-            "Start chat",
-        ),
+        LeadKind::Offline => (&config.offline_form, "offline_intro", "offline_submit"),
+        LeadKind::Prechat => (&config.prechat_form, "prechat_intro", "prechat_submit"),
     };
     let form = {
         let panel = shared.borrow();
-        panel.view.show_composer(false);
-        panel.view.form(heading, spec, submit)
+        let view = &panel.view;
+        view.show_composer(false);
+        view.form(&view.t(heading), spec, &view.t(submit))
     };
     let on_submit = {
         let shared = shared.clone();
@@ -900,9 +1007,7 @@ fn submit_form(shared: &Shared, kind: LeadKind, form: &Element) {
                 LeadKind::Offline => {
                     let panel = shared.borrow();
                     panel.view.hide_forms();
-                    panel
-                        .view
-                        .system("Thanks! Your message is with us; we will reply by email.");
+                    panel.view.system(&panel.view.t("lead_thanks"));
                 }
                 LeadKind::Prechat => {
                     {
@@ -982,8 +1087,33 @@ fn wire_view(shared: &Shared) {
         let shared = shared.clone();
         Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
             retry(&shared, &event);
+            download(&shared, &event);
         })
     };
+    let on_attach = {
+        let file = panel.view.file.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            if let Some(input) = file.dyn_ref::<HtmlElement>() {
+                input.click();
+            }
+        })
+    };
+    let _ = panel
+        .view
+        .attach
+        .add_event_listener_with_callback("click", on_attach.as_ref().unchecked_ref());
+    on_attach.forget();
+    let on_file = {
+        let shared = shared.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| chosen_file(&shared))
+    };
+    let _ = panel
+        .view
+        .file
+        .add_event_listener_with_callback("change", on_file.as_ref().unchecked_ref());
+    on_file.forget();
+    on_form(shared, &panel.view.rating, "/rating");
+    on_form(shared, &panel.view.mail, "/transcript");
     let _ = panel
         .view
         .log
@@ -1073,14 +1203,7 @@ fn typing(shared: &Shared, typing: bool) {
             typing,
         }
     };
-    let panel = shared.borrow();
-    let live = panel
-        .core
-        .as_ref()
-        .is_some_and(|c| *c.state() == State::Live);
-    if let (true, Some(socket)) = (live, &panel.socket) {
-        let _ = socket.ws.send_with_str(&wire::visitor_frame_json(&frame));
-    }
+    send_frame(shared, &frame);
 }
 
 fn start_ticking(shared: &Shared) {
@@ -1091,6 +1214,15 @@ fn start_ticking(shared: &Shared) {
         let shared = shared.clone();
         Closure::<dyn FnMut()>::new(move || {
             handle(&shared, Event::Tick { now: now() });
+            // A presence beat every 30 s (120 ticks) while the page is visible.
+            let beat_due = {
+                let mut panel = shared.borrow_mut();
+                panel.ticks += 1;
+                panel.ticks.is_multiple_of(120)
+            };
+            if beat_due {
+                beat(&shared);
+            }
             let stop = {
                 let panel = shared.borrow();
                 panel.typing_sent && js_sys::Date::now() - panel.last_input > 3000.0
@@ -1098,6 +1230,7 @@ fn start_ticking(shared: &Shared) {
             if stop {
                 typing(&shared, false);
             }
+            peek_and_read(&shared);
         })
     };
     let _ = window
@@ -1163,5 +1296,279 @@ fn identify(shared: &Shared, identity: &json::Value) {
     let shared = shared.clone();
     wasm_bindgen_futures::spawn_local(async move {
         start_session(&shared, Some(identity)).await;
+    });
+}
+
+/// Sends what the agent should see: the visitor's draft as a masked sneak peek once they
+/// pause typing, and a read mark once the open panel shows messages not marked yet.
+fn peek_and_read(shared: &Shared) {
+    let mut frames = Vec::new();
+    {
+        let mut panel = shared.borrow_mut();
+        let Some(conversation_id) = panel.conversation else {
+            return;
+        };
+        let draft = panel
+            .view
+            .input
+            .dyn_ref::<HtmlTextAreaElement>()
+            .map(HtmlTextAreaElement::value)
+            .unwrap_or_default();
+        // The end of a long draft: what the visitor is typing now.
+        let start = draft
+            .char_indices()
+            .rev()
+            .nth(MAX_PEEK_CHARS - 1)
+            .map_or(0, |(at, _)| at);
+        let masked = mask_sensitive(draft.get(start..).unwrap_or_default());
+        if masked != panel.peek_sent && js_sys::Date::now() - panel.last_input > 400.0 {
+            panel.peek_sent = masked.clone();
+            frames.push(VisitorFrame::Peek {
+                conversation_id,
+                text: masked,
+            });
+        }
+        let visible = panel.open && !document().hidden();
+        if visible && panel.seen_seq > panel.read_sent {
+            panel.read_sent = panel.seen_seq;
+            frames.push(VisitorFrame::Read {
+                conversation_id,
+                seq: panel.seen_seq,
+            });
+        }
+    }
+    for frame in frames {
+        send_frame(shared, &frame);
+    }
+}
+
+/// Sends an ephemeral frame if the socket is live (typing, peek and read marks are not
+/// kept for later: the next one carries the news).
+fn send_frame(shared: &Shared, frame: &VisitorFrame) {
+    let panel = shared.borrow();
+    let live = panel
+        .core
+        .as_ref()
+        .is_some_and(|c| *c.state() == State::Live);
+    if let (true, Some(socket)) = (live, &panel.socket) {
+        let _ = socket.ws.send_with_str(&wire::visitor_frame_json(frame));
+    }
+}
+
+/// The site's accent colour, with white or near-black text on it, whichever reads better.
+fn set_accent(color: &str) {
+    let Some(root) = document()
+        .document_element()
+        .and_then(|e| e.dyn_into::<HtmlElement>().ok())
+    else {
+        return;
+    };
+    let channel = |i: usize| {
+        color
+            .get(i..i + 2)
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .unwrap_or(0)
+    };
+    let style = root.style();
+    let _ = style.set_property("--accent", color);
+    let brightness = channel(1) * 299 + channel(3) * 587 + channel(5) * 114;
+    let text = if brightness > 150_000 { "#111" } else { "#fff" };
+    let _ = style.set_property("--accent-text", text);
+}
+
+/// The attach button is there while a conversation is open on a site that takes files.
+fn show_attach(panel: &Panel) {
+    let takes_files = panel.config.as_ref().is_some_and(|c| c.takes_files);
+    crate::dom::set_hidden(
+        &panel.view.attach,
+        !(takes_files && panel.conversation.is_some()),
+    );
+}
+
+/// The visitor picked a file: refused at once when too large, else uploaded with progress.
+fn chosen_file(shared: &Shared) {
+    let panel = shared.borrow();
+    let Some(input) = panel.view.file.dyn_ref::<HtmlInputElement>() else {
+        return;
+    };
+    let Some(file) = input.files().and_then(|list| list.get(0)) else {
+        return;
+    };
+    input.set_value("");
+    let (Some(config), Some(conversation), Some(token)) =
+        (&panel.config, panel.conversation, panel.token.clone())
+    else {
+        return;
+    };
+    let max = config.max_bytes;
+    if file.size() > max as f64 {
+        let megabytes = megabytes(max);
+        panel
+            .view
+            .show_notice(Some(&panel.view.t_with("file_too_large", &megabytes)));
+        return;
+    }
+    let random = || (js_sys::Math::random() * 9e15) as u64;
+    let client_id = wire::uuid_text(&uuid::Uuid::from_u64_pair(random(), random()));
+    let path = "/api/v1/widget/attachments?conversation_id=".to_owned()
+        + &wire::uuid_text(conversation.as_uuid())
+        + "&client_id="
+        + &client_id
+        + "&name="
+        + &encode(&file.name());
+    let item = panel.view.pending(&file.name());
+    drop(panel);
+    shared
+        .borrow_mut()
+        .pending
+        .insert(client_id.clone(), item.clone());
+    let shared = shared.clone();
+    let progress_item = item.clone();
+    let progress_shared = shared.clone();
+    net::upload(
+        &path,
+        &token,
+        &file,
+        move |percent| {
+            let panel = progress_shared.borrow();
+            if let Ok(Some(state)) = progress_item.query_selector(".state") {
+                state.set_text_content(Some(&panel.view.t_with("uploading", &number(percent))));
+            }
+        },
+        move |result| {
+            let Err(code) = result else { return };
+            let mut panel = shared.borrow_mut();
+            panel.pending.remove(&client_id);
+            item.remove();
+            let key = match code.as_deref() {
+                Some("file_too_large") => "file_too_large",
+                Some("unsupported_file_type") => "file_type_refused",
+                _ => "upload_failed",
+            };
+            let limit = megabytes(panel.config.as_ref().map_or(0, |c| c.max_bytes));
+            let text = panel.view.t_with(key, &limit);
+            panel.view.show_notice(Some(&text));
+        },
+    );
+}
+
+/// Fills a thumbnail: the file is fetched with the visitor's token (an `img` could not send
+/// it) and shown from memory.
+async fn show_image(body: Element, token: Option<String>) {
+    let Some(id) = body.get_attribute("data-file") else {
+        return;
+    };
+    let Ok(url) = net::blob_url(&("/api/v1/attachments/".to_owned() + &id), token.as_deref()).await
+    else {
+        return;
+    };
+    if let Ok(Some(image)) = body.query_selector("img") {
+        let _ = image.set_attribute("src", &url);
+    }
+}
+
+/// A tap on a file of the chat saves it.
+fn download(shared: &Shared, event: &web_sys::Event) {
+    let Some(body) = event
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .filter(|e| e.class_name() == "file")
+        .and_then(|e| e.closest("[data-file]").ok().flatten())
+    else {
+        return;
+    };
+    let token = shared.borrow().token.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let id = body.get_attribute("data-file").unwrap_or_default();
+        let name = body.get_attribute("data-name").unwrap_or_default();
+        if let Ok(url) =
+            net::blob_url(&("/api/v1/attachments/".to_owned() + &id), token.as_deref()).await
+        {
+            let link = crate::dom::el("a", "");
+            crate::dom::set_attr(&link, "href", &url);
+            crate::dom::set_attr(&link, "download", &name);
+            if let Some(link) = link.dyn_ref::<HtmlElement>() {
+                link.click();
+            }
+        }
+    });
+}
+
+/// Sends the rating or the transcript form of the chat that closed, then thanks the visitor.
+fn on_form(shared: &Shared, form: &Element, what: &'static str) {
+    let handler = {
+        let shared = shared.clone();
+        let form = form.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+            event.prevent_default();
+            let Some(conversation) = shared.borrow().closed else {
+                return;
+            };
+            let path = "/api/v1/widget/conversations/".to_owned()
+                + &wire::uuid_text(conversation.as_uuid())
+                + what;
+            let value = |selector: &str| {
+                form.query_selector(selector)
+                    .ok()
+                    .flatten()
+                    .and_then(|e| {
+                        e.dyn_ref::<HtmlInputElement>()
+                            .map(HtmlInputElement::value)
+                            .or_else(|| {
+                                e.dyn_ref::<HtmlTextAreaElement>()
+                                    .map(HtmlTextAreaElement::value)
+                            })
+                    })
+                    .unwrap_or_default()
+            };
+            let (body, done) = if what == "/rating" {
+                let score = json::parse(&value(":checked"))
+                    .and_then(|v| v.as_u64())
+                    .unwrap_or(0);
+                let comment = value("textarea");
+                let comment = comment.trim();
+                let body = json!({ "score": score as u32, "comment": (!comment.is_empty()).then_some(comment) });
+                (body, None)
+            } else {
+                let email = value("input");
+                let done = shared.borrow().view.t_with("transcript_sent", &email);
+                (json!({ "email": email }), Some(done))
+            };
+            let (shared, form) = (shared.clone(), form.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let token = shared.borrow().token.clone();
+                let sent = net::post::<_, ()>(&path, &body, token.as_deref()).await;
+                let panel = shared.borrow();
+                match sent {
+                    Ok(()) => panel.view.done(&form, done.as_deref()),
+                    Err(e) => panel.view.show_notice(Some(&e.message)),
+                }
+            });
+        })
+    };
+    let _ = form.add_event_listener_with_callback("submit", handler.as_ref().unchecked_ref());
+    handler.forget();
+}
+
+/// A size limit in megabytes (MiB) as people write it: `10`, `1.5`, `0.2`.
+fn megabytes(bytes: u64) -> String {
+    let tenths = bytes * 10 / (1024 * 1024);
+    let whole = number(tenths / 10);
+    match tenths % 10 {
+        0 => whole,
+        tenth => whole + "." + &number(tenth),
+    }
+}
+
+/// Tells the server this page is being viewed (the live-visitor list), while it is visible.
+fn beat(shared: &Shared) {
+    let Some(body) = shared.borrow().presence.clone() else {
+        return;
+    };
+    if document().hidden() {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = net::post::<_, ()>("/api/v1/widget/presence", &body, None).await;
     });
 }

@@ -8,8 +8,8 @@
 
 use bellhop_client::{ClientFrame, PendingSend, Snapshot};
 use bellhop_protocol::api::{
-    Availability, ClosedReason, FieldKind, FormField, FormSpec, GreetingAudience, GreetingRule,
-    LeadKind, PageContext, WidgetConfig, WidgetDepartment, WidgetPosition, WidgetSessionResponse,
+    Availability, ClosedReason, FieldKind, FormField, FormSpec, LeadKind, PageContext,
+    WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
@@ -325,21 +325,6 @@ fn form_field(value: &Value) -> Option<FormField> {
     })
 }
 
-fn greeting(value: &Value) -> Option<GreetingRule> {
-    use GreetingAudience::*;
-    Some(GreetingRule {
-        text: string(value, "text")?,
-        url_contains: maybe(value, "url_contains", Value::as_string)?,
-        after_secs: defaulted(value, "after_secs", u32)?,
-        audience: defaulted(value, "audience", |v| match v.as_str()? {
-            "everyone" => Some(Everyone),
-            "new" => Some(New),
-            "returning" => Some(Returning),
-            _ => None,
-        })?,
-    })
-}
-
 fn form_spec(value: &Value) -> Option<FormSpec> {
     Some(FormSpec {
         enabled: value.get("enabled")?.as_bool()?,
@@ -348,40 +333,43 @@ fn form_spec(value: &Value) -> Option<FormSpec> {
     })
 }
 
-impl FromJson for WidgetConfig {
+/// The widget config (`GET /api/v1/widget/config`) as the panel uses it: read from the
+/// parsed JSON without the parts only the loader needs (greetings, look), so the module
+/// carries no decoder for them. The tests check it against serde's `WidgetConfig`.
+pub(crate) struct Site {
+    pub(crate) site_name: String,
+    pub(crate) availability: Availability,
+    pub(crate) departments: Vec<(DepartmentId, String)>,
+    pub(crate) prechat_form: FormSpec,
+    pub(crate) offline_form: FormSpec,
+    /// Every text in `language`, by key.
+    pub(crate) texts: Value,
+    pub(crate) color: String,
+    pub(crate) position: String,
+    /// The greeting rules, which the panel hands to the loader as they are.
+    pub(crate) greetings: Value,
+    pub(crate) language: String,
+    pub(crate) takes_files: bool,
+    pub(crate) max_bytes: u64,
+    pub(crate) transcript_email: bool,
+}
+
+impl FromJson for Site {
     fn from_json(value: &Value) -> Option<Self> {
-        let department = |d: &Value| {
-            Some(WidgetDepartment {
-                id: id(d.get("id")?)?,
-                name: string(d, "name")?,
-                availability: availability(d.get("availability")?)?,
-            })
-        };
-        Some(WidgetConfig {
-            site_id: id(value.get("site_id")?)?,
+        let department = |d: &Value| Some((id(d.get("id")?)?, string(d, "name")?));
+        Some(Site {
             site_name: string(value, "site_name")?,
             availability: availability(value.get("availability")?)?,
             departments: list(value, "departments", department)?,
-            default_department_id: id(value.get("default_department_id")?)?,
             prechat_form: form_spec(value.get("prechat_form")?)?,
             offline_form: form_spec(value.get("offline_form")?)?,
+            texts: value.get("texts")?.clone(),
             color: string(value, "color")?,
-            position: match value.get("position")?.as_str()? {
-                "left" => WidgetPosition::Left,
-                "right" => WidgetPosition::Right,
-                _ => return None,
-            },
+            position: string(value, "position")?,
+            greetings: value.get("greetings")?.clone(),
             language: string(value, "language")?,
-            texts: {
-                let mut texts = std::collections::BTreeMap::new();
-                for (key, text) in value.get("texts")?.as_object()? {
-                    texts.insert(key.clone(), text.as_string()?);
-                }
-                texts
-            },
-            greetings: list(value, "greetings", greeting)?,
-            attachment_types: list(value, "attachment_types", Value::as_string)?,
-            attachment_max_bytes: value.get("attachment_max_bytes")?.as_u64()?,
+            takes_files: !value.get("attachment_types")?.as_array()?.is_empty(),
+            max_bytes: value.get("attachment_max_bytes")?.as_u64()?,
             transcript_email: value.get("transcript_email")?.as_bool()?,
         })
     }
@@ -566,6 +554,12 @@ pub(crate) struct SessionRequest {
     pub(crate) widget_key: String,
     pub(crate) token: Option<String>,
     pub(crate) identity: Option<VerifiedIdentity>,
+}
+
+impl ToJson for json::Text {
+    fn to_json(&self) -> String {
+        self.0.clone()
+    }
 }
 
 impl ToJson for SessionRequest {

@@ -5,7 +5,7 @@
 //! - the Wasm target, with `rustup`;
 //! - the wasm-bindgen CLI, exactly the version of the `wasm-bindgen` crate in `Cargo.lock`,
 //!   with `cargo install` into `target/tools/`;
-//! - binaryen's `wasm-opt`, playwright-core and axe-core, pinned in `tests/browser/package.json`
+//! - binaryen's `wasm-opt`, terser, playwright-core and axe-core, pinned in `tests/browser/package.json`
 //!   and installed with `npm` into `tests/browser/node_modules/`;
 //! - Chromium, Debian's package, with `apt-get`.
 
@@ -22,7 +22,7 @@ pub(crate) const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub(crate) const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The npm packages `tests/browser/package.json` pins.
-const NODE_TOOLS: [&str; 3] = ["binaryen", "playwright-core", "axe-core"];
+const NODE_TOOLS: [&str; 4] = ["binaryen", "terser", "playwright-core", "axe-core"];
 
 /// Installs the Wasm target with rustup when it is missing (fresh machines lack it).
 pub(crate) fn ensure_wasm_target() -> anyhow::Result<()> {
@@ -111,6 +111,14 @@ pub(crate) fn wasm_opt() -> PathBuf {
         .join("node_modules")
         .join(".bin")
         .join("wasm-opt")
+}
+
+/// terser, the JavaScript minifier, from npm.
+pub(crate) fn terser() -> PathBuf {
+    browser_dir()
+        .join("node_modules")
+        .join(".bin")
+        .join("terser")
 }
 
 /// Runs `npm install` in `tests/browser/` unless every pinned package is installed at its

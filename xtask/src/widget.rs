@@ -6,10 +6,9 @@
 //!    `target/widget-build/`;
 //! 3. binaryen's `wasm-opt -Oz` (npm's, see [`WASM_OPT_FLAGS`]) shrinks the module;
 //! 4. the module's imports and exports get short names in it and in the glue
-//!    ([`wasm_names`](crate::wasm_names)), and the glue loses its comment lines and
-//!    indentation ([`strip_js`]);
-//! 5. the dist folder gets the loader (`widget.js`, a stable name: sites paste its URL) without
-//!    its comment lines and indentation ([`strip_js`]),
+//!    ([`wasm_names`](crate::wasm_names)), and terser minifies the glue ([`minify`]);
+//! 5. the dist folder gets the loader (`widget.js`, a stable name: sites paste its URL)
+//!    minified by terser,
 //!    the panel's assets under content-hashed names (`panel-<hash8>.wasm`, `.js`, `.css`, so
 //!    they can be cached forever; the `.js` is the glue, starting the panel when loaded),
 //!    `panel.html` with `{{PANEL_JS}}`, `{{PANEL_CSS}}` and `{{PANEL_WASM}}` replaced by those
@@ -100,14 +99,18 @@ pub(crate) fn build() -> anyhow::Result<PathBuf> {
     recreate(&dist)?;
     let mut manifest = Manifest::default();
 
-    let loader = strip_js(&read(&root().join("widget/loader/widget.js"))?);
+    let loader = minify(
+        &build,
+        "widget",
+        &read(&root().join("widget/loader/widget.js"))?,
+        false,
+    )?;
     manifest.write(&dist, "widget.js", "widget.js".into(), &loader)?;
 
     let glue = String::from_utf8(read(&build.join("panel.js"))?)
         .context("wasm-bindgen's glue is not UTF-8")?;
     let (wasm, glue) = wasm_names::shorten(&read(&optimized)?, &glue)
         .context("giving the panel module's imports and exports short names")?;
-    let glue = String::from_utf8(strip_js(glue.as_bytes())).context("stripped glue")?;
     let wasm_name = hashed("panel", "wasm", &wasm);
     manifest.write(&dist, "panel.wasm", wasm_name.clone(), &wasm)?;
 
@@ -131,7 +134,7 @@ pub(crate) fn build() -> anyhow::Result<PathBuf> {
         );
     }
     glue.push_str("__wbg_init();\n");
-    let glue = glue.into_bytes();
+    let glue = minify(&build, "panel", glue.as_bytes(), true)?;
     let glue_name = hashed("panel", "js", &glue);
     manifest.write(&dist, "panel.js", glue_name.clone(), &glue)?;
 
@@ -295,43 +298,20 @@ mod tests {
     }
 }
 
-/// JavaScript without what only its readers need: whole-line `//` comments, `/* … */` blocks
-/// that start a line, blank lines and each line's indentation. Nothing else inside a line is
-/// touched, so strings and code stay exactly as written (neither the loader nor wasm-bindgen's
-/// glue has a multi-line string).
-pub(crate) fn strip_js(source: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(source);
-    let mut out = String::with_capacity(text.len());
-    let mut in_header = false;
-    for line in text.lines() {
-        let line = line.trim_start();
-        if line.starts_with("/*") {
-            in_header = !line.contains("*/");
-            continue;
-        }
-        if in_header {
-            in_header = !line.contains("*/");
-            continue;
-        }
-        if line.is_empty() || line.starts_with("//") {
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
+/// JavaScript minified with terser (compressed, local names mangled; `module` for an ES
+/// module, whose exports keep their names). `name` names the files it works on in `build`.
+fn minify(build: &Path, name: &str, source: &[u8], module: bool) -> anyhow::Result<Vec<u8>> {
+    let input = build.join(name.to_owned() + ".src.js");
+    let output = build.join(name.to_owned() + ".out.js");
+    std::fs::write(&input, source).with_context(|| format!("writing {}", input.display()))?;
+    let mut terser = Command::new(tools::terser());
+    terser
+        .arg(&input)
+        .args(["--compress", "--mangle", "--comments", "false", "--output"])
+        .arg(&output);
+    if module {
+        terser.arg("--module");
     }
-    out.into_bytes()
-}
-
-#[cfg(test)]
-mod strip_tests {
-    use super::strip_js;
-
-    #[test]
-    fn stripping_keeps_code_and_strings() {
-        let source = b"/*! header\n * more\n */\n(function () {\n  // a comment\n  var u = \"http://x\"; // kept: not a whole line\n\n})();\n";
-        assert_eq!(
-            String::from_utf8(strip_js(source)).unwrap_or_default(),
-            "(function () {\nvar u = \"http://x\"; // kept: not a whole line\n})();\n"
-        );
-    }
+    cmd::run(&mut terser)?;
+    read(&output)
 }

@@ -1,0 +1,99 @@
+// What a visitor does in a chat beyond typing, on a customer's page of another site, while
+// the Rust side plays the agent over the protocol: the draft reaches the agent as a masked
+// sneak peek, read marks go both ways, a picture is sent (and shown as a thumbnail) while a
+// disguised page and an oversize file are refused, and once the agent closes the chat the
+// visitor rates it and has the transcript mailed.
+//
+// HOST_URL: the customer's page. VISITOR_EMAIL: where the transcript goes.
+
+import { launch, result, screenshot } from './lib.mjs';
+
+const HOST = process.env.HOST_URL;
+const EMAIL = process.env.VISITOR_EMAIL;
+const out = { errors: [] };
+const browser = await launch();
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => out.errors.push(`page: ${e}`));
+  page.on('console', (m) => { if (m.type() === 'error') out.errors.push(`console: ${m.text()}`); });
+  await page.goto(HOST);
+  const bubble = page.locator('bellhop-widget .bubble');
+  const frame = page.frameLocator('bellhop-widget iframe');
+  await bubble.waitFor({ state: 'visible', timeout: 15000 });
+  await bubble.click();
+  const input = frame.locator('textarea.input');
+  await input.waitFor({ state: 'visible', timeout: 15000 });
+  await input.fill('hi, a question about my order');
+  await input.press('Enter');
+  await frame.locator('.msg.mine .state', { hasText: 'Sent' }).first().waitFor({ timeout: 15000 });
+
+  // The visitor types a card number and pauses: the agent gets the draft, masked.
+  await frame.locator('.title', { hasText: 'Maya Chen' }).waitFor({ timeout: 20000 });
+  await input.pressSequentially('my card is 4111 1111 1111 1111', { delay: 15 });
+  await page.waitForTimeout(1500);
+  await input.fill('');
+
+  // The agent answers: the visitor, with the panel open, has read it; then the agent reads.
+  await frame.locator('.msg.theirs', { hasText: 'Let me look' }).waitFor({ timeout: 20000 });
+  await frame.locator('.msg.mine .state', { hasText: 'Read' }).first().waitFor({ timeout: 20000 });
+  out.statesAfterAgentRead = await frame.locator('.msg.mine .state').allTextContents();
+
+  // A picture: drawn here, sent through the attach button's file input.
+  const png = await page.evaluate(async () => {
+    const canvas = new OffscreenCanvas(160, 100);
+    const g = canvas.getContext('2d');
+    g.fillStyle = '#2f6d4f';
+    g.fillRect(0, 0, 160, 100);
+    g.fillStyle = '#ffffff';
+    g.fillRect(30, 25, 100, 50);
+    const blob = await canvas.convertToBlob({ type: 'image/png' });
+    return Array.from(new Uint8Array(await blob.arrayBuffer()));
+  });
+  out.pngBytes = png.length;
+  out.attachShown = await frame.locator('button.attach').isVisible();
+  const file = frame.locator('input[type=file]');
+  await file.setInputFiles({ name: 'order-photo.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  const thumb = frame.locator('.msg.mine img.thumb');
+  await thumb.waitFor({ timeout: 20000 });
+  await frame.locator('.msg.mine img.thumb[src^="blob:"]').waitFor({ timeout: 20000 });
+  await page.waitForTimeout(300);
+  out.thumb = await thumb.evaluate((img) => ({ alt: img.alt, width: img.naturalWidth, height: img.naturalHeight }));
+  await screenshot(page, 'widget-8-picture');
+
+  // An HTML page named like a picture: the server reads its first bytes and refuses it.
+  const page_ = '<!doctype html><script>alert(1)</script>';
+  await file.setInputFiles({ name: 'invoice.png', mimeType: 'image/png', buffer: Buffer.from(page_) });
+  await frame.locator('.notice', { hasText: 'cannot be sent' }).waitFor({ timeout: 15000 });
+  out.disguisedNotice = await frame.locator('.notice').textContent();
+  // A file over the site's limit is refused before it is sent.
+  await file.setInputFiles({ name: 'scan.png', mimeType: 'image/png', buffer: Buffer.alloc(1536 * 1024, 7) });
+  await frame.locator('.notice', { hasText: 'too large' }).waitFor({ timeout: 15000 });
+  out.oversizeNotice = await frame.locator('.notice').textContent();
+  out.messagesWithFiles = await frame.locator('.msg [data-file]').count();
+
+  // The agent closes the chat: the visitor rates it and asks for the transcript.
+  await input.fill('thanks, that is all');
+  await input.press('Enter');
+  const rating = frame.locator('form#rating');
+  await rating.waitFor({ state: 'visible', timeout: 20000 });
+  out.mailShown = await frame.locator('form#mail').isVisible();
+  await frame.locator('label.star').nth(3).click();
+  await frame.locator('#r-comment').fill('Быстро и вежливо, спасибо!');
+  await screenshot(page, 'widget-9-rating');
+  await rating.locator('button[type=submit]').click();
+  await frame.locator('#rated').waitFor({ state: 'visible', timeout: 15000 });
+  out.ratedText = await frame.locator('#rated').textContent();
+  await frame.locator('#t-email').fill(EMAIL);
+  await frame.locator('form#mail button[type=submit]').click();
+  await frame.locator('#mailed').waitFor({ state: 'visible', timeout: 15000 });
+  out.mailedText = await frame.locator('#mailed').textContent();
+  await screenshot(page, 'widget-10-after-chat');
+  await context.close();
+} catch (e) {
+  out.failure = String(e && e.stack || e);
+} finally {
+  await browser.close();
+}
+result(out);
