@@ -24,13 +24,13 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use bellhop_protocol::api::{
-    AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
-    Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead, LeadKind, LeadList,
-    LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest, NewDepartmentRequest,
-    NewSiteRequest, OpeningInterval, PageContext, PasswordChange, PasswordReset, Role,
-    RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
-    TranscriptPage, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment,
-    WidgetSessionRequest, WidgetSessionResponse,
+    AgentProfile, AgentUpdate, AttachmentUploaded, Availability, BusinessHours, ClosedReason,
+    ConversationList, Department, DepartmentList, FieldKind, FormField, FormSpec, Health, Lead,
+    LeadKind, LeadList, LeadSubmission, LoginRequest, LoginResponse, NewAgentRequest,
+    NewDepartmentRequest, NewSiteRequest, OpeningInterval, PageContext, PasswordChange,
+    PasswordReset, Role, RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings,
+    SiteSettingsUpdate, TranscriptPage, Utm, VisitorIdentity, Weekday, WidgetConfig,
+    WidgetDepartment, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{AgentFrame, Conversation, Identity, ServerFrame, VisitorFrame};
@@ -110,6 +110,7 @@ const REST_TYPES: &[&str] = &[
     "WidgetSessionResponse",
     "WidgetConfig",
     "WidgetDepartment",
+    "AttachmentUploaded",
     "Availability",
     "LeadSubmission",
     "PageContext",
@@ -259,6 +260,7 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "VisitorIdentity" => decode::<VisitorIdentity>(block).map(drop),
         "WidgetSessionResponse" => decode::<WidgetSessionResponse>(block).map(drop),
         "WidgetConfig" => decode::<WidgetConfig>(block).map(drop),
+        "AttachmentUploaded" => decode::<AttachmentUploaded>(block).map(drop),
         "WidgetDepartment" => decode::<WidgetDepartment>(block).map(drop),
         "Availability" => decode::<Availability>(block).map(drop),
         "ClosedReason" => decode::<ClosedReason>(block).map(drop),

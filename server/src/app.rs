@@ -51,6 +51,8 @@ pub struct AppState {
     /// Bounds on login's password hashing and its failure locks.
     pub login: Arc<crate::auth::limits::LoginGuard>,
     pub limits: crate::limits::Limits,
+    /// Where attachments' bytes live.
+    pub files: Arc<dyn crate::files::BlobStore>,
 }
 
 pub struct Application {
@@ -84,6 +86,10 @@ impl Application {
             database = %crate::config::redact_url(&config.database_url),
             "store ready"
         );
+        let files_dir = config.files.dir_for(&config.database_url);
+        let files: Arc<dyn crate::files::BlobStore> =
+            Arc::new(crate::files::folder::FolderBlobs::open(&files_dir));
+        tracing::info!(folder = %files_dir.display(), "attachments folder ready");
         // This process is one node among any others sharing the database: it marks nobody
         // offline, and its agents stay online only while it renews its lease.
         let node = NodeId::new();
@@ -159,6 +165,7 @@ impl Application {
             sockets: TaskTracker::new(),
             login,
             limits,
+            files,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

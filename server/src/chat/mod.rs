@@ -34,8 +34,8 @@ use crate::events::Event;
 use crate::hub::Hub;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Author, NodeId, Store, StoreError, Target,
-    TransferRejection,
+    Agent, Append, AppendRejection, Appended, Author, NewAttachment, NodeId, Store, StoreError,
+    Target, TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -108,6 +108,12 @@ impl PreparedSend {
     /// the second joins the conversation the first opened.)
     pub fn opens(&self) -> bool {
         self.opens
+    }
+
+    /// The same send carrying a stored file (the body being its name).
+    pub fn carrying(mut self, file: NewAttachment) -> Self {
+        self.append.attachment = Some(file);
+        self
     }
 }
 
@@ -216,6 +222,7 @@ impl Chat {
                 client_id,
                 body,
                 now: now_millis(),
+                attachment: None,
             },
             opens,
         })
@@ -237,6 +244,7 @@ impl Chat {
                 client_id,
                 body,
                 now: now_millis(),
+                attachment: None,
             },
             opens: false,
         }

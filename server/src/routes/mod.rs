@@ -4,10 +4,12 @@
 //! - `auth` — agent login, logout, `/api/v1/me`
 //! - `widget` — visitor tokens for the widget (origin-checked)
 //! - `conversations` — lists, transcripts, close
+//! - `attachments` — uploads (visitor and serving agent) and downloads of files
 //! - `sites`, `agents` — administration
 //! - `session` — extractors that say who is calling
 
 pub(crate) mod agents;
+pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod conversations;
 pub(crate) mod health;
@@ -49,6 +51,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/session", web::post().to(widget::session))
             .route("/config", web::get().to(widget::config))
             .route("/leads", web::post().to(widget::submit_lead))
+            .route("/attachments", web::post().to(attachments::visitor_upload))
             .default_service(web::to(widget::preflight_or_not_found)),
     )
     .service(
@@ -65,6 +68,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/conversations/{id}/messages",
                 web::get().to(conversations::transcript),
             )
+            .route(
+                "/conversations/{id}/attachments",
+                web::post().to(attachments::agent_upload),
+            )
+            .route("/attachments/{id}", web::get().to(attachments::download))
             .route(
                 "/conversations/{id}/close",
                 web::post().to(conversations::close),

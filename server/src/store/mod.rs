@@ -5,7 +5,8 @@
 //! secrets), [`SiteStore`] (sites and their departments), [`AgentStore`] (accounts, settings),
 //! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
-//! [`TransferStore`] (transfers, re-queues after the grace period) and [`LeadStore`]. A new
+//! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`] and
+//! [`AttachmentStore`] (the records of stored files; their bytes are in [`crate::files`]). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -35,6 +36,7 @@
 //! protocol's typed ids.
 
 mod agents;
+mod attachments;
 pub mod commit;
 mod conversations;
 pub(crate) mod dialect;
@@ -55,10 +57,11 @@ mod visitors;
 use std::sync::Arc;
 
 pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
+pub use attachments::{AttachmentStore, StoredAttachment};
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
-    Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, Target,
+    Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
 };
 pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
@@ -97,6 +100,7 @@ pub trait Store:
     + RoutingStore
     + TransferStore
     + LeadStore
+    + AttachmentStore
 {
 }
 
