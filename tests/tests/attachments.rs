@@ -90,6 +90,40 @@ async fn visitor_upload(
         .expect("visitor upload")
 }
 
+/// Uploads a PNG of `size` bytes with a chunked body (no `Content-Length`) over a plain
+/// connection; returns the raw answer.
+async fn chunked_upload(
+    app: &Client,
+    visitor: &TestVisitor,
+    conversation: ConversationId,
+    size: usize,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/widget/attachments?conversation_id={conversation}&client_id=chunked\
+         &name=big.png HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\n\
+         Origin: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.port, visitor.token, visitor.origin
+    );
+    let mut body = tiny_png();
+    body.resize(size, 0);
+    let mut request = head.into_bytes();
+    for piece in body.chunks(256) {
+        request.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        request.extend_from_slice(piece);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    // The server may answer and close before it has read everything.
+    let _ = stream.write_all(&request).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// Uploads `bytes` as the agent with `token`.
 async fn agent_upload(
     app: &Client,
@@ -334,6 +368,13 @@ async fn an_oversize_or_empty_file_is_refused_and_nothing_is_stored(backend: Bac
         ErrorCode::InvalidRequest
     );
 
+    assert_eq!(app.transcript(chat, &agent.token).await.messages, before);
+    assert_eq!(blob_count(&files_dir(&app)), 0);
+
+    // Without a declared length the body is cut off as it streams past the limit.
+    let response = chunked_upload(&app, &visitor, chat, 64 * 1024).await;
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("file_too_large"), "{response}");
     assert_eq!(app.transcript(chat, &agent.token).await.messages, before);
     assert_eq!(blob_count(&files_dir(&app)), 0);
 
