@@ -53,6 +53,8 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// Where attachments' bytes live.
     pub files: Arc<dyn crate::files::BlobStore>,
+    /// Bytes of uploads held in memory at once.
+    pub uploads: crate::files::UploadBudget,
 }
 
 pub struct Application {
@@ -156,6 +158,9 @@ impl Application {
         let shutdown_timeout = config.shutdown_timeout_secs;
         let stuck_peer = config.ws.client_timeout();
         let limits = crate::limits::Limits::new(&config.limits);
+        let uploads = crate::files::UploadBudget::new(
+            config.files.max_bytes().saturating_mul(UPLOADS_IN_MEMORY),
+        );
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -165,6 +170,7 @@ impl Application {
             sockets: TaskTracker::new(),
             login,
             limits,
+            uploads,
             files,
         });
         let app_state = state.clone();
@@ -255,6 +261,9 @@ impl Application {
         Ok(())
     }
 }
+
+/// How many uploads of the largest size may be held in memory at once.
+const UPLOADS_IN_MEMORY: u64 = 8;
 
 /// The address browsers reach this server at: `public_url`, else the bound port on loopback.
 fn own_url(config: &Config, port: u16) -> String {

@@ -58,7 +58,13 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| std::io::Error::other("a blob path has a folder"))?;
-    std::fs::create_dir_all(dir)?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)?;
+        // A new shard folder must itself survive a crash for the blob in it to.
+        if let Some(root) = dir.parent() {
+            std::fs::File::open(root)?.sync_all()?;
+        }
+    }
     let temp = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
     let written = (|| {
         let mut file = std::fs::File::create_new(&temp)?;

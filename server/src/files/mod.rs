@@ -15,7 +15,10 @@ pub mod folder;
 pub mod names;
 pub mod sniff;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Where attachments' bytes live. Keys are the server's own (an attachment's id), never a
 /// name from a client.
@@ -49,4 +52,59 @@ pub fn validate_policy(policy: &bellhop_protocol::api::AttachmentPolicy) -> Resu
         );
     }
     Ok(())
+}
+
+/// How many bytes of uploads the server holds in memory at once, over all uploads: each
+/// upload reserves its limit before it reads a byte, and one that finds no room is refused at
+/// once (`429`), so many slow uploads cannot exhaust memory.
+#[derive(Clone)]
+pub struct UploadBudget {
+    kib: Arc<Semaphore>,
+}
+
+impl UploadBudget {
+    pub fn new(bytes: u64) -> Self {
+        let kib = usize::try_from(bytes.div_ceil(1024))
+            .unwrap_or(usize::MAX)
+            .min(Semaphore::MAX_PERMITS);
+        Self {
+            kib: Arc::new(Semaphore::new(kib)),
+        }
+    }
+
+    /// Room for an upload of up to `bytes`, held until the permit is dropped; `None` when
+    /// the budget is spent for now.
+    pub fn try_reserve(&self, bytes: u64) -> Option<OwnedSemaphorePermit> {
+        let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+        self.kib.clone().try_acquire_many_owned(kib).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_holds_room_until_the_upload_ends() {
+        let budget = UploadBudget::new(3 * 1024);
+        let first = budget.try_reserve(2 * 1024);
+        assert!(first.is_some());
+        assert!(budget.try_reserve(2 * 1024).is_none());
+        drop(first);
+        assert!(budget.try_reserve(3 * 1024).is_some());
+    }
+
+    #[test]
+    fn policies_name_known_types_once() {
+        let mut policy = bellhop_protocol::api::AttachmentPolicy::default();
+        assert!(validate_policy(&policy).is_ok());
+        policy.allowed_types.push("text/html".into());
+        assert!(validate_policy(&policy).is_err());
+        policy.allowed_types = vec!["image/png".into(), "image/png".into()];
+        assert!(validate_policy(&policy).is_err());
+        policy.allowed_types = Vec::new();
+        assert!(validate_policy(&policy).is_ok());
+        policy.max_bytes = 0;
+        assert!(validate_policy(&policy).is_err());
+    }
 }

@@ -168,6 +168,12 @@ async fn receive(
     if declared.is_some_and(|len| len > limit) {
         return Err(too_large(limit));
     }
+    let Some(_room) = state.uploads.try_reserve(limit) else {
+        return Err(HttpError::rate_limited(
+            "uploads in progress on the server",
+            std::time::Duration::from_secs(2),
+        ));
+    };
     let mut bytes = Vec::with_capacity(declared.map_or(0, |len| usize::try_from(len).unwrap_or(0)));
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| HttpError::invalid(format!("the upload broke off: {e}")))?;
