@@ -270,6 +270,28 @@ async fn a_visitors_png_reaches_the_agent_who_downloads_it(backend: Backend) {
     let response = download(&app, &answer, &visitor.token).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap().to_vec(), png);
+
+    // The widget's panel uploads from this server's own origin; a page of the site reads
+    // the answer thanks to its CORS headers.
+    let panel = TestVisitor {
+        origin: app.address.trim_end_matches('/').to_owned(),
+        ..visitor.clone()
+    };
+    let response = visitor_upload(
+        &app,
+        &panel,
+        chat,
+        "png-2",
+        "second.png",
+        "image/png",
+        png.clone(),
+    )
+    .await;
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        panel.origin
+    );
+    assert_eq!(uploaded(response, 201).await.seq, 4);
 }
 
 async fn the_agents_pdf_reaches_the_visitor(backend: Backend) {
