@@ -4,6 +4,9 @@
 //! decided before it writes anything (a resend, a refusal, or a new message), so a refused
 //! item leaves no trace and its neighbours go on; a database error fails the whole batch and
 //! nothing of it is committed (the group committer then retries its items one by one).
+//!
+//! An append may carry a file ([`NewAttachment`], its bytes already in the blob store): its
+//! record goes into `attachments` in the same transaction, and the message points at it.
 
 use async_trait::async_trait;
 use bellhop_protocol::frames::{
