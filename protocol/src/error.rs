@@ -67,6 +67,11 @@ error_codes! {
     /// REST answers (and a refused socket upgrade) say when to retry in `Retry-After`;
     /// nothing was done or stored. A refused `hello` is followed by close `4029`.
     RateLimited,
+    /// An attachment whose type (found from its first bytes, never its name or declared
+    /// type) is not one the site accepts, or the site accepts no attachments (`415`).
+    UnsupportedFileType,
+    /// An attachment larger than the site's limit, which the message names (`413`).
+    FileTooLarge,
 }
 
 wire_names!(ErrorCode);
@@ -103,6 +108,6 @@ mod tests {
     fn all_lists_every_code_once() {
         let distinct: std::collections::HashSet<_> = ErrorCode::ALL.iter().collect();
         assert_eq!(distinct.len(), ErrorCode::ALL.len());
-        assert_eq!(ErrorCode::ALL.len(), 21);
+        assert_eq!(ErrorCode::ALL.len(), 23);
     }
 }

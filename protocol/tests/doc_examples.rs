@@ -24,11 +24,11 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use bellhop_protocol::api::{
-    AgentProfile, AgentUpdate, Availability, BusinessHours, ClosedReason, ConversationList,
-    Department, DepartmentList, FieldKind, FormField, FormSpec, GreetingRule, Health, Lead,
-    LeadKind, LeadList, LeadSubmission, LiveVisitor, LiveVisitorList, LoginRequest, LoginResponse,
-    NewAgentRequest, NewDepartmentRequest, NewSiteRequest, OpeningInterval, PageContext,
-    PasswordChange, PasswordReset, PresenceBeat, RatingRequest, Role, RoutingAudit,
+    AgentProfile, AgentUpdate, AttachmentUploaded, Availability, BusinessHours, ClosedReason,
+    ConversationList, Department, DepartmentList, FieldKind, FormField, FormSpec, GreetingRule,
+    Health, Lead, LeadKind, LeadList, LeadSubmission, LiveVisitor, LiveVisitorList, LoginRequest,
+    LoginResponse, NewAgentRequest, NewDepartmentRequest, NewSiteRequest, OpeningInterval,
+    PageContext, PasswordChange, PasswordReset, PresenceBeat, RatingRequest, Role, RoutingAudit,
     RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
     TranscriptRequest, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment, WidgetLook,
     WidgetSessionRequest, WidgetSessionResponse,
@@ -113,6 +113,7 @@ const REST_TYPES: &[&str] = &[
     "WidgetSessionResponse",
     "WidgetConfig",
     "WidgetDepartment",
+    "AttachmentUploaded",
     "Availability",
     "LeadSubmission",
     "PageContext",
@@ -270,6 +271,7 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "VisitorIdentity" => decode::<VisitorIdentity>(block).map(drop),
         "WidgetSessionResponse" => decode::<WidgetSessionResponse>(block).map(drop),
         "WidgetConfig" => decode::<WidgetConfig>(block).map(drop),
+        "AttachmentUploaded" => decode::<AttachmentUploaded>(block).map(drop),
         "WidgetDepartment" => decode::<WidgetDepartment>(block).map(drop),
         "Availability" => decode::<Availability>(block).map(drop),
         "ClosedReason" => decode::<ClosedReason>(block).map(drop),

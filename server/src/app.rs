@@ -56,6 +56,10 @@ pub struct AppState {
     pub mail: Option<Arc<crate::mail::Mailer>>,
     /// Who is on each site's pages now (memory only).
     pub live_visitors: crate::live_visitors::LiveVisitors,
+    /// Where attachments' bytes live.
+    pub files: Arc<dyn crate::files::BlobStore>,
+    /// Bytes of uploads held in memory at once.
+    pub uploads: crate::files::UploadBudget,
 }
 
 pub struct Application {
@@ -91,6 +95,10 @@ impl Application {
             database = %crate::config::redact_url(&config.database_url),
             "store ready"
         );
+        let files_dir = config.files.dir_for(&config.database_url);
+        let files: Arc<dyn crate::files::BlobStore> =
+            Arc::new(crate::files::folder::FolderBlobs::open(&files_dir));
+        tracing::info!(folder = %files_dir.display(), "attachments folder ready");
         // This process is one node among any others sharing the database: it marks nobody
         // offline, and its agents stay online only while it renews its lease.
         let node = NodeId::new();
@@ -168,6 +176,9 @@ impl Application {
         let stuck_peer = config.ws.client_timeout();
         let limits = crate::limits::Limits::new(&config.limits);
         let live_visitors = crate::live_visitors::LiveVisitors::new(&config.live_visitors);
+        let uploads = crate::files::UploadBudget::new(
+            config.files.max_bytes().saturating_mul(UPLOADS_IN_MEMORY),
+        );
         let state = web::Data::new(AppState {
             config: Arc::new(config),
             store,
@@ -179,6 +190,8 @@ impl Application {
             limits,
             mail,
             live_visitors,
+            uploads,
+            files,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
@@ -277,6 +290,9 @@ impl Application {
         Ok(())
     }
 }
+
+/// How many uploads of the largest size may be held in memory at once.
+const UPLOADS_IN_MEMORY: u64 = 8;
 
 /// The address browsers reach this server at: `public_url`, else the bound port on loopback.
 fn own_url(config: &Config, port: u16) -> String {

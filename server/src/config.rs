@@ -52,6 +52,7 @@ pub struct Config {
     /// and the widget does not offer transcripts by email.
     pub smtp: Option<SmtpConfig>,
     pub live_visitors: LiveVisitorsConfig,
+    pub files: FilesConfig,
 }
 
 /// Who is on a site's pages now (see `live_visitors`): kept in memory only.
@@ -169,6 +170,46 @@ impl SmtpConfig {
             retry_base_ms: Self::default_retry_base_ms(),
             retry_max_ms: Self::default_retry_max_ms(),
             poll_ms: Self::default_poll_ms(),
+        }
+    }
+}
+
+/// Where attachments' bytes are kept, and the largest any site may accept.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// The folder for attachments. Unset: `<database file>.files` beside a SQLite database,
+    /// `bellhop-files` in the working folder with PostgreSQL.
+    pub dir: Option<String>,
+    /// The largest attachment the server takes, whatever a site allows; `0` means the
+    /// built-in cap of 25 MiB.
+    pub max_bytes: u64,
+}
+
+impl FilesConfig {
+    /// The built-in hard cap on one attachment.
+    pub const DEFAULT_MAX_BYTES: u64 = 25 * 1024 * 1024;
+
+    pub fn max_bytes(&self) -> u64 {
+        match self.max_bytes {
+            0 => Self::DEFAULT_MAX_BYTES,
+            n => n,
+        }
+    }
+
+    /// The folder attachments go to for this database URL.
+    pub fn dir_for(&self, database_url: &str) -> std::path::PathBuf {
+        if let Some(dir) = &self.dir {
+            return dir.into();
+        }
+        let sqlite_file = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|file| !file.is_empty() && !file.starts_with(':'));
+        match sqlite_file {
+            Some(file) => format!("{file}.files").into(),
+            None => "bellhop-files".into(),
         }
     }
 }
@@ -399,6 +440,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             smtp: None,
             live_visitors: LiveVisitorsConfig::default(),
+            files: FilesConfig::default(),
         }
     }
 }
@@ -489,6 +531,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("smtp", &self.smtp)
             .field("live_visitors", &self.live_visitors)
+            .field("files", &self.files)
             .finish()
     }
 }
@@ -524,6 +567,28 @@ mod tests {
             "postgres://bob:<redacted>@db:5432/chat"
         );
         assert_eq!(redact_url("sqlite://bellhop.db"), "sqlite://bellhop.db");
+    }
+
+    #[test]
+    fn attachments_live_beside_the_sqlite_file_by_default() {
+        let files = FilesConfig::default();
+        let dir = |url: &str| files.dir_for(url).display().to_string();
+        assert_eq!(dir("sqlite://bellhop.db"), "bellhop.db.files");
+        assert_eq!(
+            dir("sqlite:///var/lib/b.db?mode=rwc"),
+            "/var/lib/b.db.files"
+        );
+        assert_eq!(dir("sqlite::memory:"), "bellhop-files");
+        assert_eq!(dir("postgres://db/chat"), "bellhop-files");
+        let set = FilesConfig {
+            dir: Some("/srv/files".into()),
+            ..FilesConfig::default()
+        };
+        assert_eq!(
+            set.dir_for("sqlite://x.db").display().to_string(),
+            "/srv/files"
+        );
+        assert_eq!(files.max_bytes(), FilesConfig::DEFAULT_MAX_BYTES);
     }
 
     #[test]

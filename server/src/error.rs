@@ -41,6 +41,8 @@ pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AgentUnavailable
         | ErrorCode::AgentAtCapacity => StatusCode::CONFLICT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::UnsupportedFileType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -168,6 +170,8 @@ mod tests {
                 | "agent_at_capacity"
                 | "already_authenticated" => 409,
                 "rate_limited" => 429,
+                "unsupported_file_type" => 415,
+                "file_too_large" => 413,
                 "internal" => 500,
                 _ => 400,
             };

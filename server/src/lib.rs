@@ -24,6 +24,7 @@ pub mod config;
 pub(crate) mod demo;
 pub(crate) mod error;
 pub(crate) mod events;
+pub mod files;
 pub(crate) mod hours;
 pub mod hub;
 pub(crate) mod leads;

@@ -63,6 +63,7 @@ pub fn append(author: Author, target: Target, client_id: &str, body: &str) -> Ap
         client_id: ClientMessageId::parse(client_id.into()).expect("client id"),
         body: MessageBody::parse(body.into()).expect("body"),
         now: bellhop_server::clock::now_millis(),
+        attachment: None,
     }
 }
 

@@ -64,6 +64,8 @@ pub struct TestApp {
     stopper: Stopper,
     running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     pub db: TestDb,
+    /// The attachments folder of a PostgreSQL test (SQLite keeps it beside its file).
+    pub files: Option<tempfile::TempDir>,
 }
 
 impl std::ops::Deref for TestApp {
@@ -120,6 +122,14 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
     init_logs();
     let db = TestDb::create(backend).await;
     let mut config = test_config(db.url());
+    let files = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let dir = tempfile::tempdir().expect("temporary attachments folder");
+            config.files.dir = Some(dir.path().display().to_string());
+            Some(dir)
+        }
+    };
     adjust(&mut config);
     let app = Application::build(config)
         .await
@@ -132,6 +142,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
         stopper,
         running: Some(running),
         db,
+        files,
     }
 }
 

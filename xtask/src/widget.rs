@@ -287,17 +287,6 @@ pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
     ("WIDGET_DIST_DIR", dist.as_os_str())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::hashed;
-
-    #[test]
-    fn names_carry_the_content_hash() {
-        // SHA-256 of the empty input starts e3b0c442.
-        assert_eq!(hashed("panel", "wasm", b""), "panel-e3b0c442.wasm");
-    }
-}
-
 /// JavaScript minified with terser (compressed, local names mangled; `module` for an ES
 /// module, whose exports keep their names). `name` names the files it works on in `build`.
 fn minify(build: &Path, name: &str, source: &[u8], module: bool) -> anyhow::Result<Vec<u8>> {
@@ -314,4 +303,15 @@ fn minify(build: &Path, name: &str, source: &[u8], module: bool) -> anyhow::Resu
     }
     cmd::run(&mut terser)?;
     read(&output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hashed;
+
+    #[test]
+    fn names_carry_the_content_hash() {
+        // SHA-256 of the empty input starts e3b0c442.
+        assert_eq!(hashed("panel", "wasm", b""), "panel-e3b0c442.wasm");
+    }
 }

@@ -36,8 +36,8 @@ use crate::events::Event;
 use crate::hub::Hub;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Author, NodeId, Store, StoreError, Target,
-    TransferRejection,
+    Agent, Append, AppendRejection, Appended, Author, NewAttachment, NodeId, Store, StoreError,
+    Target, TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -110,6 +110,12 @@ impl PreparedSend {
     /// the second joins the conversation the first opened.)
     pub fn opens(&self) -> bool {
         self.opens
+    }
+
+    /// The same send carrying a stored file (the body being its name).
+    pub fn carrying(mut self, file: NewAttachment) -> Self {
+        self.append.attachment = Some(file);
+        self
     }
 }
 
@@ -218,6 +224,7 @@ impl Chat {
                 client_id,
                 body,
                 now: now_millis(),
+                attachment: None,
             },
             opens,
         })
@@ -239,6 +246,7 @@ impl Chat {
                 client_id,
                 body,
                 now: now_millis(),
+                attachment: None,
             },
             opens: false,
         }

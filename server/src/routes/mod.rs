@@ -5,10 +5,12 @@
 //! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
 //!   email
 //! - `conversations` — lists, transcripts, close
+//! - `attachments` — uploads (visitor and serving agent) and downloads of files
 //! - `sites`, `agents` — administration
 //! - `session` — extractors that say who is calling
 
 pub(crate) mod agents;
+pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod conversations;
 pub(crate) mod health;
@@ -56,6 +58,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(widget::email_transcript),
             )
             .route("/presence", web::post().to(widget::presence))
+            .route("/attachments", web::post().to(attachments::visitor_upload))
             .default_service(web::to(widget::preflight_or_not_found)),
     )
     .service(
@@ -72,6 +75,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 "/conversations/{id}/messages",
                 web::get().to(conversations::transcript),
             )
+            .route(
+                "/conversations/{id}/attachments",
+                web::post().to(attachments::agent_upload),
+            )
+            .route("/attachments/{id}", web::get().to(attachments::download))
             .route(
                 "/conversations/{id}/close",
                 web::post().to(conversations::close),

@@ -204,6 +204,8 @@ pub(crate) async fn create_department(
 
 /// Checks a site configuration before it is stored.
 fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
+    crate::files::validate_policy(&config.attachments)
+        .map_err(|e| HttpError::invalid(format!("attachments: {e}")))?;
     if let Some(hours) = &config.business_hours {
         Schedule::parse(hours).map_err(|e| HttpError::invalid(format!("business_hours: {e}")))?;
     }

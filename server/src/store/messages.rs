@@ -4,11 +4,15 @@
 //! decided before it writes anything (a resend, a refusal, or a new message), so a refused
 //! item leaves no trace and its neighbours go on; a database error fails the whole batch and
 //! nothing of it is committed (the group committer then retries its items one by one).
+//!
+//! An append may carry a file ([`NewAttachment`], its bytes already in the blob store): its
+//! record goes into `attachments` in the same transaction, and the message points at it.
 
 use async_trait::async_trait;
 use bellhop_protocol::frames::{
     AuthorKind, Conversation, ConversationStatus, Message, Millis, Priority,
 };
+use bellhop_protocol::ids::AttachmentId;
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, MessageBody, SiteId, VisitorId,
 };
@@ -51,6 +55,20 @@ pub struct Append {
     pub client_id: ClientMessageId,
     pub body: MessageBody,
     pub now: Millis,
+    /// The file this message carries (its name is the body), already in the blob store.
+    pub attachment: Option<NewAttachment>,
+}
+
+/// A file whose bytes are stored under `blob_key`, to be recorded with the message that
+/// carries it. A resend that turns out to be a duplicate records nothing: the caller then
+/// deletes the blob it stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAttachment {
+    pub id: AttachmentId,
+    /// The type found in the file's first bytes.
+    pub content_type: String,
+    pub size: u64,
+    pub blob_key: String,
 }
 
 /// The outcome of one committed [`Append`].
@@ -129,7 +147,12 @@ async fn load_message(
         .try_into()
 }
 
-/// Stores one message with the next seq of its conversation; returns it.
+/// Stores one message (carrying `attachment`, already recorded in this transaction) with the
+/// next seq of its conversation; returns it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column each; the two callers name them all"
+)]
 pub(super) async fn insert_message(
     conn: &mut Conn<'_>,
     conversation: ConversationId,
@@ -138,6 +161,7 @@ pub(super) async fn insert_message(
     client_id: Option<&str>,
     body: &str,
     now: Millis,
+    attachment: Option<AttachmentId>,
 ) -> StoreResult<Message> {
     let seq: i64 = conn
         .conn()
@@ -149,7 +173,7 @@ pub(super) async fn insert_message(
     conn.conn()
         .execute(
             "INSERT INTO messages (conversation_id, seq, author_kind, author_id, client_id, \
-             body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             body, created_at, attachment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             (
                 conversation,
                 seq,
@@ -158,6 +182,7 @@ pub(super) async fn insert_message(
                 client_id,
                 body,
                 now,
+                attachment,
             ),
         )
         .await?;
@@ -180,6 +205,7 @@ pub(super) async fn system_notice(
         None,
         body,
         now,
+        None,
     )
     .await
 }
@@ -245,20 +271,22 @@ async fn open_conversation_for(
 /// written, so a rejected item leaves no trace.
 async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOutcome> {
     let author = item.author.uuid();
-    let previous: Option<(ConversationId, i64, String)> = conn
+    let previous: Option<(ConversationId, i64, String, Option<AttachmentId>)> = conn
         .conn()
         .row_optional(
-            "SELECT conversation_id, seq, body FROM messages \
+            "SELECT conversation_id, seq, body, attachment_id FROM messages \
              WHERE author_id = $1 AND client_id = $2",
             (author, item.client_id.as_str()),
         )
         .await?;
-    if let Some((conversation, seq, body)) = previous {
+    if let Some((conversation, seq, body, attachment)) = previous {
         let same_target = match &item.target {
             Target::Conversation(id) => *id == conversation,
             Target::VisitorOpen { .. } => true,
         };
-        if body != item.body.as_str() || !same_target {
+        // A file and a text never answer for each other, whatever their names.
+        let same_kind = attachment.is_some() == item.attachment.is_some();
+        if body != item.body.as_str() || !same_target || !same_kind {
             return Ok(Err(AppendRejection::ClientIdConflict));
         }
         let message = load_message(conn, conversation, seq).await?;
@@ -319,6 +347,26 @@ async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOut
         }
     };
 
+    if let Some(file) = &item.attachment {
+        conn.conn()
+            .execute(
+                "INSERT INTO attachments (id, conversation_id, uploader_kind, uploader_id, name, \
+                 content_type, size, blob_key, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                (
+                    file.id,
+                    conversation,
+                    item.author.kind().as_str(),
+                    author,
+                    item.body.as_str(),
+                    file.content_type.as_str(),
+                    to_db(file.size),
+                    file.blob_key.as_str(),
+                    item.now,
+                ),
+            )
+            .await?;
+    }
     let message = insert_message(
         conn,
         conversation,
@@ -327,6 +375,7 @@ async fn append_one(conn: &mut Conn<'_>, item: &Append) -> StoreResult<AppendOut
         Some(item.client_id.as_str()),
         item.body.as_str(),
         item.now,
+        item.attachment.as_ref().map(|f| f.id),
     )
     .await?;
     // Inactivity counts from the visitor's last word; an agent's first word means the chat

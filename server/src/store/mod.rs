@@ -6,10 +6,9 @@
 //! [`PresenceStore`] (nodes and who is connected to them), [`SessionStore`], [`VisitorStore`],
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
-//! [`RatingStore`] (visitors' ratings of closed chats) and [`MailOutboxStore`] (mails waiting
-//! to be sent). A new
-//! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`] and
-//! [`ReadMarkStore`] (how far each side has read). A new
+//! [`RatingStore`] (visitors' ratings of closed chats), [`MailOutboxStore`] (mails waiting
+//! to be sent), [`ReadMarkStore`] (how far each side has read) and [`AttachmentStore`]
+//! (the records of stored files; their bytes are in [`crate::files`]). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -39,6 +38,7 @@
 //! protocol's typed ids.
 
 mod agents;
+mod attachments;
 pub mod commit;
 mod conversations;
 pub(crate) mod dialect;
@@ -62,10 +62,11 @@ mod visitors;
 use std::sync::Arc;
 
 pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
+pub use attachments::{AttachmentStore, StoredAttachment};
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
-    Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, Target,
+    Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
 };
 pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
@@ -110,6 +111,7 @@ pub trait Store:
     + RatingStore
     + MailOutboxStore
     + ReadMarkStore
+    + AttachmentStore
 {
 }
 

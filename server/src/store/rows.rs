@@ -6,8 +6,9 @@ use bellhop_protocol::api::{
     SiteSettings, Utm,
 };
 use bellhop_protocol::frames::{
-    AgentRef, AuthorKind, Conversation, ConversationStatus, Message, Priority, Rating,
+    AgentRef, Attachment, AuthorKind, Conversation, ConversationStatus, Message, Priority, Rating,
 };
+use bellhop_protocol::ids::AttachmentId;
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId,
 };
@@ -129,11 +130,20 @@ pub(crate) struct MessageRow {
     client_id: Option<String>,
     body: String,
     created_at: i64,
+    attachment_id: Option<AttachmentId>,
+    attachment_name: Option<String>,
+    attachment_type: Option<String>,
+    attachment_size: Option<i64>,
 }
 
+/// A message with its author's display name and the file it carries, if any; callers append
+/// `WHERE` and `ORDER BY`.
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.conversation_id, m.seq, m.author_kind, \
-     a.display_name AS author_name, m.client_id, m.body, m.created_at FROM messages m \
-     LEFT JOIN agents a ON m.author_kind = 'agent' AND a.id = m.author_id";
+     a.display_name AS author_name, m.client_id, m.body, m.created_at, \
+     f.id AS attachment_id, f.name AS attachment_name, f.content_type AS attachment_type, \
+     f.size AS attachment_size FROM messages m \
+     LEFT JOIN agents a ON m.author_kind = 'agent' AND a.id = m.author_id \
+     LEFT JOIN attachments f ON f.id = m.attachment_id";
 
 impl TryFrom<MessageRow> for Message {
     type Error = StoreError;
@@ -145,6 +155,16 @@ impl TryFrom<MessageRow> for Message {
             .map(ClientMessageId::parse)
             .transpose()
             .map_err(|e| StoreError::Corrupt(format!("client id: {e}")))?;
+        let attachment = match row.attachment_id {
+            Some(id) => Some(Attachment {
+                id,
+                name: row.attachment_name.unwrap_or_default(),
+                content_type: row.attachment_type.unwrap_or_default(),
+                size: u64::try_from(row.attachment_size.unwrap_or_default())
+                    .map_err(|_| StoreError::Corrupt("negative attachment size".into()))?,
+            }),
+            None => None,
+        };
         Ok(Message {
             conversation_id: row.conversation_id,
             seq: seq(row.seq)?,
@@ -153,7 +173,7 @@ impl TryFrom<MessageRow> for Message {
             client_id,
             body: row.body,
             sent_at: row.created_at,
-            attachment: None,
+            attachment,
         })
     }
 }
