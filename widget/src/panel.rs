@@ -811,6 +811,9 @@ fn on_frame(shared: &Shared, frame: ServerFrame) {
                 let panel = shared.borrow();
                 panel.view.system(&panel.view.t("chat_ended"));
                 panel.view.set_status("");
+                panel.view.show_notice(None);
+                let site = panel.config.as_ref().map(|c| c.site_name.clone());
+                panel.view.set_title(&site.unwrap_or_default(), None);
                 panel.view.show_typing(None);
                 let mails = panel.config.as_ref().is_some_and(|c| c.transcript_email);
                 panel.view.after_chat(conversation.rating.is_none(), mails);
@@ -1161,6 +1164,17 @@ fn send_text(shared: &Shared, text: &str) {
     let Ok(body) = MessageBody::parse(text.trim().to_owned()) else {
         return;
     };
+    {
+        // A notice about an earlier refusal gives way (not the one that says we are offline).
+        let panel = shared.borrow();
+        if panel
+            .core
+            .as_ref()
+            .is_some_and(|c| *c.state() == State::Live)
+        {
+            panel.view.show_notice(None);
+        }
+    }
     typing(shared, false);
     let result = {
         let mut panel = shared.borrow_mut();
