@@ -6,7 +6,11 @@
 //
 // HOST_URL: the customer's page. VISITOR_EMAIL: where the transcript goes.
 
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { launch, result, screenshot } from './lib.mjs';
+
+const require = createRequire(import.meta.url);
 
 const HOST = process.env.HOST_URL;
 const EMAIL = process.env.VISITOR_EMAIL;
@@ -14,7 +18,9 @@ const out = { errors: [] };
 const browser = await launch();
 
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The panel's own policy would refuse axe-core, which this test runs in it once the
+  // rating form is there (the strict-policy host page is widget_chat's).
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true });
   const page = await context.newPage();
   page.on('pageerror', (e) => out.errors.push(`page: ${e}`));
   // The browser logs the refused upload's answer (415) as an error: that one is expected.
@@ -63,7 +69,7 @@ try {
   await frame.locator('.msg.mine img.thumb[src^="blob:"]').waitFor({ timeout: 20000 });
   await page.waitForTimeout(300);
   out.thumb = await thumb.evaluate((img) => ({ alt: img.alt, width: img.naturalWidth, height: img.naturalHeight }));
-  await screenshot(page, 'widget-8-picture');
+  await screenshot(page, 'widget-live-1-picture');
 
   // An HTML page named like a picture: the server reads its first bytes and refuses it.
   const page_ = '<!doctype html><script>alert(1)</script>';
@@ -84,7 +90,11 @@ try {
   out.mailShown = await frame.locator('form#mail').isVisible();
   await frame.locator('label.star').nth(3).click();
   await frame.locator('#r-comment').fill('Быстро и вежливо, спасибо!');
-  await screenshot(page, 'widget-9-rating');
+  await screenshot(page, 'widget-live-2-rating');
+  const panelFrame = page.frames().find((f) => f.url().includes('/widget/panel'));
+  await panelFrame.addScriptTag({ content: await readFile(require.resolve('axe-core/axe.min.js'), 'utf8') });
+  const report = await panelFrame.evaluate(() => window.axe.run(document));
+  out.axeAfterChat = report.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
   await rating.locator('button[type=submit]').click();
   await frame.locator('#rated').waitFor({ state: 'visible', timeout: 15000 });
   out.ratedText = await frame.locator('#rated').textContent();
@@ -92,7 +102,7 @@ try {
   await frame.locator('form#mail button[type=submit]').click();
   await frame.locator('#mailed').waitFor({ state: 'visible', timeout: 15000 });
   out.mailedText = await frame.locator('#mailed').textContent();
-  await screenshot(page, 'widget-10-after-chat');
+  await screenshot(page, 'widget-live-3-after-chat');
   await context.close();
 } catch (e) {
   out.failure = String(e && e.stack || e);

@@ -26,7 +26,7 @@ try {
   out.bubbleBox = await bubble.boundingBox();
   out.bubbleColor = await bubble.evaluate((b) => getComputedStyle(b).backgroundColor);
   out.bubbleLabel = await bubble.getAttribute('aria-label');
-  await screenshot(page, 'widget-11-greeting');
+  await screenshot(page, 'widget-site-1-greeting');
 
   await greeting.click();
   const frame = page.frameLocator('bellhop-widget iframe');
@@ -39,7 +39,7 @@ try {
   await frame.locator('input[name=name]').fill('Алексей Смирнов');
   await frame.locator('input[name=email]').fill('alexey@example.test');
   await frame.locator('textarea[name=message]').fill('Перезвоните мне, пожалуйста');
-  await screenshot(page, 'widget-12-offline-ru');
+  await screenshot(page, 'widget-site-2-offline-ru');
   await frame.locator('form.lead button[type=submit]').click();
   await frame.locator('.msg.system').last().waitFor({ timeout: 15000 });
   out.thanks = await frame.locator('.msg.system').last().textContent();

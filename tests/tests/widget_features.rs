@@ -1,7 +1,8 @@
 //! The widget's features beyond the plain chat, in a real browser against the real server:
 //! sneak peek, read marks, attachments, the rating and the mailed transcript after a chat
-//! (`tests/browser/widget_live.mjs`), and a site's colour, side, greeting, language and
-//! offline form (`tests/browser/widget_site.mjs`). Screenshots go to `target/screenshots/`.
+//! (`tests/browser/widget_live.mjs`), a site's colour, side, greeting, language and offline
+//! form (`tests/browser/widget_site.mjs`), and a browser that denies the panel its storage
+//! (`tests/browser/widget_storage.mjs`). Screenshots go to `target/screenshots/`.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app_w
 both_backends!(
     a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript,
     a_site_greets_in_its_colour_and_language_and_takes_a_message_when_closed,
+    where_the_panel_may_not_store_the_page_keeps_the_chat,
 );
 
 /// A customer's page with the widget, in `lang`.
@@ -264,6 +266,17 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
         Some("Быстро и вежливо, спасибо!")
     );
     assert_eq!(outcome["ratedText"], "Thank you for your rating!");
+    let serious: Vec<_> = outcome["axeAfterChat"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| v["impact"] == "serious" || v["impact"] == "critical")
+        .collect();
+    assert!(
+        serious.is_empty(),
+        "axe-core on the rating form: {serious:?}"
+    );
     // The transcript, mailed through the SMTP server.
     assert_eq!(outcome["mailShown"], true);
     assert_eq!(
@@ -381,4 +394,75 @@ async fn a_site_greets_in_its_colour_and_language_and_takes_a_message_when_close
     assert_eq!(lead.kind, LeadKind::Offline);
     assert_eq!(lead.name.as_deref(), Some("Алексей Смирнов"));
     assert_eq!(lead.message.as_deref(), Some("Перезвоните мне, пожалуйста"));
+}
+
+async fn where_the_panel_may_not_store_the_page_keeps_the_chat(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let client: &Client = &app;
+    let server = format!("http://127.0.0.1:{}", client.port);
+    let host = HostSite::start().await;
+    let site = client.create_site("Northwind", &[&host.origin()]).await;
+    host.set_pages(vec![
+        Page {
+            path: "/",
+            html: page(&server, &site.widget_key, "en", "Northwind Outfitters"),
+            csp: None,
+        },
+        Page {
+            path: "/next",
+            html: page(&server, &site.widget_key, "en", "Backpacks"),
+            csp: None,
+        },
+    ]);
+    let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
+    let mut agent_ws = client.connect_agent(&agent).await;
+    let agent_side = tokio::spawn(async move {
+        let conversation = next_assignment(&mut agent_ws).await;
+        let (id, body) = agent_text("hello-1", "Hello from Maya");
+        agent_ws
+            .send(&AgentFrame::Send {
+                client_id: id,
+                conversation_id: conversation.id,
+                body,
+            })
+            .await;
+        (conversation.id, agent_ws)
+    });
+
+    let outcome = scenario(
+        backend,
+        "widget_storage.mjs",
+        vec![
+            ("HOST_URL", format!("{}/", host.origin())),
+            ("NEXT_URL", format!("{}/next", host.origin())),
+        ],
+    )
+    .await;
+    let (conversation, _agent_ws) = agent_side.await.expect("the agent's side");
+
+    assert_eq!(
+        outcome["panelStorage"], "denied",
+        "the panel ran without storage"
+    );
+    let keys = outcome["pageKeys"].as_array().cloned().unwrap_or_default();
+    for kept in ["token", "snapshot"] {
+        let key = format!("bellhop:{}:{kept}", site.widget_key);
+        assert!(
+            keys.iter().any(|k| k == &key),
+            "the page keeps the panel's {kept}: {keys:?}"
+        );
+    }
+    assert_eq!(outcome["afterReload"]["first"], 1);
+    assert_eq!(outcome["afterReload"]["beforeReload"], 1);
+    assert_eq!(outcome["afterReload"]["replies"], 1);
+    assert_eq!(outcome["afterNavigation"]["first"], 1);
+    assert_eq!(outcome["afterNavigation"]["replies"], 1);
+    let transcript = client.transcript(conversation, &client.admin_token).await;
+    let visitor: Vec<&str> = transcript
+        .messages
+        .iter()
+        .filter(|m| m.author == AuthorKind::Visitor)
+        .map(|m| m.body.as_str())
+        .collect();
+    assert_eq!(visitor, ["first message", "sent before reload"]);
 }
