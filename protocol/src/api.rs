@@ -790,6 +790,32 @@ pub struct UploadQuery {
     pub name: String,
 }
 
+/// `POST /api/v1/widget/attributes` (visitor token): what the site's page tells about its
+/// visitor (`Bellhop.setAttributes`), e.g. the plan or the cart's value. Unverified: anyone
+/// can set them from the browser, unlike the signed ones of [`VisitorIdentity`], and they never
+/// make a chat urgent. Merged into what is there; `null` removes a key. Keys are 1 to 64 of
+/// `A-Z a-z 0-9 _ - .`; values strings (at most 500 characters), numbers or booleans; at most
+/// 50 keys in all. The answer is every page attribute of the visitor.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageAttributes {
+    pub attributes: BTreeMap<String, serde_json::Value>,
+}
+
+/// `GET /api/v1/conversations/{id}/visitor` (whoever may read the conversation): who the
+/// visitor is, as far as the site said.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VisitorProfile {
+    pub visitor_id: VisitorId,
+    /// The site's own user id, when its server vouched for it (`identify` with a valid hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The attributes the site's server signed.
+    pub verified_attributes: BTreeMap<String, serde_json::Value>,
+    /// The attributes the site's page set (unverified).
+    pub page_attributes: BTreeMap<String, serde_json::Value>,
+}
+
 /// `POST /api/v1/widget/presence` (no token; the `Origin` must be on the site's allow-list,
 /// or be the panel's): a page view or a heartbeat of a visitor who may never chat. Kept in
 /// memory with a time-to-live, never stored.

@@ -28,10 +28,10 @@ use bellhop_protocol::api::{
     ConversationList, Department, DepartmentList, FieldKind, FormField, FormSpec, GreetingRule,
     Health, Lead, LeadKind, LeadList, LeadSubmission, LiveVisitor, LiveVisitorList, LoginRequest,
     LoginResponse, NewAgentRequest, NewDepartmentRequest, NewSiteRequest, OpeningInterval,
-    PageContext, PasswordChange, PasswordReset, PresenceBeat, RatingRequest, Role, RoutingAudit,
-    RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate, TranscriptPage,
-    TranscriptRequest, Utm, VisitorIdentity, Weekday, WidgetConfig, WidgetDepartment, WidgetLook,
-    WidgetSessionRequest, WidgetSessionResponse,
+    PageAttributes, PageContext, PasswordChange, PasswordReset, PresenceBeat, RatingRequest, Role,
+    RoutingAudit, RoutingDecision, SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate,
+    TranscriptPage, TranscriptRequest, Utm, VisitorIdentity, VisitorProfile, Weekday, WidgetConfig,
+    WidgetDepartment, WidgetLook, WidgetSessionRequest, WidgetSessionResponse,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
@@ -133,6 +133,8 @@ const REST_TYPES: &[&str] = &[
     "PresenceBeat",
     "LiveVisitorList",
     "LiveVisitor",
+    "PageAttributes",
+    "VisitorProfile",
     "WidgetLook",
     "GreetingRule",
 ];
@@ -294,6 +296,8 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "PresenceBeat" => decode::<PresenceBeat>(block).map(drop),
         "LiveVisitorList" => decode::<LiveVisitorList>(block).map(drop),
         "LiveVisitor" => decode::<LiveVisitor>(block).map(drop),
+        "PageAttributes" => decode::<PageAttributes>(block).map(drop),
+        "VisitorProfile" => decode::<VisitorProfile>(block).map(drop),
         "WidgetLook" => decode::<WidgetLook>(block).map(drop),
         "GreetingRule" => decode::<GreetingRule>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),

@@ -28,6 +28,8 @@ try {
     if (m.type() === 'error' && !m.text().includes('status of 415')) out.errors.push(`console: ${m.text()}`);
   });
   await page.goto(HOST);
+  // What the page knows about its visitor, told before the panel has a session.
+  await page.evaluate(() => window.Bellhop.setAttributes({ plan: 'pro', cart_total: 129.5 }));
   const bubble = page.locator('bellhop-widget .bubble');
   const frame = page.frameLocator('bellhop-widget iframe');
   await bubble.waitFor({ state: 'visible', timeout: 15000 });

@@ -16,6 +16,7 @@ mod live_visitors;
 mod locking;
 mod login_limits;
 mod migrations;
+mod page_attributes;
 mod peek;
 mod presence;
 mod queueing;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{
     BusinessHours, GreetingAudience, GreetingRule, LeadKind, LeadList, SiteConfig,
-    SiteSettingsUpdate, WidgetConfig, WidgetPosition,
+    SiteSettingsUpdate, VisitorProfile, WidgetConfig, WidgetPosition,
 };
 use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame};
 use bellhop_protocol::{ClientMessageId, MessageBody};
@@ -295,6 +295,17 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
         assert!(text.contains(line), "the transcript has {line:?}: {text}");
     }
     assert!(!text.contains("4111"), "no sneak peek in the transcript");
+    // Bellhop.setAttributes, called before the panel had its session, reached the agents.
+    let profile: VisitorProfile = client
+        .get_json(
+            &format!("/api/v1/conversations/{conversation}/visitor"),
+            &client.admin_token,
+        )
+        .await;
+    assert_eq!(
+        serde_json::to_value(&profile.page_attributes).ok(),
+        Some(serde_json::json!({ "plan": "pro", "cart_total": 129.5 }))
+    );
 }
 
 async fn a_site_greets_in_its_colour_and_language_and_takes_a_message_when_closed(

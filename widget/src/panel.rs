@@ -87,6 +87,8 @@ struct Panel {
     /// This page view for the live-visitor list (`PresenceBeat`), from the loader.
     presence: Option<json::Text>,
     ticks: u32,
+    /// `Bellhop.setAttributes` not sent yet (it waits for the session).
+    attributes: Option<String>,
 }
 
 fn now() -> i64 {
@@ -134,6 +136,7 @@ pub(crate) fn start() {
         closed: None,
         presence: None,
         ticks: 0,
+        attributes: None,
     };
     let shared: Shared = Rc::new(RefCell::new(panel));
     wire_view(&shared);
@@ -371,6 +374,16 @@ fn on_loader_message(shared: &Shared, message: &json::Value) {
                 select.set_value(&wire::uuid_text(d.0.as_uuid()));
             }
         }
+        "attributes" => {
+            // As the page gave them (an object): the server checks and merges them.
+            if let Some(attributes) = message
+                .get("attributes")
+                .filter(|v| v.as_object().is_some())
+            {
+                shared.borrow_mut().attributes = Some(attributes.to_json());
+                send_attributes(shared);
+            }
+        }
         "identify" => {
             if let Some(identity) = message.get("identity") {
                 identify(shared, identity);
@@ -525,6 +538,7 @@ async fn start_session(shared: &Shared, identity: Option<wire::VerifiedIdentity>
         }
     };
     run(shared, actions);
+    send_attributes(shared);
     // The page identified its user while this session was being made.
     let pending = shared.borrow_mut().identity.take();
     if let Some(identity) = pending {
@@ -1584,5 +1598,26 @@ fn beat(shared: &Shared) {
     }
     wasm_bindgen_futures::spawn_local(async move {
         let _ = net::post::<_, ()>("/api/v1/widget/presence", &body, None).await;
+    });
+}
+
+/// Sends the page's attributes of the visitor once there is a session.
+fn send_attributes(shared: &Shared) {
+    let (attributes, token) = {
+        let mut panel = shared.borrow_mut();
+        let Some(token) = panel.token.clone() else {
+            return;
+        };
+        let Some(attributes) = panel.attributes.take() else {
+            return;
+        };
+        (attributes, token)
+    };
+    let shared = shared.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let body = json!({ "attributes": json::Text(attributes) });
+        if let Err(e) = net::post::<_, ()>("/api/v1/widget/attributes", &body, Some(&token)).await {
+            emit(&shared, "error", json!({ "message": e.message }));
+        }
     });
 }

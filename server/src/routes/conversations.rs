@@ -6,7 +6,7 @@ use actix_web::web::{Path, Query};
 use bellhop_protocol::ConversationId;
 use bellhop_protocol::api::{
     ConversationList, ConversationQuery, ConversationScope, Role, RoutingAudit, StatusFilter,
-    TranscriptPage, TranscriptQuery,
+    TranscriptPage, TranscriptQuery, VisitorProfile,
 };
 use bellhop_protocol::frames::Conversation;
 
@@ -54,6 +54,24 @@ async fn readable(
 pub(crate) async fn get(state: State, caller: Caller, path: Path<ConversationId>) -> Reply {
     let conversation = readable(&state, &caller, path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(conversation))
+}
+
+/// `GET /api/v1/conversations/{id}/visitor`: who the conversation's visitor is, for whoever
+/// may read the conversation.
+pub(crate) async fn visitor(state: State, caller: Caller, path: Path<ConversationId>) -> Reply {
+    let conversation = readable(&state, &caller, path.into_inner()).await?;
+    let row = state
+        .store
+        .visitor_profile(conversation.visitor_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("visitor"))?;
+    let map = |text: &str| serde_json::from_str(text).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(VisitorProfile {
+        visitor_id: conversation.visitor_id,
+        user_id: row.user_id,
+        verified_attributes: map(&row.attributes),
+        page_attributes: map(&row.page_attributes),
+    }))
 }
 
 pub(crate) async fn transcript(

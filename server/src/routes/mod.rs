@@ -58,6 +58,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(widget::email_transcript),
             )
             .route("/presence", web::post().to(widget::presence))
+            .route("/attributes", web::post().to(widget::set_page_attributes))
             .route("/attachments", web::post().to(attachments::visitor_upload))
             .default_service(web::to(widget::preflight_or_not_found)),
     )
@@ -71,6 +72,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))
             .route("/conversations/{id}", web::get().to(conversations::get))
+            .route(
+                "/conversations/{id}/visitor",
+                web::get().to(conversations::visitor),
+            )
             .route(
                 "/conversations/{id}/messages",
                 web::get().to(conversations::transcript),

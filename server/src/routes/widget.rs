@@ -12,9 +12,12 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web::{Json, Path, Query};
 use actix_web::{HttpRequest, HttpResponse};
+use std::collections::BTreeMap;
+
 use bellhop_protocol::api::{
-    LeadSubmission, PresenceBeat, RatingRequest, SiteSettings, TranscriptRequest, VisitorIdentity,
-    WidgetConfig, WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest, WidgetSessionResponse,
+    LeadSubmission, PageAttributes, PresenceBeat, RatingRequest, SiteSettings, TranscriptRequest,
+    VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest,
+    WidgetSessionResponse,
 };
 use bellhop_protocol::frames::{Conversation, Rating};
 use bellhop_protocol::{ConversationId, ErrorCode, VisitorId};
@@ -280,6 +283,81 @@ pub(crate) async fn submit_lead(
         .chat
         .emit(crate::events::Event::LeadCaptured { lead: lead.clone() });
     Ok(HttpResponse::Created().json(lead))
+}
+
+/// `POST /api/v1/widget/attributes` with the visitor token: merges the page's attributes of
+/// its visitor (`Bellhop.setAttributes`); `null` removes a key. Answers every page attribute.
+pub(crate) async fn set_page_attributes(
+    req: HttpRequest,
+    state: State,
+    caller: Caller,
+    body: Json<PageAttributes>,
+) -> Reply {
+    let Caller::Visitor(visitor) = caller else {
+        return Err(HttpError::forbidden("page attributes come from visitors"));
+    };
+    let site = state
+        .store
+        .site(visitor.site_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    check_origin(&state, &req, &site)?;
+    state
+        .limits
+        .visitor_messages
+        .check(&visitor.visitor_id)
+        .map_err(|wait| HttpError::rate_limited("updates from this visitor", wait))?;
+    let stored = state
+        .store
+        .visitor_profile(visitor.visitor_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("visitor"))?;
+    let mut attributes: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&stored.page_attributes).unwrap_or_default();
+    for (key, value) in body.into_inner().attributes {
+        check_page_attribute(&key, &value).map_err(HttpError::invalid)?;
+        if value.is_null() {
+            attributes.remove(&key);
+        } else {
+            attributes.insert(key, value);
+        }
+    }
+    if attributes.len() > MAX_PAGE_ATTRIBUTES {
+        return Err(HttpError::invalid(format!(
+            "at most {MAX_PAGE_ATTRIBUTES} page attributes per visitor"
+        )));
+    }
+    let json = serde_json::to_string(&attributes).map_err(|_| HttpError::internal())?;
+    state
+        .store
+        .set_page_attributes(visitor.visitor_id, &json)
+        .await?;
+    Ok(HttpResponse::Ok().json(PageAttributes { attributes }))
+}
+
+/// The most page attributes one visitor has, and the longest text value.
+const MAX_PAGE_ATTRIBUTES: usize = 50;
+const MAX_PAGE_ATTRIBUTE_CHARS: usize = 500;
+
+fn check_page_attribute(key: &str, value: &serde_json::Value) -> Result<(), String> {
+    let key_ok = (1..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !key_ok {
+        return Err(format!(
+            "attribute name {key:?} must be 1 to 64 of A-Z a-z 0-9 _ - ."
+        ));
+    }
+    match value {
+        serde_json::Value::String(text) if text.chars().count() > MAX_PAGE_ATTRIBUTE_CHARS => Err(
+            format!("attribute {key} must be at most {MAX_PAGE_ATTRIBUTE_CHARS} characters"),
+        ),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => Err(format!(
+            "attribute {key} must be a string, a number, a boolean or null"
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The longest rating comment, in characters (after trimming).

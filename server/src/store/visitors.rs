@@ -18,6 +18,19 @@ pub trait VisitorStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The verified attributes of a visitor (JSON object text; `{}` when none).
     async fn visitor_attributes(&self, id: VisitorId) -> StoreResult<Option<String>>;
+    /// Replaces the attributes the site's page set (JSON object text).
+    async fn set_page_attributes(&self, id: VisitorId, attributes: &str) -> StoreResult<()>;
+    /// What an agent sees of a visitor: the verified user id, the verified attributes and
+    /// the page's attributes (JSON object texts).
+    async fn visitor_profile(&self, id: VisitorId) -> StoreResult<Option<VisitorRow>>;
+}
+
+/// A visitor's identity and attributes as stored.
+#[derive(sqlx::FromRow)]
+pub struct VisitorRow {
+    pub user_id: Option<String>,
+    pub attributes: String,
+    pub page_attributes: String,
 }
 
 #[async_trait]
@@ -55,6 +68,28 @@ impl VisitorStore for SqlStore {
             .read
             .get()
             .scalar_optional("SELECT attributes FROM visitors WHERE id = $1", (id,))
+            .await?)
+    }
+
+    async fn set_page_attributes(&self, id: VisitorId, attributes: &str) -> StoreResult<()> {
+        self.write
+            .get()
+            .execute(
+                "UPDATE visitors SET page_attributes = $2 WHERE id = $1",
+                (id, attributes),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn visitor_profile(&self, id: VisitorId) -> StoreResult<Option<VisitorRow>> {
+        Ok(self
+            .read
+            .get()
+            .row_optional(
+                "SELECT user_id, attributes, page_attributes FROM visitors WHERE id = $1",
+                (id,),
+            )
             .await?)
     }
 }
