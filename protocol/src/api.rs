@@ -332,6 +332,10 @@ pub struct WidgetLook {
     /// Per language (`en`, `ru`), texts that replace the widget's defaults, by text key
     /// (the keys are listed in `docs/widget.md`). Unknown keys are refused.
     pub texts: BTreeMap<String, BTreeMap<String, String>>,
+    /// A short chime when an agent's message arrives while the panel is closed (off by
+    /// default).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sound: bool,
 }
 
 impl Default for WidgetLook {
@@ -341,6 +345,7 @@ impl Default for WidgetLook {
             position: WidgetPosition::Right,
             language: "en".into(),
             texts: BTreeMap::new(),
+            sound: false,
         }
     }
 }
@@ -507,6 +512,9 @@ pub struct WidgetConfig {
     pub attachment_max_bytes: u64,
     /// "Email me the transcript" is offered (an SMTP server is configured).
     pub transcript_email: bool,
+    /// Chime when an agent's message arrives while the panel is closed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sound: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

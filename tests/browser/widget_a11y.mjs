@@ -1,6 +1,6 @@
 // The widget for keyboard and screen-reader users: from the page, Tab reaches the bubble,
-// Enter opens the panel with the message box focused, a message goes with Enter, Escape
-// closes and gives the focus back to the bubble; axe-core finds no serious or critical
+// Enter opens the panel with the message box focused, a message goes with Enter, Tab reaches
+// every control of the open panel, Escape closes and gives the focus back to the bubble; axe-core finds no serious or critical
 // violation in the open panel.
 //
 // HOST_URL: a page with the widget; PANEL_URL: the panel page itself (for axe, which is run
@@ -49,6 +49,24 @@ try {
       throw e;
     });
   out.sent = true;
+  // Tab goes through every control of the open panel (and out to the page and back).
+  const panelFrame = page.frames().find((f) => f.url().includes('/widget/panel'));
+  await frame.locator('button.attach').waitFor({ state: 'visible', timeout: 10000 });
+  const controls = await panelFrame.evaluate(() =>
+    [...document.querySelectorAll('button, textarea, input, select, a[href], [tabindex="0"]')]
+      .filter((e) => e.offsetParent !== null && !e.disabled)
+      .map((e) => e.id || e.className));
+  const reachedControls = new Set();
+  for (let i = 0; i < 24; i++) {
+    await page.keyboard.press('Tab');
+    const at = await panelFrame.evaluate(() => {
+      const e = document.activeElement;
+      return e && e !== document.body ? e.id || e.className : null;
+    });
+    if (at) reachedControls.add(at);
+  }
+  out.panelControls = controls;
+  out.unreachedControls = controls.filter((c) => !reachedControls.has(c));
   await screenshot(page, 'widget-8-keyboard');
   await page.keyboard.press('Escape');
   await page.waitForTimeout(300);

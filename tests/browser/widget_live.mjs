@@ -27,6 +27,24 @@ try {
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().includes('status of 415')) out.errors.push(`console: ${m.text()}`);
   });
+  // Every frame the panel's socket sends, to show the card number never leaves in clear.
+  out.framesWithDigits = 0;
+  out.peeksSent = 0;
+  page.on('websocket', (ws) => ws.on('framesent', (frame) => {
+    const text = String(frame.payload);
+    if (text.includes('"peek"')) out.peeksSent += 1;
+    if (text.includes('4111')) out.framesWithDigits += 1;
+  }));
+  // Count the site's chimes (a stand-in for the browser's audio, which headless plays to no one).
+  await page.addInitScript(() => {
+    window.__chimes = 0;
+    window.AudioContext = class {
+      constructor() { window.__chimes += 1; this.destination = {}; this.currentTime = 0; }
+      createOscillator() { return { frequency: {}, connect() {}, start() {}, stop() {} }; }
+      createGain() { return { gain: {}, connect() {} }; }
+      close() {}
+    };
+  });
   await page.goto(HOST);
   // What the page knows about its visitor, told before the panel has a session.
   await page.evaluate(() => window.Bellhop.setAttributes({ plan: 'pro', cart_total: 129.5 }));
@@ -45,6 +63,14 @@ try {
   await input.pressSequentially('my card is 4111 1111 1111 1111', { delay: 15 });
   await page.waitForTimeout(1500);
   await input.fill('');
+  // The visitor closes the panel: the answer comes with a badge and the site's chime.
+  out.chimesBeforeReply = await page.evaluate(() => window.__chimes);
+  await bubble.click();
+  await page.locator('bellhop-widget .badge').waitFor({ state: 'visible', timeout: 20000 });
+  out.badge = await page.locator('bellhop-widget .badge').textContent();
+  out.chimesAfterReply = await page.evaluate(() => window.__chimes);
+  out.titleWhileClosed = await page.title();
+  await bubble.click();
 
   // The agent answers: the visitor, with the panel open, has read it; then the agent reads.
   await frame.locator('.msg.theirs', { hasText: 'Let me look' }).waitFor({ timeout: 20000 });

@@ -278,6 +278,18 @@ async fn the_widget_works_from_the_keyboard_and_passes_axe(backend: Backend) {
         "opening puts the focus in the message box"
     );
     assert_eq!(outcome["sent"], true);
+    let controls = outcome["panelControls"].as_array().map_or(0, Vec::len);
+    assert!(
+        controls >= 5,
+        "close, log, attach, message, send: {}",
+        outcome["panelControls"]
+    );
+    assert_eq!(
+        outcome["unreachedControls"],
+        serde_json::json!([]),
+        "Tab reaches every control of the panel: {}",
+        outcome["panelControls"]
+    );
     assert_eq!(outcome["closedByEscape"], true);
     assert_eq!(outcome["focusBackOnBubble"], true);
     let serious: Vec<_> = outcome["axe"]

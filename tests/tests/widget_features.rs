@@ -106,6 +106,7 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
     }]);
     let mut config = SiteConfig::default();
     config.attachments.max_bytes = 1024 * 1024;
+    config.widget.sound = true;
     configure(client, &site, config).await;
 
     let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
@@ -114,18 +115,18 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
     let port = client.port;
     let agent_side = tokio::spawn(async move {
         let conversation = next_assignment(&mut agent_ws).await;
-        // Sneak peeks until the masked card number is there (the visitor pauses after it).
+        // Sneak peeks until the masked card number is there (the visitor pauses after it),
+        // then the empty one of the cleared draft (the visitor has closed the panel by then).
         let mut peeks = Vec::new();
+        let mut seen_card = false;
         loop {
-            match agent_ws.next_frame().await {
-                ServerFrame::Peek { text, .. } => {
-                    let done = text.contains("•••• •••• •••• ••••");
-                    peeks.push(text);
-                    if done {
-                        break;
-                    }
+            if let ServerFrame::Peek { text, .. } = agent_ws.next_frame().await {
+                seen_card |= text.contains("•••• •••• •••• ••••");
+                let cleared = text.is_empty();
+                peeks.push(text);
+                if seen_card && cleared {
+                    break;
                 }
-                _ => continue,
             }
         }
         let (id, body) = agent_text("reply-1", "Let me look at your order.");
@@ -220,6 +221,14 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
         peeks.iter().any(|p| p == "my card is •••• •••• •••• ••••"),
         "{peeks:?}"
     );
+    // ... masked in the browser: no frame the panel sent held the digits.
+    assert!(outcome["peeksSent"].as_u64().unwrap_or(0) >= 1);
+    assert_eq!(outcome["framesWithDigits"], 0);
+    // The reply came while the panel was closed: a badge, the count in the title, one chime.
+    assert_eq!(outcome["badge"], "1");
+    assert_eq!(outcome["chimesBeforeReply"], 0);
+    assert_eq!(outcome["chimesAfterReply"], 1);
+    assert_eq!(outcome["titleWhileClosed"], "(1) Northwind Outfitters");
     // Read marks both ways.
     let states = outcome["statesAfterAgentRead"]
         .as_array()

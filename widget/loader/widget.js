@@ -18,6 +18,22 @@
   var toPanel = [];
   var title = d.title;
   var pageStart = Date.now();
+  var sound = false;
+
+  // The site's optional chime for a new message while the panel is closed.
+  function chime() {
+    try {
+      var audio = new (w.AudioContext || w.webkitAudioContext)();
+      var tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.18);
+      setTimeout(function () { audio.close(); }, 500);
+    } catch (e) { /* no audio: the badge and the title still tell */ }
+  }
   var lang = d.documentElement.lang || navigator.language || "";
   // The site's texts, colour, side and greetings, once the config is here.
   var texts = { open_chat: "Open chat", close: "Close chat", unread: "{n} unread" };
@@ -202,6 +218,7 @@
         configure(m);
         break;
       case "unread":
+        if (sound && !open && (m.count | 0) > unread) chime();
         unread = Math.max(0, m.count | 0);
         showUnread();
         emit("unread", unread);
@@ -271,6 +288,7 @@
   // loader itself fetches nothing, so a page's policy needs no connect-src for Bellhop).
   function configure(config) {
     texts = config.texts || texts;
+    sound = config.sound === true;
     host.style.setProperty("--accent", config.color, "important");
     if (config.position === "left") {
       side = " left";

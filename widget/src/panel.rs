@@ -427,6 +427,7 @@ fn boot(shared: &Shared) {
                 "position": config.position.as_str(),
                 "texts": json::Text(config.texts.to_json()),
                 "greetings": json::Text(config.greetings.to_json()),
+                "sound": config.sound,
             });
             drop(panel);
             to_loader(&shared, &look);

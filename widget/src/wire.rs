@@ -352,6 +352,7 @@ pub(crate) struct Site {
     pub(crate) takes_files: bool,
     pub(crate) max_bytes: u64,
     pub(crate) transcript_email: bool,
+    pub(crate) sound: bool,
 }
 
 impl FromJson for Site {
@@ -371,6 +372,7 @@ impl FromJson for Site {
             takes_files: !value.get("attachment_types")?.as_array()?.is_empty(),
             max_bytes: value.get("attachment_max_bytes")?.as_u64()?,
             transcript_email: value.get("transcript_email")?.as_bool()?,
+            sound: defaulted(value, "sound", Value::as_bool)?,
         })
     }
 }

@@ -226,6 +226,7 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
         attachment_types: site.config.attachments.allowed_types,
         attachment_max_bytes: site.config.attachments.max_bytes,
         transcript_email: state.mail.is_some(),
+        sound: site.config.widget.sound,
     }))
 }
 

@@ -185,6 +185,7 @@ fn the_site_config_reads_as_serde_reads_it() {
         assert_eq!(ours.takes_files, !theirs.attachment_types.is_empty());
         assert_eq!(ours.max_bytes, theirs.attachment_max_bytes);
         assert_eq!(ours.transcript_email, theirs.transcript_email);
+        assert_eq!(ours.sound, theirs.sound);
         // What serde refuses, the panel does not take either (the fields it reads).
         for broken in variants(&example) {
             if serde_json::from_str::<WidgetConfig>(&broken).is_err() {
