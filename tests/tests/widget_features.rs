@@ -2,13 +2,15 @@
 //! sneak peek, read marks, attachments, the rating and the mailed transcript after a chat
 //! (`tests/browser/widget_live.mjs`), a site's colour, side, greeting, language and offline
 //! form (`tests/browser/widget_site.mjs`), and a browser that denies the panel its storage
-//! (`tests/browser/widget_storage.mjs`). Screenshots go to `target/screenshots/`.
+//! (`tests/browser/widget_storage.mjs`), and `Bellhop.setDepartment`
+//! (`tests/browser/widget_department.mjs`). Screenshots go to `target/screenshots/`.
 
 use std::time::Duration;
 
 use bellhop_protocol::api::{
-    BusinessHours, GreetingAudience, GreetingRule, LeadKind, LeadList, SiteConfig,
-    SiteSettingsUpdate, VisitorProfile, WidgetConfig, WidgetPosition,
+    BusinessHours, ConversationList, Department, GreetingAudience, GreetingRule, LeadKind,
+    LeadList, NewDepartmentRequest, SiteConfig, SiteSettingsUpdate, VisitorProfile, WidgetConfig,
+    WidgetPosition,
 };
 use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame};
 use bellhop_protocol::{ClientMessageId, MessageBody};
@@ -22,6 +24,7 @@ both_backends!(
     a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript,
     a_site_greets_in_its_colour_and_language_and_takes_a_message_when_closed,
     where_the_panel_may_not_store_the_page_keeps_the_chat,
+    set_department_sends_the_chat_to_that_queue,
 );
 
 /// A customer's page with the widget, in `lang`.
@@ -485,4 +488,52 @@ async fn where_the_panel_may_not_store_the_page_keeps_the_chat(backend: Backend)
         .map(|m| m.body.as_str())
         .collect();
     assert_eq!(visitor, ["first message", "sent before reload"]);
+}
+
+async fn set_department_sends_the_chat_to_that_queue(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let client: &Client = &app;
+    let server = format!("http://127.0.0.1:{}", client.port);
+    let host = HostSite::start().await;
+    let site = client.create_site("Northwind", &[&host.origin()]).await;
+    host.set_pages(vec![Page {
+        path: "/",
+        html: page(&server, &site.widget_key, "en", "Northwind Outfitters"),
+        csp: None,
+    }]);
+    let returns: Department = client
+        .post(
+            &format!("/api/v1/sites/{}/departments", site.id),
+            &client.admin_token,
+            &NewDepartmentRequest {
+                name: "Returns & Exchanges".into(),
+                fallback_id: None,
+                hours: None,
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("the department");
+
+    let outcome = scenario(
+        backend,
+        "widget_department.mjs",
+        vec![
+            ("HOST_URL", format!("{}/", host.origin())),
+            ("DEPARTMENT", returns.name.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(outcome["choice"], "Returns & Exchanges");
+    let list: ConversationList = client
+        .get_json("/api/v1/conversations?scope=site", &client.admin_token)
+        .await;
+    let chat = list
+        .conversations
+        .iter()
+        .find(|c| c.site_id == site.id)
+        .expect("the visitor's chat");
+    assert_eq!(chat.department_id, Some(returns.id));
+    assert_ne!(Some(site.default_department_id), chat.department_id);
 }

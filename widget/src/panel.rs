@@ -89,6 +89,8 @@ struct Panel {
     ticks: u32,
     /// `Bellhop.setAttributes` not sent yet (it waits for the session).
     attributes: Option<String>,
+    /// The department the page picked (`Bellhop.setDepartment`), by name.
+    department: Option<String>,
 }
 
 fn now() -> i64 {
@@ -137,6 +139,7 @@ pub(crate) fn start() {
         presence: None,
         ticks: 0,
         attributes: None,
+        department: None,
     };
     let shared: Shared = Rc::new(RefCell::new(panel));
     wire_view(&shared);
@@ -362,17 +365,10 @@ fn on_loader_message(shared: &Shared, message: &json::Value) {
         "close" => shared.borrow_mut().open = false,
         "reset" => reset(shared),
         "department" => {
-            let name = message.get("name").and_then(|v| v.as_str()).unwrap_or("");
-            let panel = shared.borrow();
-            let chosen = panel
-                .config
-                .as_ref()
-                .and_then(|c| c.departments.iter().find(|d| d.1 == name));
-            if let (Some(d), Some(select)) =
-                (chosen, panel.view.department.dyn_ref::<HtmlSelectElement>())
-            {
-                select.set_value(&wire::uuid_text(d.0.as_uuid()));
-            }
+            let name = message.get("name").and_then(|v| v.as_string());
+            let mut panel = shared.borrow_mut();
+            panel.department = name;
+            choose_department(&panel);
         }
         "attributes" => {
             // As the page gave them (an object): the server checks and merges them.
@@ -437,6 +433,7 @@ fn boot(shared: &Shared) {
                 .map(|root| root.set_attribute("lang", &config.language));
         }
         shared.borrow_mut().config = Some(Rc::new(config));
+        choose_department(&shared.borrow());
         start_session(&shared, None).await;
     });
 }
@@ -1621,4 +1618,17 @@ fn send_attributes(shared: &Shared) {
             emit(&shared, "error", json!({ "message": e.message }));
         }
     });
+}
+
+/// Selects the department the page picked, once the site's departments are known.
+fn choose_department(panel: &Panel) {
+    let chosen = panel.config.as_ref().and_then(|c| {
+        c.departments
+            .iter()
+            .find(|d| Some(&d.1) == panel.department.as_ref())
+    });
+    if let (Some(d), Some(select)) = (chosen, panel.view.department.dyn_ref::<HtmlSelectElement>())
+    {
+        select.set_value(&wire::uuid_text(d.0.as_uuid()));
+    }
 }
