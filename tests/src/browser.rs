@@ -155,3 +155,25 @@ fn wait_or_kill(child: &mut Child, timeout: Duration) -> Option<std::process::Ex
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Runs a browser scenario off the async runtime (the server and the agent's side keep
+/// running meanwhile), prints its outcome and fails the test if the scenario did.
+pub async fn scenario(
+    backend: crate::Backend,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> serde_json::Value {
+    let outcome = tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        run_scenario(script, &env)
+    })
+    .await
+    .expect("the scenario");
+    println!("{backend:?}: {outcome:#}");
+    assert!(
+        outcome["failure"].is_null(),
+        "the scenario failed: {}",
+        outcome["failure"]
+    );
+    outcome
+}

@@ -708,12 +708,20 @@ impl Client {
         &self,
         config: bellhop_protocol::api::SiteConfig,
     ) -> reqwest::Response {
+        self.configure_site(self.demo_site.id, config).await
+    }
+
+    /// Replaces a site's configuration, as an admin.
+    pub async fn configure_site(
+        &self,
+        site: SiteId,
+        config: bellhop_protocol::api::SiteConfig,
+    ) -> reqwest::Response {
         let update = bellhop_protocol::api::SiteSettingsUpdate {
             config: Some(config),
             ..Default::default()
         };
-        self.patch(&format!("/api/v1/sites/{}", self.demo_site.id), &update)
-            .await
+        self.patch(&format!("/api/v1/sites/{site}"), &update).await
     }
 
     /// Submits a pre-chat or offline form as the visitor's widget would (visitor token, from

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use bellhop_protocol::api::{ConversationList, SiteConfig, SiteSettingsUpdate};
+use bellhop_protocol::api::{ConversationList, SiteConfig};
 use bellhop_protocol::frames::{AgentFrame, AgentStatus, AuthorKind, ServerFrame};
 use bellhop_protocol::{ClientMessageId, MessageBody};
-use bellhop_tests::browser::run_scenario;
+use bellhop_tests::browser;
 use bellhop_tests::host_page::{HostSite, Page};
 use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app};
 
@@ -73,7 +73,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
     }]);
     let mut config = SiteConfig::default();
     config.prechat_form.enabled = true;
-    configure(client, &site, config).await;
+    assert_eq!(client.configure_site(site.id, config).await.status(), 200);
 
     // The agent is away at first, so the visitor waits in the queue and sees their place.
     let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
@@ -113,7 +113,7 @@ async fn a_visitor_chats_through_the_widget_on_another_site(backend: Backend) {
         })
     };
 
-    let outcome = scenario(
+    let outcome = browser::scenario(
         backend,
         "widget_chat.mjs",
         vec![
@@ -262,7 +262,7 @@ async fn the_widget_works_from_the_keyboard_and_passes_axe(backend: Backend) {
         site.widget_key,
         host.origin()
     );
-    let outcome = scenario(
+    let outcome = browser::scenario(
         backend,
         "widget_a11y.mjs",
         vec![
@@ -316,7 +316,7 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
         identity_secret: Some(secret.into()),
         ..SiteConfig::default()
     };
-    configure(client, &site, config).await;
+    assert_eq!(client.configure_site(site.id, config).await.status(), 200);
     host.set_pages(vec![Page {
         path: "/",
         html: format!(
@@ -330,7 +330,7 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
         [("name".to_owned(), serde_json::json!("Ada"))].into();
     let hash = bellhop_server::auth::identity::sign(secret, "customer-7", &attributes);
     let attributes = serde_json::to_string(&attributes).expect("attributes");
-    let outcome = scenario(
+    let outcome = browser::scenario(
         backend,
         "widget_identity.mjs",
         vec![
@@ -361,44 +361,4 @@ async fn identify_makes_the_sites_user_the_visitor_and_reset_forgets_them(backen
     visitors.sort();
     visitors.dedup();
     assert_eq!(visitors.len(), 2, "{:?}", list.conversations);
-}
-
-/// Runs a browser scenario off the async runtime (the server and the agent's side keep
-/// running meanwhile), prints its outcome and fails the test if the scenario did.
-async fn scenario(
-    backend: Backend,
-    script: &'static str,
-    env: Vec<(&'static str, String)>,
-) -> serde_json::Value {
-    let outcome = tokio::task::spawn_blocking(move || {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        run_scenario(script, &env)
-    })
-    .await
-    .expect("the scenario");
-    println!("{backend:?}: {outcome:#}");
-    assert!(
-        outcome["failure"].is_null(),
-        "the scenario failed: {}",
-        outcome["failure"]
-    );
-    outcome
-}
-
-/// Replaces the site's configuration, as an admin.
-async fn configure(
-    client: &Client,
-    site: &bellhop_protocol::api::SiteSettings,
-    config: SiteConfig,
-) {
-    let response = client
-        .patch(
-            &format!("/api/v1/sites/{}", site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
-    assert_eq!(response.status(), 200);
 }

@@ -9,13 +9,12 @@ use std::time::Duration;
 
 use bellhop_protocol::api::{
     BusinessHours, ConversationList, Department, GreetingAudience, GreetingRule, LeadKind,
-    LeadList, NewDepartmentRequest, SiteConfig, SiteSettingsUpdate, VisitorProfile, WidgetConfig,
-    WidgetPosition,
+    LeadList, NewDepartmentRequest, SiteConfig, VisitorProfile, WidgetConfig, WidgetPosition,
 };
 use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame};
 use bellhop_protocol::{ClientMessageId, MessageBody};
 use bellhop_server::config::SmtpConfig;
-use bellhop_tests::browser::run_scenario;
+use bellhop_tests::browser;
 use bellhop_tests::host_page::{HostSite, Page};
 use bellhop_tests::smtp_sink::SmtpSink;
 use bellhop_tests::{Backend, Client, both_backends, next_assignment, spawn_app_with};
@@ -35,50 +34,6 @@ fn page(server: &str, key: &str, lang: &str, heading: &str) -> String {
 <script src="{server}/widget.js" data-site="{key}" async></script>
 </body></html>"#
     )
-}
-
-async fn configure(
-    client: &Client,
-    site: &bellhop_protocol::api::SiteSettings,
-    config: SiteConfig,
-) {
-    let response = client
-        .patch(
-            &format!("/api/v1/sites/{}", site.id),
-            &SiteSettingsUpdate {
-                config: Some(config),
-                ..SiteSettingsUpdate::default()
-            },
-        )
-        .await;
-    assert_eq!(
-        response.status(),
-        200,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-}
-
-async fn scenario(
-    backend: Backend,
-    script: &'static str,
-    env: Vec<(&'static str, String)>,
-) -> serde_json::Value {
-    let outcome = tokio::task::spawn_blocking(move || {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        run_scenario(script, &env)
-    })
-    .await
-    .expect("the scenario");
-    println!("{backend:?}: {outcome:#}");
-    assert!(
-        outcome["failure"].is_null(),
-        "the scenario failed: {}",
-        outcome["failure"]
-    );
-    let errors = outcome["errors"].as_array().cloned().unwrap_or_default();
-    assert!(errors.is_empty(), "the browser reported errors: {errors:?}");
-    outcome
 }
 
 fn agent_text(id: &str, text: &str) -> (ClientMessageId, MessageBody) {
@@ -110,7 +65,7 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
     let mut config = SiteConfig::default();
     config.attachments.max_bytes = 1024 * 1024;
     config.widget.sound = true;
-    configure(client, &site, config).await;
+    assert_eq!(client.configure_site(site.id, config).await.status(), 200);
 
     let agent = client.create_agent("Maya Chen", 3, &[site.id]).await;
     let mut agent_ws = client.connect_agent(&agent).await;
@@ -198,7 +153,7 @@ async fn a_visitor_peeks_reads_sends_a_picture_rates_and_gets_the_transcript(bac
     });
 
     let email = "ada@example.test";
-    let outcome = scenario(
+    let outcome = checked_scenario(
         backend,
         "widget_live.mjs",
         vec![
@@ -360,7 +315,7 @@ async fn a_site_greets_in_its_colour_and_language_and_takes_a_message_when_close
             audience: GreetingAudience::New,
         },
     ];
-    configure(client, &site, config).await;
+    assert_eq!(client.configure_site(site.id, config).await.status(), 200);
     let russian: WidgetConfig = reqwest::Client::new()
         .get(format!(
             "{server}/api/v1/widget/config?key={}&lang=ru",
@@ -374,7 +329,7 @@ async fn a_site_greets_in_its_colour_and_language_and_takes_a_message_when_close
         .await
         .expect("a widget config");
 
-    let outcome = scenario(
+    let outcome = checked_scenario(
         backend,
         "widget_site.mjs",
         vec![("HOST_URL", format!("{}/", host.origin()))],
@@ -452,7 +407,7 @@ async fn where_the_panel_may_not_store_the_page_keeps_the_chat(backend: Backend)
         (conversation.id, agent_ws)
     });
 
-    let outcome = scenario(
+    let outcome = checked_scenario(
         backend,
         "widget_storage.mjs",
         vec![
@@ -516,7 +471,7 @@ async fn set_department_sends_the_chat_to_that_queue(backend: Backend) {
         .await
         .expect("the department");
 
-    let outcome = scenario(
+    let outcome = checked_scenario(
         backend,
         "widget_department.mjs",
         vec![
@@ -536,4 +491,16 @@ async fn set_department_sends_the_chat_to_that_queue(backend: Backend) {
         .expect("the visitor's chat");
     assert_eq!(chat.department_id, Some(returns.id));
     assert_ne!(Some(site.default_department_id), chat.department_id);
+}
+
+/// A scenario that must also have run without a browser error.
+async fn checked_scenario(
+    backend: Backend,
+    script: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> serde_json::Value {
+    let outcome = browser::scenario(backend, script, env).await;
+    let errors = outcome["errors"].as_array().cloned().unwrap_or_default();
+    assert!(errors.is_empty(), "the browser reported errors: {errors:?}");
+    outcome
 }

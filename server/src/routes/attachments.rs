@@ -31,7 +31,7 @@ use crate::chat::{ChatError, PreparedSend};
 use crate::error::HttpError;
 use crate::files::{names, sniff};
 use crate::routes::session::{AgentSession, Caller};
-use crate::routes::widget::check_origin;
+use crate::routes::widget::visitors_site;
 use crate::store::{AppendRejection, NewAttachment};
 
 /// How long a browser may keep a downloaded file (attachments never change).
@@ -49,18 +49,14 @@ pub(crate) async fn visitor_upload(
     query: Query<UploadQuery>,
     payload: Payload,
 ) -> Reply {
-    let Caller::Visitor(visitor) = caller else {
-        return Err(HttpError::forbidden(
-            "this upload takes a visitor token; agents upload to \
-             /api/v1/conversations/{id}/attachments",
-        ));
-    };
-    let site = state
-        .store
-        .site(visitor.site_id)
-        .await?
-        .ok_or_else(|| HttpError::not_found("site"))?;
-    check_origin(&state, &req, &site)?;
+    let (visitor, site) = visitors_site(
+        &state,
+        &req,
+        caller,
+        "this upload takes a visitor token; agents upload to \
+         /api/v1/conversations/{id}/attachments",
+    )
+    .await?;
     state
         .limits
         .visitor_messages

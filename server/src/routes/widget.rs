@@ -254,15 +254,7 @@ pub(crate) async fn submit_lead(
     caller: Caller,
     body: Json<LeadSubmission>,
 ) -> Reply {
-    let Caller::Visitor(visitor) = caller else {
-        return Err(HttpError::forbidden("leads come from visitors"));
-    };
-    let site = state
-        .store
-        .site(visitor.site_id)
-        .await?
-        .ok_or_else(|| HttpError::not_found("site"))?;
-    check_origin(&state, &req, &site)?;
+    let (visitor, site) = visitors_site(&state, &req, caller, "leads come from visitors").await?;
     let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
     state
         .limits
@@ -294,15 +286,8 @@ pub(crate) async fn set_page_attributes(
     caller: Caller,
     body: Json<PageAttributes>,
 ) -> Reply {
-    let Caller::Visitor(visitor) = caller else {
-        return Err(HttpError::forbidden("page attributes come from visitors"));
-    };
-    let site = state
-        .store
-        .site(visitor.site_id)
-        .await?
-        .ok_or_else(|| HttpError::not_found("site"))?;
-    check_origin(&state, &req, &site)?;
+    let (visitor, _) =
+        visitors_site(&state, &req, caller, "page attributes come from visitors").await?;
     state
         .limits
         .visitor_messages
@@ -378,15 +363,8 @@ async fn visitors_conversation(
     id: ConversationId,
     what: &str,
 ) -> Result<(VisitorClaims, SiteSettings, Conversation), HttpError> {
-    let Caller::Visitor(visitor) = caller else {
-        return Err(HttpError::forbidden(format!("{what} come from visitors")));
-    };
-    let site = state
-        .store
-        .site(visitor.site_id)
-        .await?
-        .ok_or_else(|| HttpError::not_found("site"))?;
-    check_origin(state, req, &site)?;
+    let (visitor, site) =
+        visitors_site(state, req, caller, &format!("{what} come from visitors")).await?;
     match state.store.conversation(id).await? {
         Some(c) if c.visitor_id == visitor.visitor_id && c.site_id == visitor.site_id => {
             Ok((visitor, site, c))
@@ -394,6 +372,26 @@ async fn visitors_conversation(
         // Not telling a stranger whether the conversation exists.
         _ => Err(HttpError::not_found("conversation")),
     }
+}
+
+/// The visitor a widget call comes from and their site, from a page the site allows (or the
+/// widget's panel); an agent's token is `403` with `not_a_visitor` as its message.
+pub(crate) async fn visitors_site(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: Caller,
+    not_a_visitor: &str,
+) -> Result<(VisitorClaims, SiteSettings), HttpError> {
+    let Caller::Visitor(visitor) = caller else {
+        return Err(HttpError::forbidden(not_a_visitor.to_owned()));
+    };
+    let site = state
+        .store
+        .site(visitor.site_id)
+        .await?
+        .ok_or_else(|| HttpError::not_found("site"))?;
+    check_origin(state, req, &site)?;
+    Ok((visitor, site))
 }
 
 /// The rating a request asks for, checked: a score of 1 to 5, a comment trimmed (empty: none)
