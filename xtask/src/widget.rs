@@ -1,7 +1,8 @@
 //! `cargo xtask widget`: the visitor's widget, built into `target/widget-dist/`, which the
 //! server embeds.
 //!
-//! 1. `bellhop-widget` for wasm32 with the size profile (`wasm-release`);
+//! 1. `bellhop-widget` for wasm32 with the size profile (`wasm-release`), dependencies' file
+//!    paths made independent of the machine ([`remap_flags`]);
 //! 2. `wasm-bindgen --target web` writes the ES-module glue and the module into
 //!    `target/widget-build/`;
 //! 3. binaryen's `wasm-opt -Oz` (npm's, see [`WASM_OPT_FLAGS`]) shrinks the module;
@@ -62,15 +63,19 @@ pub(crate) fn ensure_tools_and_build() -> anyhow::Result<PathBuf> {
 
 /// Builds the widget into [`dist_dir`] (the tools must be installed); returns that folder.
 pub(crate) fn build() -> anyhow::Result<PathBuf> {
-    cmd::cargo(&[
-        "build",
-        "--package",
-        "bellhop-widget",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ])?;
+    let flags = remap_flags();
+    cmd::cargo_with_env(
+        &[
+            "build",
+            "--package",
+            "bellhop-widget",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "wasm-release",
+        ],
+        &[("CARGO_ENCODED_RUSTFLAGS", OsStr::new(&flags))],
+    )?;
     let compiled = target_dir()
         .join(WASM_TARGET)
         .join("wasm-release")
@@ -285,6 +290,25 @@ fn optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
 /// `BELLHOP_*` variable as a setting and refuses unknown ones.
 pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
     ("WIDGET_DIST_DIR", dist.as_os_str())
+}
+
+/// Rust flags for the module: the panic locations of dependencies name their files relative
+/// to the registry (`index.crates.io-…/js-sys-…/src/…`) rather than under this machine's
+/// `CARGO_HOME`, so the module is the same bytes, and the same size, wherever it is built.
+/// (Sources of this workspace are named relative to it already.) In the form
+/// `CARGO_ENCODED_RUSTFLAGS` takes, which replaces any `RUSTFLAGS` for this one build.
+fn remap_flags() -> String {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    cargo_home
+        .map(|home| {
+            format!(
+                "--remap-path-prefix={}=",
+                home.join("registry").join("src").join("").display()
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// JavaScript minified with terser (compressed, local names mangled; `module` for an ES
