@@ -77,6 +77,8 @@ struct Panel {
     lang: String,
     /// The masked draft the agent last saw (sneak peek).
     peek_sent: String,
+    /// The draft changed since it was last looked at for a peek.
+    peek_due: bool,
     /// The highest `seq` shown in the open conversation, and the one last marked read.
     seen_seq: u64,
     read_sent: u64,
@@ -132,6 +134,7 @@ pub(crate) fn start() {
         identity: None,
         lang: String::new(),
         peek_sent: String::new(),
+        peek_due: false,
         seen_seq: 0,
         read_sent: 0,
         agent_read: 0,
@@ -1169,6 +1172,8 @@ fn send_from_composer(shared: &Shared) {
         area.set_value("");
         text
     };
+    // The emptied box clears the agent's peek.
+    shared.borrow_mut().peek_due = true;
     send_text(shared, &text);
 }
 
@@ -1216,6 +1221,7 @@ fn typing(shared: &Shared, typing: bool) {
         let mut panel = shared.borrow_mut();
         if typing {
             panel.last_input = js_sys::Date::now();
+            panel.peek_due = true;
         }
         let Some(conversation) = panel.conversation else {
             return;
@@ -1334,25 +1340,29 @@ fn peek_and_read(shared: &Shared) {
         let Some(conversation_id) = panel.conversation else {
             return;
         };
-        let draft = panel
-            .view
-            .input
-            .dyn_ref::<HtmlTextAreaElement>()
-            .map(HtmlTextAreaElement::value)
-            .unwrap_or_default();
-        // The end of a long draft: what the visitor is typing now.
-        let start = draft
-            .char_indices()
-            .rev()
-            .nth(MAX_PEEK_CHARS - 1)
-            .map_or(0, |(at, _)| at);
-        let masked = mask_sensitive(draft.get(start..).unwrap_or_default());
-        if masked != panel.peek_sent && js_sys::Date::now() - panel.last_input > 400.0 {
-            panel.peek_sent = masked.clone();
-            frames.push(VisitorFrame::Peek {
-                conversation_id,
-                text: masked,
-            });
+        // Only a draft that changed is read and masked again, once the visitor pauses.
+        if panel.peek_due && js_sys::Date::now() - panel.last_input > 400.0 {
+            panel.peek_due = false;
+            let draft = panel
+                .view
+                .input
+                .dyn_ref::<HtmlTextAreaElement>()
+                .map(HtmlTextAreaElement::value)
+                .unwrap_or_default();
+            // The end of a long draft: what the visitor is typing now.
+            let start = draft
+                .char_indices()
+                .rev()
+                .nth(MAX_PEEK_CHARS - 1)
+                .map_or(0, |(at, _)| at);
+            let masked = mask_sensitive(draft.get(start..).unwrap_or_default());
+            if masked != panel.peek_sent {
+                panel.peek_sent = masked.clone();
+                frames.push(VisitorFrame::Peek {
+                    conversation_id,
+                    text: masked,
+                });
+            }
         }
         let visible = panel.open && !document().hidden();
         if visible && panel.seen_seq > panel.read_sent {
