@@ -711,6 +711,23 @@ impl Client {
         self.configure_site(self.demo_site.id, config).await
     }
 
+    /// A JSON `POST` as the visitor's widget makes it: their token, from their page's origin.
+    pub async fn visitor_post<B: Serialize + ?Sized>(
+        &self,
+        visitor: &TestVisitor,
+        path: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .bearer_auth(&visitor.token)
+            .header("Origin", &visitor.origin)
+            .json(body)
+            .send()
+            .await
+            .expect("the visitor's request")
+    }
+
     /// Replaces a site's configuration, as an admin.
     pub async fn configure_site(
         &self,

@@ -13,14 +13,8 @@ both_backends!(
 );
 
 async fn set(app: &Client, visitor: &TestVisitor, body: &serde_json::Value) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/v1/widget/attributes", app.address))
-        .bearer_auth(&visitor.token)
-        .header("Origin", &visitor.origin)
-        .json(body)
-        .send()
+    app.visitor_post(visitor, "/api/v1/widget/attributes", body)
         .await
-        .expect("the request")
 }
 
 /// Two calls merge; `null` removes a key; the serving agent reads them on the conversation's

@@ -19,17 +19,12 @@ async fn rate(
     conversation: ConversationId,
     body: &serde_json::Value,
 ) -> reqwest::Response {
-    app.http
-        .post(format!(
-            "{}/api/v1/widget/conversations/{conversation}/rating",
-            app.address
-        ))
-        .bearer_auth(&visitor.token)
-        .header("Origin", &visitor.origin)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.visitor_post(
+        visitor,
+        &format!("/api/v1/widget/conversations/{conversation}/rating"),
+        body,
+    )
+    .await
 }
 
 async fn close(app: &Client, token: &str, conversation: ConversationId) {

@@ -50,17 +50,12 @@ async fn ask(
     conversation: ConversationId,
     body: &serde_json::Value,
 ) -> reqwest::Response {
-    app.http
-        .post(format!(
-            "{}/api/v1/widget/conversations/{conversation}/transcript",
-            app.address
-        ))
-        .bearer_auth(&visitor.token)
-        .header("Origin", &visitor.origin)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
+    app.visitor_post(
+        visitor,
+        &format!("/api/v1/widget/conversations/{conversation}/transcript"),
+        body,
+    )
+    .await
 }
 
 async fn widget_config(app: &Client, visitor: &TestVisitor) -> WidgetConfig {
