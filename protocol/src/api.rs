@@ -55,6 +55,12 @@ pub struct AgentProfile {
     /// A deactivated agent cannot log in and gets no chats.
     #[serde(default = "active")]
     pub active: bool,
+    /// May take waiting chats from the queue view (`pick`).
+    #[serde(default = "active")]
+    pub may_pick: bool,
+    /// The agent's console settings.
+    #[serde(default)]
+    pub preferences: crate::console::AgentPreferences,
 }
 
 fn active() -> bool {
@@ -86,6 +92,11 @@ pub struct AgentUpdate {
     /// queue and they cannot log in; `true` lets them log in again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<DisplayName>,
+    /// Whether the agent may take chats from the queue view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub may_pick: Option<bool>,
 }
 
 /// `POST /api/v1/me/password`: the agent's current password and the new one. Every session of
@@ -318,6 +329,11 @@ pub struct SiteConfig {
     pub greetings: Vec<GreetingRule>,
     /// Which files visitors and agents may attach, and how large.
     pub attachments: AttachmentPolicy,
+    /// A visitor waiting longer than this for an agent's answer is highlighted in the console.
+    pub answer_target_secs: u32,
+    /// Closed conversations older than this many days are deleted with their messages, notes
+    /// and files (0: kept for ever).
+    pub retention_days: u32,
 }
 
 /// The widget's colour, side, language and texts on one site.
@@ -444,6 +460,8 @@ impl Default for SiteConfig {
             widget: WidgetLook::default(),
             greetings: Vec::new(),
             attachments: AttachmentPolicy::default(),
+            answer_target_secs: 30,
+            retention_days: 0,
             inactivity_timeout_secs: 30 * 60,
             inactivity_message: "This chat was closed after a period of inactivity. Write again \
                                  any time to start a new one."
@@ -622,6 +640,10 @@ pub struct Lead {
     #[serde(default)]
     pub utm: Utm,
     pub created_at: Millis,
+    /// The visitor's conversation the lead belongs to (the chat a pre-chat form opened, or the
+    /// one open when the form was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<ConversationId>,
 }
 
 /// `GET /api/v1/leads`: one page of leads, newest first. `next_before` is set when more
@@ -912,6 +934,10 @@ wire_names!(StatusFilter, ConversationScope);
 pub struct TranscriptQuery {
     /// Messages with a greater `seq` (absent: 0, from the start).
     pub after: u64,
+    /// Instead of `after`: the last `limit` messages with a smaller `seq` (paging back from
+    /// the newest; `u64::MAX` for the newest page), still in `seq` order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<u64>,
     /// At most this many (1 to 500; absent: 100).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -928,6 +954,11 @@ pub struct LeadQuery {
     pub site: Option<SiteId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<LeadKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<DepartmentId>,
+    /// The landing page's `utm_source`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// Created at or after (ms since the epoch).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<Millis>,
@@ -966,6 +997,10 @@ pub struct TranscriptPage {
     pub messages: Vec<Message>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_after: Option<u64>,
+    /// For a page asked with `before`: the `before` of the page of older messages, set when
+    /// there are some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev_before: Option<u64>,
 }
 
 /// `GET /healthz` and `GET /readyz`.

@@ -12,6 +12,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::console::{Feed, Note, QueueView, Wallboard};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, AttachmentId, ConversationId, DepartmentId, SiteId, VisitorId};
 use crate::text::{ClientMessageId, MessageBody};
@@ -102,9 +103,13 @@ pub enum AgentFrame {
         typing: bool,
     },
     /// Close a conversation assigned to this agent, freeing a slot.
-    Close { conversation_id: ConversationId },
+    Close {
+        conversation_id: ConversationId,
+    },
     /// Become available for new chats (`online`) or keep current chats only (`away`).
-    SetStatus { status: AgentStatus },
+    SetStatus {
+        status: AgentStatus,
+    },
     /// Hand a conversation to a colleague or a department; the receiver gets the whole
     /// history and the note.
     Transfer {
@@ -124,6 +129,38 @@ pub enum AgentFrame {
         conversation_id: ConversationId,
         seq: u64,
     },
+    /// A private note into a conversation (a whisper when the author does not serve it): seen
+    /// by agents only, answered by a `note_added` with the same `client_id`; a resend with the
+    /// same `client_id` answers the same note.
+    Note {
+        client_id: ClientMessageId,
+        conversation_id: ConversationId,
+        body: MessageBody,
+    },
+    /// The conversation this socket shows now (`null`: none). The server answers with
+    /// `conversation_updated`, the messages after `after_seq` and `viewers`, then keeps the
+    /// socket up to date with the conversation (messages, typing, sneak peeks, read marks,
+    /// notes, state changes) and tells the others looking at it who views it. Anyone may watch a
+    /// conversation of their sites they may read; a supervisor's watch is the read-only monitor.
+    Watch {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+        #[serde(default)]
+        after_seq: u64,
+    },
+    /// Take a waiting conversation from the queue (agents who may pick). It is an assignment:
+    /// the cap and the one-agent rule hold as for the router's.
+    Pick {
+        conversation_id: ConversationId,
+    },
+    /// Start receiving a live feed (`queue`, `wallboard`): its current state at once, then
+    /// every change.
+    Subscribe {
+        feed: Feed,
+    },
+    Unsubscribe {
+        feed: Feed,
+    },
 }
 
 impl AgentFrame {
@@ -136,6 +173,11 @@ impl AgentFrame {
         "transfer",
         "set_priority",
         "read",
+        "note",
+        "watch",
+        "pick",
+        "subscribe",
+        "unsubscribe",
     ];
 }
 
@@ -397,6 +439,20 @@ pub enum ServerFrame {
         conversation_id: ConversationId,
         rating: Rating,
     },
+    /// To agents: a note was added to a conversation they serve or watch (and to its author).
+    NoteAdded { note: Note },
+    /// To the agents looking at a conversation and the one serving it: who has it open now.
+    Viewers {
+        conversation_id: ConversationId,
+        viewers: Vec<AgentRef>,
+    },
+    /// To a socket watching the conversation: its state now (after a `watch`, and on every
+    /// change: assigned, transferred, released, re-prioritised, closed, rated).
+    ConversationUpdated { conversation: Conversation },
+    /// To sockets subscribed to the `queue` feed: every waiting chat of their sites.
+    Queue { queue: QueueView },
+    /// To sockets subscribed to the `wallboard` feed: the whole board.
+    Wallboard { board: Wallboard },
     /// Something the client sent was refused. `client_id` names the refused `send`, if any.
     Error {
         code: ErrorCode,

@@ -85,3 +85,11 @@ id_type!(
     /// A file a visitor or agent attached to a conversation.
     AttachmentId
 );
+id_type!(
+    /// A private note (or whisper) in a conversation, seen by agents only.
+    NoteId
+);
+id_type!(
+    /// A canned reply of a site.
+    CannedReplyId
+);

@@ -9,11 +9,14 @@
 //!   deserialising a frame or body validates it.
 //! - [`frames`] — WebSocket frames for the visitor and agent sockets, and [`frames::decode`].
 //! - [`api`] — REST request and response bodies, and the queries of the REST lists.
+//! - [`console`] — what only the agent console uses: notes, canned replies, preferences, the
+//!   queue and wallboard feeds, the visitor panel, reports, privacy.
 //! - [`error`] — the stable machine-readable error codes shared by frames and REST.
 //!
 //! The protocol is described for humans in `docs/protocol.md`.
 
 pub mod api;
+pub mod console;
 pub mod error;
 pub mod frames;
 pub mod ids;
@@ -21,7 +24,10 @@ pub mod text;
 mod wire_name;
 
 pub use error::ErrorCode;
-pub use ids::{AgentId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId};
+pub use ids::{
+    AgentId, AttachmentId, CannedReplyId, ConversationId, DepartmentId, LeadId, NoteId, SiteId,
+    VisitorId,
+};
 pub use text::{ChatCap, ClientMessageId, DisplayName, Email, MessageBody, Password, TransferNote};
 
 /// The protocol version this crate speaks. Clients send it in their `hello` frame; the server

@@ -60,6 +60,11 @@ const SERVER_TYPES: &[&str] = &[
     "peek",
     "read",
     "conversation_rated",
+    "note_added",
+    "viewers",
+    "conversation_updated",
+    "queue",
+    "wallboard",
     "error",
 ];
 
@@ -81,6 +86,11 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::Peek { .. } => "peek",
         ServerFrame::Read { .. } => "read",
         ServerFrame::ConversationRated { .. } => "conversation_rated",
+        ServerFrame::NoteAdded { .. } => "note_added",
+        ServerFrame::Viewers { .. } => "viewers",
+        ServerFrame::ConversationUpdated { .. } => "conversation_updated",
+        ServerFrame::Queue { .. } => "queue",
+        ServerFrame::Wallboard { .. } => "wallboard",
         ServerFrame::Error { .. } => "error",
     }
 }

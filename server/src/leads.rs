@@ -97,6 +97,7 @@ pub(crate) fn from_submission(
         page,
         utm,
         created_at: now,
+        conversation_id: None,
     })
 }
 

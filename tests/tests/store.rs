@@ -534,6 +534,7 @@ async fn leads_page_newest_first_with_ties_broken_by_id(backend: Backend) {
         page: Default::default(),
         utm: Default::default(),
         created_at,
+        conversation_id: None,
     };
     let mut mine = Vec::new();
     // Three milliseconds, four leads each: ties within every one.

@@ -32,6 +32,8 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
         departments: agent.departments.clone(),
         status: agent.status(),
         active: agent.active,
+        may_pick: true,
+        preferences: Default::default(),
     }
 }
 

@@ -94,6 +94,7 @@ pub(crate) async fn transcript(
         conversation_id: conversation.id,
         messages,
         next_after,
+        prev_before: None,
     }))
 }
 

@@ -375,6 +375,7 @@ impl TryFrom<LeadRow> for Lead {
                 content: row.utm_content,
             },
             created_at: row.created_at,
+            conversation_id: None,
         })
     }
 }

@@ -60,6 +60,19 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
             let result = chat.set_priority(agent, conversation_id, priority).await;
             live.report(result).await
         }
+        AgentFrame::Note { .. }
+        | AgentFrame::Watch { .. }
+        | AgentFrame::Pick { .. }
+        | AgentFrame::Subscribe { .. }
+        | AgentFrame::Unsubscribe { .. } => {
+            live.transport
+                .error(
+                    ErrorCode::UnknownFrame,
+                    "not handled by this server yet",
+                    None,
+                )
+                .await
+        }
     }
 }
 
