@@ -12,6 +12,7 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "staff")]
 use crate::console::{Feed, Note, QueueView, Wallboard};
 use crate::error::ErrorCode;
 use crate::ids::{AgentId, AttachmentId, ConversationId, DepartmentId, SiteId, VisitorId};
@@ -78,7 +79,8 @@ impl VisitorFrame {
         &["hello", "send", "typing", "close", "peek", "read"];
 }
 
-/// Frames the agent console sends.
+/// Frames the agent console sends. Those of the console's own views (notes, watching, picking,
+/// feeds) exist with the `staff` feature, as the staff-only [`ServerFrame`]s do.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AgentFrame {
@@ -103,13 +105,9 @@ pub enum AgentFrame {
         typing: bool,
     },
     /// Close a conversation assigned to this agent, freeing a slot.
-    Close {
-        conversation_id: ConversationId,
-    },
+    Close { conversation_id: ConversationId },
     /// Become available for new chats (`online`) or keep current chats only (`away`).
-    SetStatus {
-        status: AgentStatus,
-    },
+    SetStatus { status: AgentStatus },
     /// Hand a conversation to a colleague or a department; the receiver gets the whole
     /// history and the note.
     Transfer {
@@ -132,6 +130,7 @@ pub enum AgentFrame {
     /// A private note into a conversation (a whisper when the author does not serve it): seen
     /// by agents only, answered by a `note_added` with the same `client_id`; a resend with the
     /// same `client_id` answers the same note.
+    #[cfg(feature = "staff")]
     Note {
         client_id: ClientMessageId,
         conversation_id: ConversationId,
@@ -142,6 +141,7 @@ pub enum AgentFrame {
     /// socket up to date with the conversation (messages, typing, sneak peeks, read marks,
     /// notes, state changes) and tells the others looking at it who views it. Anyone may watch a
     /// conversation of their sites they may read; a supervisor's watch is the read-only monitor.
+    #[cfg(feature = "staff")]
     Watch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         conversation_id: Option<ConversationId>,
@@ -150,17 +150,14 @@ pub enum AgentFrame {
     },
     /// Take a waiting conversation from the queue (agents who may pick). It is an assignment:
     /// the cap and the one-agent rule hold as for the router's.
-    Pick {
-        conversation_id: ConversationId,
-    },
+    #[cfg(feature = "staff")]
+    Pick { conversation_id: ConversationId },
     /// Start receiving a live feed (`queue`, `wallboard`): its current state at once, then
     /// every change.
-    Subscribe {
-        feed: Feed,
-    },
-    Unsubscribe {
-        feed: Feed,
-    },
+    #[cfg(feature = "staff")]
+    Subscribe { feed: Feed },
+    #[cfg(feature = "staff")]
+    Unsubscribe { feed: Feed },
 }
 
 impl AgentFrame {
@@ -173,10 +170,15 @@ impl AgentFrame {
         "transfer",
         "set_priority",
         "read",
+        #[cfg(feature = "staff")]
         "note",
+        #[cfg(feature = "staff")]
         "watch",
+        #[cfg(feature = "staff")]
         "pick",
+        #[cfg(feature = "staff")]
         "subscribe",
+        #[cfg(feature = "staff")]
         "unsubscribe",
     ];
 }
@@ -361,6 +363,11 @@ pub enum Identity {
 }
 
 /// Frames the server sends on both sockets.
+///
+/// The frames only agents receive about the console's views (notes, viewers, watched state,
+/// the queue and wallboard feeds) exist with the `staff` feature, which the server and the
+/// console enable. The visitor's panel, which never receives them, is built without it: their
+/// payloads' drop code would otherwise sit in its size budget.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
@@ -440,18 +447,23 @@ pub enum ServerFrame {
         rating: Rating,
     },
     /// To agents: a note was added to a conversation they serve or watch (and to its author).
+    #[cfg(feature = "staff")]
     NoteAdded { note: Note },
     /// To the agents looking at a conversation and the one serving it: who has it open now.
+    #[cfg(feature = "staff")]
     Viewers {
         conversation_id: ConversationId,
         viewers: Vec<AgentRef>,
     },
     /// To a socket watching the conversation: its state now (after a `watch`, and on every
     /// change: assigned, transferred, released, re-prioritised, closed, rated).
+    #[cfg(feature = "staff")]
     ConversationUpdated { conversation: Conversation },
     /// To sockets subscribed to the `queue` feed: every waiting chat of their sites.
+    #[cfg(feature = "staff")]
     Queue { queue: QueueView },
     /// To sockets subscribed to the `wallboard` feed: the whole board.
+    #[cfg(feature = "staff")]
     Wallboard { board: Wallboard },
     /// Something the client sent was refused. `client_id` names the refused `send`, if any.
     Error {

@@ -42,6 +42,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// The document shows the frames only agents receive, which exist with the `staff` feature
+/// (`cargo test --workspace` enables it, through the server).
+#[cfg(not(feature = "staff"))]
+#[test]
+fn the_staff_frames_need_the_staff_feature() {
+    panic!("run these tests with `--features staff` (or as part of `cargo test --workspace`)");
+}
+
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
 
 /// The wire `type` of every [`ServerFrame`] variant.
@@ -60,10 +68,15 @@ const SERVER_TYPES: &[&str] = &[
     "peek",
     "read",
     "conversation_rated",
+    #[cfg(feature = "staff")]
     "note_added",
+    #[cfg(feature = "staff")]
     "viewers",
+    #[cfg(feature = "staff")]
     "conversation_updated",
+    #[cfg(feature = "staff")]
     "queue",
+    #[cfg(feature = "staff")]
     "wallboard",
     "error",
 ];
@@ -86,10 +99,15 @@ fn server_type(frame: &ServerFrame) -> &'static str {
         ServerFrame::Peek { .. } => "peek",
         ServerFrame::Read { .. } => "read",
         ServerFrame::ConversationRated { .. } => "conversation_rated",
+        #[cfg(feature = "staff")]
         ServerFrame::NoteAdded { .. } => "note_added",
+        #[cfg(feature = "staff")]
         ServerFrame::Viewers { .. } => "viewers",
+        #[cfg(feature = "staff")]
         ServerFrame::ConversationUpdated { .. } => "conversation_updated",
+        #[cfg(feature = "staff")]
         ServerFrame::Queue { .. } => "queue",
+        #[cfg(feature = "staff")]
         ServerFrame::Wallboard { .. } => "wallboard",
         ServerFrame::Error { .. } => "error",
     }
