@@ -1,23 +1,36 @@
 //! Embeds the built widget (`cargo xtask widget` writes it to `target/widget-dist`, or where
-//! `WIDGET_DIST_DIR` says) into the server binary, each file with a gzipped copy, so one
-//! binary serves the whole product. Without a built widget the server still builds; its widget
-//! paths then answer that the widget was not built.
+//! `WIDGET_DIST_DIR` says) and the built agent console (`cargo xtask console`:
+//! `target/console-dist`, or `CONSOLE_DIST_DIR`) into the server binary, each file with a
+//! gzipped copy, so one binary serves the whole product. Without them the server still
+//! builds; their paths then answer that they were not built.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=WIDGET_DIST_DIR");
+    embed("WIDGET_DIST_DIR", "widget-dist", "ASSETS", "assets.rs");
+    embed(
+        "CONSOLE_DIST_DIR",
+        "console-dist",
+        "CONSOLE_ASSETS",
+        "console_assets.rs",
+    );
+}
+
+/// Writes `OUT_DIR/out_file` with `static NAME: &[Asset]`: every file of the folder that the
+/// environment variable `env` names (default `target/<default_dir>`).
+fn embed(env: &str, default_dir: &str, name: &str, out_file: &str) {
+    println!("cargo:rerun-if-env-changed={env}");
     let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let dist = std::env::var_os("WIDGET_DIST_DIR")
+    let dist = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir.join("../target/widget-dist"));
+        .unwrap_or_else(|| manifest_dir.join("../target").join(default_dir));
     // Watching a folder that does not exist would rebuild the server every time.
     let _ = std::fs::create_dir_all(&dist);
     println!("cargo:rerun-if-changed={}", dist.display());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
-    let mut code = String::from("pub(crate) static ASSETS: &[Asset] = &[\n");
+    let mut code = format!("pub(crate) static {name}: &[Asset] = &[\n");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dist)
         .map(|entries| {
             entries
@@ -56,7 +69,7 @@ fn main() {
         );
     }
     code.push_str("];\n");
-    let _ = std::fs::write(out.join("assets.rs"), code);
+    let _ = std::fs::write(out.join(out_file), code);
 }
 
 fn write_gzip(path: &Path, body: &[u8]) {

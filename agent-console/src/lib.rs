@@ -3,5 +3,53 @@
 //!
 //! - [`model`] — the agent's chats as plain data (unread counts, waiting times, inbox order,
 //!   the timeline of messages and notes), tested natively.
+//! - [`state`] — the signals every view shares; [`live`] — the agent socket driven by the
+//!   client core; [`api`] — REST calls; [`alerts`] — sound, title and notifications;
+//!   [`i18n`] — English and Russian texts.
+//! - [`app`] — sign-in and the shell; [`views`] — one module per view.
 
+pub mod alerts;
+pub mod api;
+pub mod app;
+pub mod i18n;
+pub mod live;
 pub mod model;
+pub mod state;
+pub mod views;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Milliseconds since the epoch, by the browser's clock.
+pub fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// Whether the console's page is visible (not a background tab). Reactive: it re-runs what
+/// reads it when the visibility changes.
+pub fn page_visible() -> bool {
+    use leptos::prelude::*;
+    thread_local! {
+        static VISIBLE: RwSignal<bool> = {
+            let signal = RwSignal::new(true);
+            let handle = window_event_listener_untyped("visibilitychange", move |_| {
+                signal.set(!hidden());
+            });
+            std::mem::forget(handle);
+            signal.set(!hidden());
+            signal
+        };
+    }
+    VISIBLE.with(|v| v.get())
+}
+
+fn hidden() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.hidden())
+}
+
+/// Starts the console when its module loads.
+#[wasm_bindgen(start)]
+pub fn start() {
+    leptos::mount::mount_to_body(app::App);
+}

@@ -309,6 +309,15 @@ impl ClientCore {
         self.inbox.last_shown(conversation_id)
     }
 
+    /// The caller holds every message of `conversation_id` up to `seq` by other means (a
+    /// transcript page fetched over REST): later ones continue from there, without waiting
+    /// for the earlier ones as a gap. Never moves a conversation back.
+    pub fn start_from(&mut self, conversation_id: ConversationId, seq: u64) {
+        if seq > self.inbox.last_shown(conversation_id) {
+            self.inbox.clamp(conversation_id, seq);
+        }
+    }
+
     /// Duplicates dropped so far.
     pub fn duplicates(&self) -> u64 {
         self.inbox.duplicates()

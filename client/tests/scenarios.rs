@@ -661,3 +661,22 @@ fn a_clamped_resume_point_moves_the_core_back_to_the_real_end() {
         }]
     );
 }
+
+#[test]
+fn a_conversation_loaded_over_rest_continues_from_its_page() {
+    let mut core = live_visitor();
+    // The caller fetched messages 1..=900 as a transcript page.
+    core.start_from(conversation_id(1), 900);
+    let shown = core.handle(frame(message(1, 901, None)));
+    assert!(
+        shown
+            .iter()
+            .any(|a| matches!(a, Action::Show(m) if m.seq == 901)),
+        "{shown:?}"
+    );
+    // Never back: a smaller point changes nothing, and an old message is a duplicate.
+    core.start_from(conversation_id(1), 5);
+    assert_eq!(core.last_shown(conversation_id(1)), 901);
+    let again = core.handle(frame(message(1, 300, None)));
+    assert!(again.iter().all(|a| !matches!(a, Action::Show(_))));
+}

@@ -1,6 +1,7 @@
-//! The built widget, embedded in the binary at build time (see `server/build.rs`): the loader
-//! (`widget.js`), the panel page (`panel.html`) and its content-hashed assets
-//! (`panel-<hash>.wasm`, `.js`, `.css`). Each file is kept with a gzipped copy, sent to
+//! The built widget and console, embedded in the binary at build time (see
+//! `server/build.rs`): the widget's loader (`widget.js`), the panel page (`panel.html`) and its
+//! content-hashed assets (`panel-<hash>.wasm`, `.js`, `.css`); the console's page
+//! (`index.html`) and its assets (`console-<hash>.wasm`, `.js`, `.css`). Each file is kept with a gzipped copy, sent to
 //! clients that accept it.
 
 use actix_web::http::header;
@@ -14,10 +15,16 @@ pub(crate) struct Asset {
 }
 
 include!(concat!(env!("OUT_DIR"), "/assets.rs"));
+include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 
-/// The embedded file of this name.
+/// The embedded widget file of this name.
 pub(crate) fn find(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|asset| asset.name == name)
+}
+
+/// The embedded console file of this name.
+pub(crate) fn find_console(name: &str) -> Option<&'static Asset> {
+    CONSOLE_ASSETS.iter().find(|asset| asset.name == name)
 }
 
 /// The media type for a file name.

@@ -7,6 +7,7 @@ mod attachments;
 mod browser_smoke;
 mod cli;
 mod client_core;
+mod console_agent;
 mod crash;
 mod delivery;
 mod invariants;

@@ -4,6 +4,7 @@
 //!   ARGS...`) on embedded SQLite.
 //! - `bench [ARGS...]` — the load generator against a release build (docs/benchmarks.md).
 //! - `widget` — build the visitor's widget into `target/widget-dist/` (see [`widget`]).
+//! - `console` — build the agent console into `target/console-dist/` (see [`console`]).
 //! - `test` — everything CI checks: formatting, the Wasm build of the crates the browser runs
 //!   (protocol, client core), the widget, clippy, the module docs' links, and every test (unit,
 //!   property, store suite, black-box tests against SQLite and PostgreSQL, browser tests in
@@ -14,6 +15,7 @@
 //! repeated by hand.
 
 mod cmd;
+mod console;
 mod tools;
 mod wasm_names;
 mod widget;
@@ -31,10 +33,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("widget") => widget::ensure_tools_and_build().map(drop),
+        Some("console") => console::ensure_tools_and_build().map(drop),
         _ => {
             eprintln!(
                 "usage: cargo xtask run [SERVE ARGS...] | cargo xtask test | cargo xtask widget \
-                 | cargo xtask bench [ARGS...]"
+                 | cargo xtask console | cargo xtask bench [ARGS...]"
             );
             return ExitCode::from(2);
         }
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
 /// first (the server embeds it).
 fn run(extra: &[String]) -> anyhow::Result<()> {
     let dist = widget::ensure_tools_and_build()?;
+    let console = console::build()?;
     let mut args = vec![
         "run",
         "--release",
@@ -67,13 +71,17 @@ fn run(extra: &[String]) -> anyhow::Result<()> {
         args.extend(["--demo-host", "127.0.0.1:8081"]);
     }
     args.extend(extra.iter().map(String::as_str));
-    cargo_with_env(&args, &[widget::dist_env(&dist)])
+    cargo_with_env(
+        &args,
+        &[widget::dist_env(&dist), console::dist_env(&console)],
+    )
 }
 
 /// The load generator against a release build of the server; prints figures beside their
 /// baseline (see docs/benchmarks.md).
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     let dist = widget::ensure_tools_and_build()?;
+    let console = console::build()?;
     cargo_with_env(
         &[
             "build",
@@ -83,7 +91,7 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
             "--bin",
             "bellhop",
         ],
-        &[widget::dist_env(&dist)],
+        &[widget::dist_env(&dist), console::dist_env(&console)],
     )?;
     let mut args = vec![
         "run",
@@ -117,8 +125,11 @@ fn test() -> anyhow::Result<()> {
     tools::ensure_node_tools()?;
     tools::ensure_chromium()?;
     let dist = widget::build()?;
-    // Every cargo step sees the same widget folder, so the server is not rebuilt between them.
+    let console = console::build()?;
+    // Every cargo step sees the same widget and console folders, so the server is not rebuilt
+    // between them.
     let dist_env = widget::dist_env(&dist);
+    let console_env = console::dist_env(&console);
     cargo_with_env(
         &[
             "clippy",
@@ -128,7 +139,7 @@ fn test() -> anyhow::Result<()> {
             "-D",
             "warnings",
         ],
-        &[dist_env],
+        &[dist_env, console_env],
     )?;
     // Module docs describe how the parts fit; a link that no longer resolves is a stale doc.
     cargo_with_env(
@@ -149,6 +160,7 @@ fn test() -> anyhow::Result<()> {
                 OsStr::new("-D warnings -A rustdoc::private_intra_doc_links"),
             ),
             dist_env,
+            console_env,
         ],
     )?;
     let browser = tools::browser_dir();
@@ -156,6 +168,7 @@ fn test() -> anyhow::Result<()> {
         &["test", "--workspace", "--all-targets"],
         &[
             dist_env,
+            console_env,
             ("BROWSER_TESTS_DIR", browser.as_os_str()),
             ("BROWSER_TESTS_CHROMIUM", OsStr::new(tools::CHROMIUM)),
         ],

@@ -187,14 +187,14 @@ const TO_OPEN_THE_CHAT: [&str; 5] = [
 ];
 
 #[derive(Default)]
-struct Manifest {
+pub(crate) struct Manifest {
     /// Logical name → (file name, raw bytes, gzip bytes).
     assets: BTreeMap<&'static str, (String, usize, usize)>,
 }
 
 impl Manifest {
     /// Writes `bytes` as `dist/file` and records it under `logical`.
-    fn write(
+    pub(crate) fn write(
         &mut self,
         dist: &Path,
         logical: &'static str,
@@ -210,7 +210,7 @@ impl Manifest {
         Ok(())
     }
 
-    fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let assets: serde_json::Map<String, serde_json::Value> = self
             .assets
             .iter()
@@ -224,26 +224,31 @@ impl Manifest {
         serde_json::Value::Object(assets)
     }
 
-    fn print(&self) {
+    pub(crate) fn print(&self) {
+        self.print_total(&TO_OPEN_THE_CHAT, "to open the chat");
+    }
+
+    /// The table of `logical` assets and their total, named `total`.
+    pub(crate) fn print_total(&self, logical: &[&str], total: &str) {
         eprintln!(
             "{:<12} {:<22} {:>9} {:>9}",
             "asset", "file", "bytes", "gzip"
         );
-        for logical in TO_OPEN_THE_CHAT {
+        for logical in logical {
             if let Some((file, bytes, gzip)) = self.assets.get(logical) {
                 eprintln!("{logical:<12} {file:<22} {bytes:>9} {gzip:>9}");
             }
         }
-        let (bytes, gzip) = TO_OPEN_THE_CHAT
+        let (bytes, gzip) = logical
             .iter()
             .filter_map(|logical| self.assets.get(logical))
             .fold((0, 0), |(b, g), (_, bytes, gzip)| (b + bytes, g + gzip));
-        eprintln!("{:<35} {bytes:>9} {gzip:>9}", "to open the chat");
+        eprintln!("{total:<35} {bytes:>9} {gzip:>9}");
     }
 }
 
 /// `stem-<first 8 hex digits of the SHA-256>.ext`.
-fn hashed(stem: &str, ext: &str, bytes: &[u8]) -> String {
+pub(crate) fn hashed(stem: &str, ext: &str, bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     format!("{stem}-{hex}.{ext}")
@@ -254,7 +259,7 @@ fn hashed(stem: &str, ext: &str, bytes: &[u8]) -> String {
 /// `bytes` gzipped with Zopfli: a gzip stream any browser reads, some 5 % smaller than
 /// zlib's best. The server sends these very bytes (its build embeds the `.gz` files of the
 /// dist folder), so the manifest counts what a visitor downloads.
-fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     zopfli::compress(
         zopfli::Options::default(),
@@ -266,18 +271,18 @@ fn gzip(bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn recreate(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn recreate(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+pub(crate) fn optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -297,7 +302,7 @@ pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
 /// `CARGO_HOME`, so the module is the same bytes, and the same size, wherever it is built.
 /// (Sources of this workspace are named relative to it already.) In the form
 /// `CARGO_ENCODED_RUSTFLAGS` takes, which replaces any `RUSTFLAGS` for this one build.
-fn remap_flags() -> String {
+pub(crate) fn remap_flags() -> String {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
@@ -313,7 +318,12 @@ fn remap_flags() -> String {
 
 /// JavaScript minified with terser (compressed, local names mangled; `module` for an ES
 /// module, whose exports keep their names). `name` names the files it works on in `build`.
-fn minify(build: &Path, name: &str, source: &[u8], module: bool) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn minify(
+    build: &Path,
+    name: &str,
+    source: &[u8],
+    module: bool,
+) -> anyhow::Result<Vec<u8>> {
     let input = build.join(name.to_owned() + ".src.js");
     let output = build.join(name.to_owned() + ".out.js");
     std::fs::write(&input, source).with_context(|| format!("writing {}", input.display()))?;

@@ -1,6 +1,8 @@
 //! HTTP routes. Every body is a protocol-crate type; every error an [`crate::error::HttpError`].
 //!
 //! - `health` — `/healthz`, `/readyz`
+//! - `console`, `panel` — the agent console's page and assets, the widget's loader, panel and
+//!   assets
 //! - `auth` — agent login, logout, `/api/v1/me`
 //! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
 //!   email
@@ -12,6 +14,7 @@
 pub(crate) mod agents;
 pub(crate) mod attachments;
 pub(crate) mod auth;
+pub(crate) mod console;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
@@ -40,7 +43,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(|e, _| bad_request(e)))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
-    .route("/", web::get().to(index))
+    .route("/", web::get().to(console::to_console))
+    .route("/about", web::get().to(index))
+    .route("/console", web::get().to(console::to_console))
+    .route("/console/", web::get().to(console::page))
+    .route("/console/assets/{name}", web::get().to(console::asset))
     .route("/widget.js", web::get().to(panel::loader))
     .route("/widget/panel", web::get().to(panel::panel))
     .route("/widget/assets/{name}", web::get().to(panel::asset))
@@ -122,7 +129,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The landing page: what runs here and where to go next.
+/// `/about`: what runs here and where to go next.
 async fn index() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")

@@ -21,7 +21,7 @@ use crate::error::HttpError;
 /// The loader changes with every release but keeps its name: a short cache.
 const LOADER_CACHE: &str = "public, max-age=300";
 /// Hashed names change with their content.
-const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
+pub(crate) const HASHED_CACHE: &str = "public, max-age=31536000, immutable";
 
 fn not_built() -> HttpError {
     HttpError::with_status(
@@ -110,7 +110,7 @@ fn frame_ancestors(allowed: &[String]) -> String {
 
 /// This server's WebSocket origin, for `connect-src` (`'self'` covers `ws:` only in newer
 /// browsers).
-fn socket_sources(req: &HttpRequest) -> String {
+pub(crate) fn socket_sources(req: &HttpRequest) -> String {
     let info = req.connection_info();
     let scheme = if info.scheme() == "https" {
         "wss"
