@@ -7,7 +7,9 @@ pub mod history;
 pub mod inbox;
 pub mod leads;
 pub mod queue;
+pub mod reports;
 pub mod settings;
+pub mod visitors;
 pub mod wallboard;
 
 use leptos::prelude::*;
@@ -25,6 +27,8 @@ pub fn built(route: Route) -> bool {
             | Route::History
             | Route::Leads
             | Route::Admin
+            | Route::Reports
+            | Route::Visitors
     )
 }
 
@@ -36,6 +40,8 @@ pub fn show(route: Route) -> AnyView {
         Route::History => view! { <history::HistoryView/> }.into_any(),
         Route::Leads => view! { <leads::LeadsView/> }.into_any(),
         Route::Admin => view! { <admin::AdminView/> }.into_any(),
+        Route::Reports => view! { <reports::ReportsView/> }.into_any(),
+        Route::Visitors => view! { <visitors::VisitorsView/> }.into_any(),
         _ => view! { <inbox::InboxView/> }.into_any(),
     }
 }
