@@ -12,6 +12,7 @@
 pub(crate) mod agents;
 pub(crate) mod attachments;
 pub(crate) mod auth;
+pub(crate) mod canned;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
@@ -68,6 +69,21 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/logout", web::post().to(auth::logout))
             .route("/me", web::get().to(auth::me))
             .route("/me/password", web::post().to(auth::change_password))
+            .service(
+                web::resource("/me/preferences")
+                    .get(auth::preferences)
+                    .put(auth::set_preferences),
+            )
+            .service(
+                web::resource("/canned-replies")
+                    .get(canned::list)
+                    .post(canned::create),
+            )
+            .service(
+                web::resource("/canned-replies/{id}")
+                    .patch(canned::update)
+                    .delete(canned::delete),
+            )
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))
