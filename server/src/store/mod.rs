@@ -83,7 +83,7 @@ pub use server::ServerStore;
 pub use sessions::SessionStore;
 pub use sites::{NewDepartment, NewSite, SiteStore};
 pub use transfers::{Requeued, TransferRejection, TransferStore, Transferred};
-pub use visitors::{VisitorSession, VisitorStore};
+pub use visitors::{VisitorRow, VisitorSession, VisitorStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

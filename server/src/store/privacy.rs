@@ -112,11 +112,12 @@ async fn insert_audit(conn: &mut Conn<'_>, entry: &NewAudit) -> StoreResult<()> 
     Ok(())
 }
 
-/// Deletes one conversation and what hangs off it; answers its attachments' blob keys.
+/// Deletes one conversation and what hangs off it; answers its attachments' blob keys, or
+/// `None` when another transaction deleted it first.
 async fn delete_conversation(
     conn: &mut Conn<'_>,
     conversation: ConversationId,
-) -> StoreResult<Vec<String>> {
+) -> StoreResult<Option<Vec<String>>> {
     let blob_keys = conn
         .conn()
         .scalars(
@@ -129,11 +130,14 @@ async fn delete_conversation(
         "DELETE FROM messages WHERE conversation_id = $1",
         "DELETE FROM attachments WHERE conversation_id = $1",
         "DELETE FROM routing_decisions WHERE conversation_id = $1",
-        "DELETE FROM conversations WHERE id = $1",
     ] {
         conn.conn().execute(sql, (conversation,)).await?;
     }
-    Ok(blob_keys)
+    let deleted = conn
+        .conn()
+        .execute("DELETE FROM conversations WHERE id = $1", (conversation,))
+        .await?;
+    Ok((deleted == 1).then_some(blob_keys))
 }
 
 #[async_trait]
@@ -193,9 +197,11 @@ impl PrivacyStore for SqlStore {
             {
                 erased.open.push(open);
             }
-            erased
-                .blob_keys
-                .extend(delete_conversation(&mut conn, id).await?);
+            erased.blob_keys.extend(
+                delete_conversation(&mut conn, id)
+                    .await?
+                    .unwrap_or_default(),
+            );
         }
         for sql in [
             "DELETE FROM leads WHERE visitor_id = $1",
@@ -229,10 +235,11 @@ impl PrivacyStore for SqlStore {
             .await?;
         let mut swept = Swept::default();
         for id in expired {
-            swept
-                .blob_keys
-                .extend(delete_conversation(&mut conn, id).await?);
-            swept.conversations.push(id);
+            // One another node's sweep took first is not counted twice.
+            if let Some(blob_keys) = delete_conversation(&mut conn, id).await? {
+                swept.blob_keys.extend(blob_keys);
+                swept.conversations.push(id);
+            }
         }
         tx.commit().await?;
         Ok(swept)

@@ -37,6 +37,7 @@ pub trait VisitorStore: Send + Sync + 'static {
 /// A visitor's identity and attributes as stored.
 #[derive(sqlx::FromRow)]
 pub struct VisitorRow {
+    pub site_id: SiteId,
     pub user_id: Option<String>,
     pub attributes: String,
     pub page_attributes: String,
@@ -109,7 +110,7 @@ impl VisitorStore for SqlStore {
             .read
             .get()
             .row_optional(
-                "SELECT user_id, attributes, page_attributes, landing_page, current_page, \
+                "SELECT site_id, user_id, attributes, page_attributes, landing_page, current_page, \
                  referrer, user_agent, time_zone FROM visitors WHERE id = $1",
                 (id,),
             )
