@@ -583,6 +583,13 @@ pub struct PageContext {
     pub referrer: Option<String>,
 }
 
+impl PageContext {
+    /// Whether no page is named at all.
+    pub fn is_empty(&self) -> bool {
+        self.landing_page.is_none() && self.current_page.is_none() && self.referrer.is_none()
+    }
+}
+
 /// `POST /api/v1/widget/leads` (visitor token): a filled-in pre-chat or offline form.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -742,6 +749,14 @@ pub struct WidgetSessionRequest {
     /// The site's logged-in user, signed by the site's server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<VisitorIdentity>,
+    /// The page the widget runs on, the visit's landing page (its query carries the UTM
+    /// parameters) and the referrer: kept with the visitor for the agent's visitor panel.
+    #[serde(default, skip_serializing_if = "PageContext::is_empty")]
+    pub page: PageContext,
+    /// The browser's IANA time zone (`Intl.DateTimeFormat().resolvedOptions().timeZone`), so
+    /// agents see the visitor's local time. A name the server does not know is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// Identity verification: the site's server computes `signature` as the lowercase hex

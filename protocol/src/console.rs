@@ -420,6 +420,13 @@ pub struct VisitorExport {
     pub user_id: Option<String>,
     pub verified_attributes: BTreeMap<String, serde_json::Value>,
     pub page_attributes: BTreeMap<String, serde_json::Value>,
+    /// The pages the widget last told of (its session), the browser and its time zone.
+    #[serde(default)]
+    pub page: PageContext,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
     pub conversations: Vec<ExportedConversation>,
     pub leads: Vec<Lead>,
 }
@@ -445,6 +452,18 @@ pub struct AuditEntry {
     pub site_id: Option<SiteId>,
     /// What it was done to (a visitor id, a count of conversations, …).
     pub subject: String,
+}
+
+/// The query of `GET /api/v1/audit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditQuery {
+    /// Only this site's entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteId>,
+    /// At most this many (1 to 1000; absent: 200).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 /// `GET /api/v1/audit?site=` (admins): newest first.

@@ -33,6 +33,11 @@ use bellhop_protocol::api::{
     TranscriptPage, TranscriptRequest, Utm, VisitorIdentity, VisitorProfile, Weekday, WidgetConfig,
     WidgetDepartment, WidgetLook, WidgetSessionRequest, WidgetSessionResponse,
 };
+use bellhop_protocol::console::{
+    AgentPreferences, AuditEntry, AuditList, CannedReply, CannedReplyList, CannedReplyUpdate,
+    Invite, InviteRequest, NewCannedReply, PastConversation, PresenceAnswer, VisitorContext,
+    VisitorExport,
+};
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
     AgentFrame, Conversation, Identity, Rating, ServerFrame, VisitorFrame,
@@ -165,6 +170,19 @@ const REST_TYPES: &[&str] = &[
     "VisitorProfile",
     "WidgetLook",
     "GreetingRule",
+    "AgentPreferences",
+    "CannedReply",
+    "NewCannedReply",
+    "CannedReplyUpdate",
+    "CannedReplyList",
+    "VisitorContext",
+    "PastConversation",
+    "InviteRequest",
+    "Invite",
+    "PresenceAnswer",
+    "VisitorExport",
+    "AuditEntry",
+    "AuditList",
 ];
 
 /// Every close code the server uses.
@@ -328,6 +346,19 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "VisitorProfile" => decode::<VisitorProfile>(block).map(drop),
         "WidgetLook" => decode::<WidgetLook>(block).map(drop),
         "GreetingRule" => decode::<GreetingRule>(block).map(drop),
+        "AgentPreferences" => decode::<AgentPreferences>(block).map(drop),
+        "CannedReply" => decode::<CannedReply>(block).map(drop),
+        "NewCannedReply" => decode::<NewCannedReply>(block).map(drop),
+        "CannedReplyUpdate" => decode::<CannedReplyUpdate>(block).map(drop),
+        "CannedReplyList" => decode::<CannedReplyList>(block).map(drop),
+        "VisitorContext" => decode::<VisitorContext>(block).map(drop),
+        "PastConversation" => decode::<PastConversation>(block).map(drop),
+        "InviteRequest" => decode::<InviteRequest>(block).map(drop),
+        "Invite" => decode::<Invite>(block).map(drop),
+        "PresenceAnswer" => decode::<PresenceAnswer>(block).map(drop),
+        "VisitorExport" => decode::<VisitorExport>(block).map(drop),
+        "AuditEntry" => decode::<AuditEntry>(block).map(drop),
+        "AuditList" => decode::<AuditList>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }

@@ -157,6 +157,8 @@ impl Application {
         let _inactivity = chat.start_inactivity_sweeper(Duration::from_millis(
             config.routing.inactivity_sweep_ms.max(10),
         ));
+        let _retention =
+            chat.start_retention_sweeper(config.retention.sweep_period(), files.clone());
         // Conversations may have been waiting since before a restart.
         for site in store.sites(None).await? {
             assigner.kick(site.id);

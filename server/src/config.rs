@@ -53,6 +53,29 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub live_visitors: LiveVisitorsConfig,
     pub files: FilesConfig,
+    pub retention: RetentionConfig,
+}
+
+/// How often closed conversations past their site's `retention_days` are deleted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// How often the retention sweep runs.
+    pub sweep_ms: u64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            sweep_ms: 3_600_000,
+        }
+    }
+}
+
+impl RetentionConfig {
+    pub fn sweep_period(&self) -> Duration {
+        Duration::from_millis(self.sweep_ms.max(10))
+    }
 }
 
 /// Who is on a site's pages now (see `live_visitors`): kept in memory only.
@@ -64,6 +87,8 @@ pub struct LiveVisitorsConfig {
     pub ttl_ms: u64,
     /// Browsers kept per site; beyond it the one heard from longest ago is forgotten.
     pub max_per_site: usize,
+    /// How long an invitation to chat waits for its browser's next beat.
+    pub invite_ttl_ms: u64,
 }
 
 impl Default for LiveVisitorsConfig {
@@ -71,6 +96,7 @@ impl Default for LiveVisitorsConfig {
         Self {
             ttl_ms: 90_000,
             max_per_site: 5_000,
+            invite_ttl_ms: 120_000,
         }
     }
 }
@@ -441,6 +467,7 @@ impl Default for Config {
             smtp: None,
             live_visitors: LiveVisitorsConfig::default(),
             files: FilesConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -532,6 +559,7 @@ impl fmt::Debug for Config {
             .field("smtp", &self.smtp)
             .field("live_visitors", &self.live_visitors)
             .field("files", &self.files)
+            .field("retention", &self.retention)
             .finish()
     }
 }

@@ -2,9 +2,10 @@
 //! into the frames each connection topic receives.
 //!
 //! Every change of chat state (a message stored, a conversation opened, assigned, transferred,
-//! released, re-queued, re-prioritised, closed or rated, a lead captured, an agent's status) is one
-//! [`Event`], made by the chat service or the assigner right after the store committed it, and
-//! handed to the [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
+//! released, re-queued, re-prioritised, closed or rated, a lead captured, an agent's status, a
+//! visitor erased, conversations deleted past their retention) is one [`Event`], made by the
+//! chat service or the assigner right after the store committed it, and handed to the
+//! [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
 //! in-process bus), where [`fan_out`] decides who hears what; other subscribers (webhooks,
 //! metrics, reports) read the same events. Ephemeral signals that must reach connections on
 //! any node (typing, sneak peeks, queue positions) travel the same way but are never stored.
@@ -15,7 +16,7 @@ use bellhop_protocol::api::Lead;
 use bellhop_protocol::frames::{
     AgentRef, AgentStatus, AuthorKind, Conversation, Message, ServerFrame,
 };
-use bellhop_protocol::{AgentId, ConversationId, VisitorId};
+use bellhop_protocol::{AgentId, ConversationId, SiteId, VisitorId};
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{Delivery, DeliveryKind, Topic};
@@ -97,6 +98,17 @@ pub enum Event {
     SessionsEnded {
         agent: AgentId,
         session: Option<[u8; 32]>,
+    },
+    /// An admin erased the visitor: their sockets close (their token no longer works), and
+    /// the agents of the chats that were still open let go of them.
+    VisitorErased {
+        visitor: VisitorId,
+        open: Vec<Conversation>,
+    },
+    /// Closed conversations of a site were deleted, past its retention.
+    ConversationsDeleted {
+        site: SiteId,
+        conversations: Vec<ConversationId>,
     },
     /// Ephemeral: a waiting visitor's place in the queue changed.
     QueuePosition {
@@ -275,6 +287,16 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                 },
             ),
         ),
+        Event::VisitorErased { visitor, open } => {
+            let mut out = vec![(Topic::Visitor(*visitor), Delivery::end_session(None))];
+            out.extend(
+                open.iter()
+                    .filter_map(|c| c.agent.as_ref().map(|agent| released(agent.id, c))),
+            );
+            out
+        }
+        // Nobody holds a closed conversation open; the console's lists read them again.
+        Event::ConversationsDeleted { .. } => Vec::new(),
         Event::SessionsEnded { agent, session } => {
             vec![(Topic::Agent(*agent), Delivery::end_session(*session))]
         }
@@ -509,6 +531,26 @@ mod tests {
         let json = serde_json::to_string(&event).unwrap_or_default();
         let back: Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
         assert!(matches!(back, Event::SessionsEnded { session: Some(s), .. } if s == [7; 32]));
+    }
+
+    #[test]
+    fn an_erased_visitor_loses_their_sockets_and_their_agent_the_chat() {
+        let event = Event::VisitorErased {
+            visitor: VisitorId::from_uuid(Uuid::from_u128(3)),
+            open: vec![conversation(Some(10)), conversation(None)],
+        };
+        assert_eq!(
+            topics(&event),
+            vec![
+                (visitor(), DeliveryKind::EndSession { session: None }),
+                (agent(10), DeliveryKind::Plain),
+            ]
+        );
+        let frame = &fan_out(&event)[1].1.json;
+        assert!(
+            frame.contains(r#""type":"conversation_released""#),
+            "{frame}"
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! CRLF line ends, fields quoted when they hold a comma, quote or line break, quotes doubled;
 //! UTF-8, so Cyrillic or any other script survives as it is).
 //!
-//! Every CSV the server makes goes through [`csv_document`], which neutralises spreadsheet
+//! Every CSV the server makes goes through [`csv_document`], which begins it with the UTF-8
+//! byte order mark (without it, Excel reads UTF-8 as the system's legacy code page and turns
+//! Cyrillic into mojibake; other readers skip it) and neutralises spreadsheet
 //! formulas: a cell beginning with `=`, `+`, `-`, `@`, tab or carriage return — what a
 //! spreadsheet would run as a formula (OWASP "CSV injection") — is written with a leading `'`, so
 //! it opens as the text the visitor typed and never runs.
@@ -199,8 +201,11 @@ pub(crate) fn safe_cell(cell: String) -> String {
     }
 }
 
-/// An RFC 4180 CSV document (UTF-8, CRLF), `header` first, every cell passed through
-/// [`safe_cell`]. The one writer for every CSV the server makes.
+/// The UTF-8 byte order mark every CSV document begins with.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// An RFC 4180 CSV document (UTF-8 after a byte order mark, CRLF), `header` first, every cell
+/// passed through [`safe_cell`]. The one writer for every CSV the server makes.
 pub(crate) fn csv_document<R>(
     header: &[&str],
     rows: impl IntoIterator<Item = R>,
@@ -211,7 +216,7 @@ where
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
+        .from_writer(UTF8_BOM.to_vec());
     writer.write_record(header.iter().map(|h| safe_cell((*h).to_owned())))?;
     for row in rows {
         writer.write_record(row.into_iter().map(safe_cell))?;
@@ -368,7 +373,8 @@ mod tests {
             1_795_000_000_000,
         )
         .unwrap();
-        let csv = String::from_utf8(to_csv(&[lead]).unwrap()).unwrap();
+        let document = to_csv(&[lead]).unwrap();
+        let csv = String::from_utf8(document.strip_prefix(UTF8_BOM).unwrap().to_vec()).unwrap();
         let mut lines = csv.split("\r\n");
         assert!(
             lines

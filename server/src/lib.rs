@@ -34,5 +34,6 @@ pub mod mail;
 pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;
+pub(crate) mod visitor_context;
 pub(crate) mod widget_texts;
 pub(crate) mod ws;

@@ -8,12 +8,18 @@
 //! one heard from longest ago, so an anonymous flood costs a bounded amount of memory (and
 //! only for sites that exist: a beat names a real widget key from an allowed origin). With
 //! several nodes each knows the beats it received; sharing them is the scale-out bus's job.
+//!
+//! A supervisor may invite a live browser to chat (`POST
+//! /api/v1/sites/{id}/visitors/{browser_id}/invite`): the invitation waits beside the browser's
+//! entry, `live_visitors.invite_ttl_ms` at most, and the answer to its next beat carries it,
+//! once.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use bellhop_protocol::SiteId;
 use bellhop_protocol::api::{LiveVisitor, PresenceBeat};
+use bellhop_protocol::console::Invite;
 use bellhop_protocol::frames::Millis;
 
 use crate::config::LiveVisitorsConfig;
@@ -74,10 +80,23 @@ struct Seen {
     visitor: LiveVisitor,
     /// The visit the browser said it is in; another one starts the count again.
     visit_started_at: Millis,
+    /// An invitation to chat for the next beat, and until when it holds.
+    invite: Option<(Invite, Millis)>,
+}
+
+impl Seen {
+    /// The invitation waiting for this browser, if it still holds; taken, so it goes once.
+    fn take_invite(&mut self, now: Millis) -> Option<Invite> {
+        self.invite
+            .take()
+            .filter(|(_, until)| now < *until)
+            .map(|(invite, _)| invite)
+    }
 }
 
 impl SiteVisitors {
-    fn beat(&mut self, beat: PresenceBeat, now: Millis, ttl: Millis, max: usize) {
+    /// Records a beat; answers the invitation waiting for the browser, if any.
+    fn beat(&mut self, beat: PresenceBeat, now: Millis, ttl: Millis, max: usize) -> Option<Invite> {
         if now.saturating_sub(self.last_purge) >= ttl {
             self.purge(now, ttl);
             self.last_purge = now;
@@ -99,8 +118,13 @@ impl SiteVisitors {
             }
             visitor.returning = beat.returning;
             visitor.last_seen = now;
-            return;
+            return seen.take_invite(now);
         }
+        // A new visit of a browser still listed keeps what it was invited to.
+        let invite = self
+            .browsers
+            .get_mut(&beat.browser_id)
+            .and_then(|seen| seen.take_invite(now));
         if !self.browsers.contains_key(&beat.browser_id) && self.browsers.len() >= max.max(1) {
             self.purge(now, ttl);
             while self.browsers.len() >= max.max(1) {
@@ -129,8 +153,28 @@ impl SiteVisitors {
                     last_seen: now,
                     page_views: 1,
                 },
+                invite: None,
             },
         );
+        invite
+    }
+
+    /// Keeps `invite` for the live browser until `until`; `false` if it is not live.
+    fn invite(
+        &mut self,
+        browser: &str,
+        invite: Invite,
+        now: Millis,
+        ttl: Millis,
+        until: Millis,
+    ) -> bool {
+        match self.browsers.get_mut(browser) {
+            Some(seen) if now.saturating_sub(seen.visitor.last_seen) < ttl => {
+                seen.invite = Some((invite, until));
+                true
+            }
+            _ => false,
+        }
     }
 
     fn purge(&mut self, now: Millis, ttl: Millis) {
@@ -158,6 +202,7 @@ impl SiteVisitors {
 /// Every site's live visitors on this node.
 pub struct LiveVisitors {
     ttl: Millis,
+    invite_ttl: Millis,
     max_per_site: usize,
     sites: Mutex<HashMap<SiteId, SiteVisitors>>,
 }
@@ -168,18 +213,30 @@ impl LiveVisitors {
             ttl: Millis::try_from(config.ttl_ms)
                 .unwrap_or(Millis::MAX)
                 .max(1),
+            invite_ttl: Millis::try_from(config.invite_ttl_ms).unwrap_or(Millis::MAX),
             max_per_site: config.max_per_site,
             sites: Mutex::default(),
         }
     }
 
-    /// Records a checked beat (see [`check`]) for `site`.
-    pub fn beat(&self, site: SiteId, beat: PresenceBeat, now: Millis) {
+    /// Records a checked beat (see [`check`]) for `site`; answers the invitation waiting for
+    /// the browser, if any (once).
+    pub fn beat(&self, site: SiteId, beat: PresenceBeat, now: Millis) -> Option<Invite> {
         let mut sites = self.sites.lock().unwrap_or_else(PoisonError::into_inner);
         sites
             .entry(site)
             .or_default()
-            .beat(beat, now, self.ttl, self.max_per_site);
+            .beat(beat, now, self.ttl, self.max_per_site)
+    }
+
+    /// Keeps an invitation to chat for the browser's next beat (replacing one that waits);
+    /// `false` if the browser is not on the site now.
+    pub fn invite(&self, site: SiteId, browser: &str, invite: Invite, now: Millis) -> bool {
+        let mut sites = self.sites.lock().unwrap_or_else(PoisonError::into_inner);
+        let until = now.saturating_add(self.invite_ttl);
+        sites
+            .get_mut(&site)
+            .is_some_and(|visitors| visitors.invite(browser, invite, now, self.ttl, until))
     }
 
     /// Who is on `site` now, most recently heard from first.
@@ -220,7 +277,43 @@ mod tests {
         LiveVisitors::new(&LiveVisitorsConfig {
             ttl_ms,
             max_per_site,
+            invite_ttl_ms: 1_000,
         })
+    }
+
+    fn invite(text: &str) -> Invite {
+        Invite {
+            text: text.into(),
+            agent_name: "Nina".into(),
+        }
+    }
+
+    #[test]
+    fn an_invitation_rides_the_next_beat_once_within_its_lifetime() {
+        let visitors = live(90_000, 10);
+        let s = site();
+        assert!(!visitors.invite(s, "a", invite("hi"), 0), "not live yet");
+        assert_eq!(visitors.beat(s, beat("a", "/"), 0), None);
+        assert!(visitors.invite(s, "a", invite("Need help?"), 100));
+        assert!(
+            !visitors.invite(site(), "a", invite("x"), 100),
+            "another site"
+        );
+        assert_eq!(
+            visitors.beat(s, beat("a", "/boots"), 200).map(|i| i.text),
+            Some("Need help?".into())
+        );
+        assert_eq!(visitors.beat(s, beat("a", "/boots"), 300), None, "once");
+        assert!(visitors.invite(s, "a", invite("late"), 400));
+        assert_eq!(visitors.beat(s, beat("a", "/"), 1_400), None, "expired");
+        // A new visit of a listed browser keeps its invitation.
+        assert!(visitors.invite(s, "a", invite("again"), 1_500));
+        let mut next_visit = beat("a", "/");
+        next_visit.visit_started_at = 2;
+        assert_eq!(
+            visitors.beat(s, next_visit, 1_600).map(|i| i.text),
+            Some("again".into())
+        );
     }
 
     #[test]

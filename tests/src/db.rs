@@ -93,6 +93,27 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Runs `sql` from outside the server (to age rows a test cannot wait for); answers how
+    /// many rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        match self.kind {
+            Kind::Sqlite(_) => {
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.unwrap();
+                let done = sqlx::query(sql).execute(&mut conn).await.unwrap();
+                let _ = conn.close().await;
+                done.rows_affected()
+            }
+            Kind::Postgres { .. } => {
+                let mut conn = PgConnection::connect(&self.url).await.unwrap();
+                let done = sqlx::query(sql).execute(&mut conn).await.unwrap();
+                let _ = conn.close().await;
+                done.rows_affected()
+            }
+        }
+    }
+}
+
 /// The same server URL naming another database.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

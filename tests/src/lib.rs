@@ -10,6 +10,7 @@
 pub mod browser;
 pub mod child;
 pub mod db;
+pub mod files;
 pub mod fixtures;
 pub mod host_page;
 pub mod smtp_sink;
@@ -369,6 +370,42 @@ impl Client {
             .send()
             .await
             .expect("widget session request");
+        assert_eq!(response.status(), 200, "widget session");
+        let session: WidgetSessionResponse = response.json().await.expect("widget session body");
+        TestVisitor {
+            visitor_id: session.visitor_id,
+            site_id: session.site_id,
+            token: session.token,
+            origin,
+            widget_key: site.widget_key.clone(),
+        }
+    }
+
+    /// A widget session as the widget on a page of the site's first origin asks for it, the
+    /// body's other fields (`token`, `page`, `time_zone`, `identity`) from `extra`, and the
+    /// browser's `User-Agent` if given.
+    pub async fn widget_session(
+        &self,
+        site: &SiteSettings,
+        extra: serde_json::Value,
+        user_agent: Option<&str>,
+    ) -> TestVisitor {
+        let origin = site
+            .allowed_origins
+            .first()
+            .cloned()
+            .expect("the site allows an origin");
+        let mut body = extra;
+        body["widget_key"] = site.widget_key.clone().into();
+        let mut request = self
+            .http
+            .post(format!("{}/api/v1/widget/session", self.address))
+            .header("Origin", &origin)
+            .json(&body);
+        if let Some(user_agent) = user_agent {
+            request = request.header("User-Agent", user_agent);
+        }
+        let response = request.send().await.expect("widget session request");
         assert_eq!(response.status(), 200, "widget session");
         let session: WidgetSessionResponse = response.json().await.expect("widget session body");
         TestVisitor {
@@ -761,6 +798,46 @@ impl Client {
     /// Sends an admin PATCH.
     pub async fn patch<B: Serialize>(&self, path: &str, body: &B) -> reqwest::Response {
         self.patch_as(path, &self.admin_token, body).await
+    }
+
+    /// Sends a PUT with `token`.
+    pub async fn put_as<B: Serialize>(
+        &self,
+        path: &str,
+        token: &str,
+        body: &B,
+    ) -> reqwest::Response {
+        self.send_json(reqwest::Method::PUT, path, token, body)
+            .await
+    }
+
+    /// Sends a DELETE with `token`.
+    pub async fn delete_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {path}: {e}"))
+    }
+
+    /// Creates an agent of `sites`, makes them a supervisor and logs them in (the new role
+    /// ended the first session).
+    pub async fn create_supervisor(&self, name: &str, sites: &[SiteId]) -> TestAgent {
+        let agent = self.create_agent(name, 3, sites).await;
+        let response = self
+            .patch(
+                &format!("/api/v1/agents/{}", agent.id()),
+                &serde_json::json!({ "role": "supervisor" }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "make {name} a supervisor");
+        let login = self.login(&agent.profile.email, AGENT_PASSWORD).await;
+        assert_eq!(login.agent.role, Role::Supervisor);
+        TestAgent {
+            profile: login.agent,
+            token: login.token,
+        }
     }
 
     /// Sends a PATCH with `token`.

@@ -4,14 +4,11 @@
 //! `.png` is refused), sizes are capped, resends are idempotent, and only the conversation's
 //! parties ever see a file.
 
-use std::path::{Path, PathBuf};
-
 use bellhop_protocol::api::{AttachmentUploaded, SiteConfig};
 use bellhop_protocol::frames::{AuthorKind, Message, ResumePoint, ServerFrame};
 use bellhop_protocol::{ConversationId, ErrorCode};
-use bellhop_tests::{
-    Backend, Client, TestApp, TestVisitor, WsClient, api_error, both_backends, spawn_app,
-};
+use bellhop_tests::files::{blob_count, files_dir, tiny_png, visitor_upload};
+use bellhop_tests::{Backend, Client, TestVisitor, WsClient, api_error, both_backends, spawn_app};
 
 both_backends!(
     a_visitors_png_reaches_the_agent_who_downloads_it,
@@ -25,69 +22,8 @@ both_backends!(
     a_resumed_socket_replays_the_file_and_closed_chats_take_none,
 );
 
-/// A valid 1×1 grey PNG: signature, IHDR, one stored-deflate IDAT, IEND.
-fn tiny_png() -> Vec<u8> {
-    fn crc32(bytes: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in bytes {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 == 1 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
-    }
-    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        let mut typed = kind.to_vec();
-        typed.extend_from_slice(data);
-        out.extend_from_slice(&typed);
-        out.extend_from_slice(&crc32(&typed).to_be_bytes());
-    }
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    // 1×1, 8-bit greyscale, deflate, no filter method, no interlace.
-    chunk(&mut png, b"IHDR", &[0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]);
-    // zlib header, one final stored block of 2 bytes (filter 0, pixel 0xff), Adler-32.
-    let idat = [
-        0x78, 0x01, 0x01, 0x02, 0x00, 0xfd, 0xff, 0x00, 0xff, 0x01, 0x01, 0x01, 0x00,
-    ];
-    chunk(&mut png, b"IDAT", &idat);
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
 fn tiny_pdf() -> Vec<u8> {
     b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec()
-}
-
-/// Uploads `bytes` as the visitor's widget does (visitor token, from the page's origin).
-async fn visitor_upload(
-    app: &Client,
-    visitor: &TestVisitor,
-    conversation: ConversationId,
-    client_id: &str,
-    name: &str,
-    declared: &str,
-    bytes: Vec<u8>,
-) -> reqwest::Response {
-    app.http
-        .post(format!("{}/api/v1/widget/attachments", app.address))
-        .query(&[
-            ("conversation_id", conversation.to_string().as_str()),
-            ("client_id", client_id),
-            ("name", name),
-        ])
-        .bearer_auth(&visitor.token)
-        .header("Origin", &visitor.origin)
-        .header("Content-Type", declared)
-        .body(bytes)
-        .send()
-        .await
-        .expect("visitor upload")
 }
 
 /// Uploads a PNG of `size` bytes with a chunked body (no `Content-Length`) over a plain
@@ -184,27 +120,6 @@ fn header<'r>(response: &'r reqwest::Response, name: &str) -> &'r str {
 }
 
 /// The attachments folder of the app under test.
-fn files_dir(app: &TestApp) -> PathBuf {
-    match &app.files {
-        Some(dir) => dir.path().to_path_buf(),
-        None => PathBuf::from(format!(
-            "{}.files",
-            app.db.url().trim_start_matches("sqlite://")
-        )),
-    }
-}
-
-/// How many blobs the folder holds (temporary files included).
-fn blob_count(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .map(|e| e.unwrap().path())
-        .map(|p| if p.is_dir() { blob_count(&p) } else { 1 })
-        .sum()
-}
-
 async fn a_visitors_png_reaches_the_agent_who_downloads_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let (agent, mut agent_ws) = app.online_agent("Maya Chen", 3).await;

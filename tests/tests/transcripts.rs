@@ -236,6 +236,7 @@ async fn the_outbox_leases_each_mail_to_one_sender_at_a_time(backend: Backend) {
         recipient: format!("v{n}@example.test"),
         subject: format!("mail {n}"),
         body: "Привет".into(),
+        visitor_id: None,
     };
     let now = 1_000_000;
     for n in 0..6 {

@@ -1,5 +1,6 @@
 //! Background sweeps of the chat service: chats of agents gone past their grace period go back
-//! to the queue; chats whose visitor fell silent close. Each ends with the chat service.
+//! to the queue; chats whose visitor fell silent close; closed chats past their site's
+//! retention are deleted, files and all. Each ends with the chat service.
 
 use std::future::Future;
 use std::sync::{Arc, Weak};
@@ -10,7 +11,12 @@ use tokio::task::JoinHandle;
 use super::Chat;
 use crate::clock::now_millis;
 use crate::events::Event;
-use crate::store::{Requeued, StoreError};
+use crate::files::BlobStore;
+use crate::store::{NewAudit, Requeued, StoreError};
+
+/// Conversations deleted per transaction by the retention sweep.
+const RETENTION_BATCH: u32 = 200;
+const DAY_MS: i64 = 86_400_000;
 
 impl Chat {
     /// Every `period`, puts the chats of agents offline longer than `grace` back at the front
@@ -89,6 +95,75 @@ impl Chat {
                     message: c.notice,
                 });
                 self.closed(&c.conversation);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Chat {
+    /// Every `period`, deletes the closed conversations whose site keeps them for
+    /// `retention_days` and that closed longer ago than that, with their messages, files and
+    /// everything hanging off them; each site's sweep that deleted something is audited
+    /// (`retention_swept`, with how many).
+    pub fn start_retention_sweeper(
+        self: &Arc<Self>,
+        period: Duration,
+        files: Arc<dyn BlobStore>,
+    ) -> JoinHandle<()> {
+        periodically(Arc::downgrade(self), period, move |chat| {
+            let files = files.clone();
+            async move {
+                if let Err(e) = chat.sweep_retention(files.as_ref()).await {
+                    tracing::error!(error = ?e, "retention sweep failed");
+                }
+            }
+        })
+    }
+
+    async fn sweep_retention(&self, files: &dyn BlobStore) -> Result<(), StoreError> {
+        for site in self.store.sites(None).await? {
+            let days = site.config.retention_days;
+            if days == 0 {
+                continue;
+            }
+            let now = now_millis();
+            let cutoff = now.saturating_sub(i64::from(days).saturating_mul(DAY_MS));
+            let mut deleted = 0;
+            loop {
+                let swept = self
+                    .store
+                    .sweep_closed(site.id, cutoff, RETENTION_BATCH)
+                    .await?;
+                // The records are gone; now their bytes. One that fails stays an orphan.
+                for key in &swept.blob_keys {
+                    if let Err(e) = files.delete(key).await {
+                        tracing::warn!(error = %e, key, "a swept conversation's file could not be deleted");
+                    }
+                }
+                let count = swept.conversations.len();
+                if count > 0 {
+                    deleted += count;
+                    self.emit(Event::ConversationsDeleted {
+                        site: site.id,
+                        conversations: swept.conversations,
+                    });
+                }
+                if count < RETENTION_BATCH as usize {
+                    break;
+                }
+            }
+            if deleted > 0 {
+                tracing::info!(site = %site.id, conversations = deleted, days, "retention sweep");
+                self.store
+                    .record_audit(&NewAudit {
+                        at: now_millis(),
+                        actor: None,
+                        action: "retention_swept",
+                        site: Some(site.id),
+                        subject: deleted.to_string(),
+                    })
+                    .await?;
             }
         }
         Ok(())

@@ -54,6 +54,7 @@ pub(crate) fn transcript_mail(
         recipient: recipient.to_owned(),
         subject: format!("Your chat with {site_name} on {date}"),
         body,
+        visitor_id: Some(conversation.visitor_id),
     }
 }
 

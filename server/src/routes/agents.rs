@@ -1,5 +1,6 @@
-//! Agent accounts (admins): list, create, change (cap, departments, role, sites, active),
-//! reset a password and lift a login lock. `bellhop agent add` creates from a shell.
+//! Agent accounts (admins): list, create, change (cap, departments, role, sites, active,
+//! display name), reset a password and lift a login lock. `bellhop agent add` creates from a
+//! shell.
 
 use actix_web::HttpResponse;
 use actix_web::web::{Json, Path};
@@ -147,6 +148,12 @@ pub(crate) async fn update(
     }
     if let Some(max_chats) = update.max_chats {
         state.store.set_agent_cap(agent.id, max_chats.get()).await?;
+    }
+    if let Some(name) = &update.display_name {
+        state
+            .store
+            .set_agent_display_name(agent.id, name.as_str())
+            .await?;
     }
     let notice = &state.config.routing.requeue_notice;
     if deactivated {

@@ -1,4 +1,5 @@
-//! Agent login and logout. A login returns a bearer token and also sets it as an HttpOnly,
+//! Agent login and logout, and the agent's own account (`/api/v1/me`: profile, password,
+//! console preferences). A login returns a bearer token and also sets it as an HttpOnly,
 //! SameSite=Strict cookie for the browser console.
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -10,6 +11,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use bellhop_protocol::AgentId;
 use bellhop_protocol::ErrorCode;
 use bellhop_protocol::api::{AgentProfile, LoginRequest, LoginResponse, PasswordChange};
+use bellhop_protocol::console::AgentPreferences;
 
 use super::{Reply, State};
 use crate::auth::limits::{LoginGuard, RetryAfter, Throttle};
@@ -33,7 +35,7 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
         status: agent.status(),
         active: agent.active,
         may_pick: true,
-        preferences: Default::default(),
+        preferences: agent.preferences.clone(),
     }
 }
 
@@ -266,4 +268,32 @@ pub(crate) async fn end_sessions(
 
 pub(crate) async fn me(session: AgentSession) -> HttpResponse {
     HttpResponse::Ok().json(profile(&session.agent))
+}
+
+/// The longest auto-away delay an agent may choose, in minutes (eight hours).
+pub(crate) const MAX_AUTO_AWAY_MINUTES: u32 = 480;
+
+/// `GET /api/v1/me/preferences`: the caller's console settings.
+pub(crate) async fn preferences(session: AgentSession) -> HttpResponse {
+    HttpResponse::Ok().json(&session.agent.preferences)
+}
+
+/// `PUT /api/v1/me/preferences`: replaces the caller's console settings (absent fields take
+/// their defaults); answers them as stored.
+pub(crate) async fn set_preferences(
+    state: State,
+    session: AgentSession,
+    body: Json<AgentPreferences>,
+) -> Reply {
+    let preferences = body.into_inner();
+    if preferences.auto_away_minutes > MAX_AUTO_AWAY_MINUTES {
+        return Err(HttpError::invalid(format!(
+            "auto_away_minutes must be 0 to {MAX_AUTO_AWAY_MINUTES}"
+        )));
+    }
+    state
+        .store
+        .set_agent_preferences(session.agent.id, &preferences)
+        .await?;
+    Ok(HttpResponse::Ok().json(preferences))
 }

@@ -1,5 +1,6 @@
 //! Conversations over REST: an agent's list, one conversation, its transcript paged by `seq`,
-//! and closing it. Visitors may read their own transcripts with their visitor token.
+//! its visitor (profile and the console's visitor panel), and closing it. Visitors may read
+//! their own transcripts with their visitor token.
 
 use actix_web::HttpResponse;
 use actix_web::web::{Path, Query};
@@ -14,7 +15,7 @@ use super::{Reply, State};
 use crate::app::AppState;
 use crate::error::HttpError;
 use crate::routes::session::{self, AgentSession, Caller};
-use crate::store::ConversationFilter;
+use crate::store::{ConversationFilter, LeadFilter};
 
 pub(crate) async fn list(
     state: State,
@@ -72,6 +73,46 @@ pub(crate) async fn visitor(state: State, caller: Caller, path: Path<Conversatio
         verified_attributes: map(&row.attributes),
         page_attributes: map(&row.page_attributes),
     }))
+}
+
+/// `GET /api/v1/conversations/{id}/context`: the visitor panel beside the chat (see
+/// [`crate::visitor_context`]), for whoever may read the conversation.
+pub(crate) async fn context(state: State, caller: Caller, path: Path<ConversationId>) -> Reply {
+    let conversation = readable(&state, &caller, path.into_inner()).await?;
+    let visitor = conversation.visitor_id;
+    let row = state
+        .store
+        .visitor_profile(visitor)
+        .await?
+        .ok_or_else(|| HttpError::not_found("visitor"))?;
+    let latest_lead = state
+        .store
+        .leads(&LeadFilter {
+            visitor: Some(visitor),
+            sites: Some(vec![conversation.site_id]),
+            limit: Some(1),
+            ..LeadFilter::default()
+        })
+        .await?
+        .pop();
+    let conversations = state
+        .store
+        .conversations(&ConversationFilter {
+            visitor: Some(visitor),
+            sites: Some(vec![conversation.site_id]),
+            // This one and the most the panel lists.
+            limit: u32::try_from(crate::visitor_context::MAX_PAST_CONVERSATIONS + 1)
+                .unwrap_or(u32::MAX),
+            ..ConversationFilter::default()
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(crate::visitor_context::context(
+        visitor,
+        conversation.id,
+        row,
+        latest_lead,
+        conversations,
+    )))
 }
 
 pub(crate) async fn transcript(

@@ -1,5 +1,6 @@
-//! Leads for supervisors, admins and marketers: a filtered list, paged newest first by a
-//! keyset cursor, and a CSV export of every matching lead.
+//! Leads for supervisors, admins and marketers: a filtered list (site, kind, department, the
+//! landing page's `utm_source`, time), paged newest first by a keyset cursor, and a CSV
+//! export of every matching lead.
 
 use actix_web::HttpResponse;
 use actix_web::web::Query;
@@ -22,6 +23,14 @@ fn filter(session: &AgentSession, query: &LeadQuery) -> Result<LeadFilter, HttpE
     Ok(LeadFilter {
         sites,
         kind: query.kind,
+        department: query.department,
+        source: query
+            .source
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        visitor: None,
         from: query.from,
         to: query.to,
         before: None,

@@ -6,19 +6,24 @@
 //! - `auth` — agent login, logout, `/api/v1/me`
 //! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
 //!   email
-//! - `conversations` — lists, transcripts, close
+//! - `conversations` — lists, transcripts, the visitor and the console's visitor panel, close
 //! - `attachments` — uploads (visitor and serving agent) and downloads of files
-//! - `sites`, `agents` — administration
+//! - `leads` — the marketers' list and CSV export
+//! - `canned` — canned replies
+//! - `sites`, `agents` — administration (and inviting a live visitor to chat)
+//! - `privacy` — a visitor's export and erasure, the audit log
 //! - `session` — extractors that say who is calling
 
 pub(crate) mod agents;
 pub(crate) mod attachments;
 pub(crate) mod auth;
+pub(crate) mod canned;
 pub(crate) mod console;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
 pub(crate) mod panel;
+pub(crate) mod privacy;
 pub(crate) mod session;
 pub(crate) mod sites;
 pub(crate) mod widget;
@@ -75,6 +80,21 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/logout", web::post().to(auth::logout))
             .route("/me", web::get().to(auth::me))
             .route("/me/password", web::post().to(auth::change_password))
+            .service(
+                web::resource("/me/preferences")
+                    .get(auth::preferences)
+                    .put(auth::set_preferences),
+            )
+            .service(
+                web::resource("/canned-replies")
+                    .get(canned::list)
+                    .post(canned::create),
+            )
+            .service(
+                web::resource("/canned-replies/{id}")
+                    .patch(canned::update)
+                    .delete(canned::delete),
+            )
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))
@@ -82,6 +102,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conversations/{id}/visitor",
                 web::get().to(conversations::visitor),
+            )
+            .route(
+                "/conversations/{id}/context",
+                web::get().to(conversations::context),
             )
             .route(
                 "/conversations/{id}/messages",
@@ -107,6 +131,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(sites::update),
             )
             .route("/sites/{id}/visitors", web::get().to(sites::live_visitors))
+            .route(
+                "/sites/{id}/visitors/{browser_id}/invite",
+                web::post().to(sites::invite),
+            )
             .service(
                 web::resource("/sites/{id}/departments")
                     .get(sites::departments)
@@ -123,6 +151,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 web::post().to(agents::reset_password),
             )
             .route("/agents/{id}/unlock", web::post().to(agents::unlock))
+            .route("/visitors/{id}", web::delete().to(privacy::erase))
+            .route("/visitors/{id}/export", web::get().to(privacy::export))
+            .route("/audit", web::get().to(privacy::audit))
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(crate::error::HttpError::not_found("endpoint"))
             })),

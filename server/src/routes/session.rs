@@ -178,11 +178,24 @@ impl FromRequest for Caller {
             if looks_like_token(&token) {
                 return Ok(Caller::Agent(agent_for_token(&state, &token).await?));
             }
-            state
+            let claims = state
                 .signer
                 .verify(&token)
-                .map(Caller::Visitor)
-                .map_err(|_| HttpError::unauthorized())
+                .map_err(|_| HttpError::unauthorized())?;
+            if !visitor_token_alive(&state, &claims).await? {
+                return Err(HttpError::unauthorized());
+            }
+            Ok(Caller::Visitor(claims))
         })
     }
+}
+
+/// Whether a (correctly signed) visitor token still works: not once its visitor was erased
+/// after it was issued.
+pub(crate) async fn visitor_token_alive(
+    state: &AppState,
+    claims: &VisitorClaims,
+) -> Result<bool, HttpError> {
+    let erased_at = state.store.visitor_erased_at(claims.visitor_id).await?;
+    Ok(erased_at.is_none_or(|erased_at| claims.issued_at > erased_at))
 }

@@ -1,4 +1,5 @@
-//! Site settings: members read them, admins create and change them.
+//! Site settings: members read them, admins create and change them. Supervisors see who is
+//! on a site's pages now and may invite one of them to chat.
 
 use actix_web::HttpResponse;
 use actix_web::web::{Json, Path};
@@ -6,6 +7,7 @@ use bellhop_protocol::api::{
     DepartmentList, GreetingRule, LiveVisitorList, NewDepartmentRequest, NewSiteRequest, Role,
     SiteConfig, SiteList, SiteSettings, SiteSettingsUpdate, WidgetLook,
 };
+use bellhop_protocol::console::{Invite, InviteRequest};
 use bellhop_protocol::{DepartmentId, SiteId};
 use uuid::Uuid;
 
@@ -150,6 +152,50 @@ pub(crate) async fn live_visitors(
     Ok(HttpResponse::Ok().json(LiveVisitorList { visitors }))
 }
 
+/// The longest invitation text, in characters.
+const MAX_INVITE_CHARS: usize = 500;
+
+/// `POST /api/v1/sites/{id}/visitors/{browser_id}/invite` (supervisors and admins of the
+/// site): keeps an invitation to chat for a browser on the site now; the answer to its next
+/// presence beat carries it (see [`crate::live_visitors`]). `202` with the invitation; `404`
+/// when the browser is not on the site.
+pub(crate) async fn invite(
+    state: State,
+    session: AgentSession,
+    path: Path<(SiteId, String)>,
+    body: Json<InviteRequest>,
+) -> Reply {
+    let (site, browser) = path.into_inner();
+    let site = session.reach(site)?;
+    let agent = session.require(Role::Supervisor)?;
+    let text = body.into_inner().text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_INVITE_CHARS {
+        return Err(HttpError::invalid(format!(
+            "text must be 1 to {MAX_INVITE_CHARS} characters"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(HttpError::invalid(
+            "text must not contain control characters",
+        ));
+    }
+    let invite = Invite {
+        text,
+        agent_name: agent.display_name.clone(),
+    };
+    if !state
+        .live_visitors
+        .invite(site, &browser, invite.clone(), now_millis())
+    {
+        return Err(HttpError::not_found("visitor on the site now"));
+    }
+    tracing::info!(%site, by = %agent.id, "live visitor invited to chat");
+    Ok(HttpResponse::Accepted().json(invite))
+}
+
 pub(crate) async fn departments(state: State, session: AgentSession, path: Path<SiteId>) -> Reply {
     let site = session.reach(path.into_inner())?;
     let departments = state.store.departments(site).await?;
@@ -203,7 +249,15 @@ pub(crate) async fn create_department(
 }
 
 /// Checks a site configuration before it is stored.
+/// The longest retention a site may set: ten years.
+pub(crate) const MAX_RETENTION_DAYS: u32 = 3650;
+
 fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
+    if config.retention_days > MAX_RETENTION_DAYS {
+        return Err(HttpError::invalid(format!(
+            "retention_days must be 0 (keep for ever) to {MAX_RETENTION_DAYS}"
+        )));
+    }
     crate::files::validate_policy(&config.attachments)
         .map_err(|e| HttpError::invalid(format!("attachments: {e}")))?;
     if let Some(hours) = &config.business_hours {

@@ -3,8 +3,13 @@
 //! site's allow-list, here and at the WebSocket upgrade, so another site cannot act for the
 //! visitor (cross-site WebSocket hijacking).
 //!
+//! The session also keeps what the widget tells of its page, browser and time zone, for the
+//! agents' visitor panel (see [`crate::visitor_context`]). A token whose visitor was erased
+//! since it was issued is not kept: the browser gets a fresh visitor.
+//!
 //! With the visitor token, the widget also sends forms (leads), rates a closed chat
-//! ([`rate`]) and asks for a chat's transcript by email ([`email_transcript`]).
+//! ([`rate`]) and asks for a chat's transcript by email ([`email_transcript`]). Presence beats
+//! need no token; their answer carries a supervisor's invitation to chat.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,6 +24,7 @@ use bellhop_protocol::api::{
     VisitorIdentity, WidgetConfig, WidgetDepartment, WidgetKeyQuery, WidgetSessionRequest,
     WidgetSessionResponse,
 };
+use bellhop_protocol::console::PresenceAnswer;
 use bellhop_protocol::frames::{Conversation, Rating};
 use bellhop_protocol::{ConversationId, ErrorCode, VisitorId};
 use uuid::Uuid;
@@ -28,7 +34,8 @@ use crate::app::AppState;
 use crate::auth::visitor_token::VisitorClaims;
 use crate::clock::now_millis;
 use crate::error::HttpError;
-use crate::routes::session::Caller;
+use crate::routes::session::{Caller, visitor_token_alive};
+use crate::store::VisitorSession;
 
 /// The request's `Origin`, if the site allows it or it is this server's own (the widget's
 /// panel, which the site's allowed pages frame); otherwise a 403 `origin_not_allowed` (see
@@ -64,7 +71,7 @@ pub(crate) async fn session(
     state: State,
     body: Json<WidgetSessionRequest>,
 ) -> Reply {
-    let body = body.into_inner();
+    let mut body = body.into_inner();
     let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
     state
         .limits
@@ -72,15 +79,27 @@ pub(crate) async fn session(
         .check(&ip)
         .map_err(|wait| HttpError::rate_limited("widget sessions from this address", wait))?;
     let site = widget_site(&state, &req, &body.widget_key).await?;
+    let told = crate::visitor_context::session_of(
+        std::mem::take(&mut body.page),
+        body.time_zone.take(),
+        req.headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    );
     if let Some(identity) = &body.identity {
-        return verified_session(&state, &site, identity).await;
+        return verified_session(&state, &site, identity, &told).await;
     }
-    // Keep the browser's visitor if its token is valid for this site; else a new visitor.
-    let kept = body
+    // Keep the browser's visitor if its token is valid for this site (and its visitor was not
+    // erased since); else a new visitor.
+    let kept = match body
         .token
         .as_deref()
         .and_then(|t| state.signer.verify(t).ok())
-        .filter(|claims| claims.site_id == site.id);
+        .filter(|claims| claims.site_id == site.id)
+    {
+        Some(claims) if visitor_token_alive(&state, &claims).await? => Some(claims),
+        _ => None,
+    };
     let (visitor_id, token) = match kept {
         Some(claims) => (claims.visitor_id, body.token.unwrap_or_default()),
         None => {
@@ -96,6 +115,7 @@ pub(crate) async fn session(
         .store
         .ensure_visitor(visitor_id, site.id, now_millis())
         .await?;
+    remember_session(&state, visitor_id, &told).await?;
     Ok(HttpResponse::Ok().json(WidgetSessionResponse {
         visitor_id,
         site_id: site.id,
@@ -109,6 +129,7 @@ async fn verified_session(
     state: &AppState,
     site: &SiteSettings,
     identity: &VisitorIdentity,
+    told: &VisitorSession,
 ) -> Reply {
     let Some(secret) = site.config.identity_secret.as_deref() else {
         return Err(HttpError::invalid(
@@ -128,6 +149,7 @@ async fn verified_session(
         .store
         .set_visitor_identity(visitor_id, &identity.user_id, &attributes)
         .await?;
+    remember_session(state, visitor_id, told).await?;
     let token = state.signer.sign(&VisitorClaims {
         site_id: site.id,
         visitor_id,
@@ -138,6 +160,18 @@ async fn verified_session(
         site_id: site.id,
         token,
     }))
+}
+
+/// Keeps what the widget's session told about its visitor's page, browser and time zone.
+async fn remember_session(
+    state: &AppState,
+    visitor: VisitorId,
+    told: &VisitorSession,
+) -> Result<(), HttpError> {
+    if *told != VisitorSession::default() {
+        state.store.set_visitor_session(visitor, told).await?;
+    }
+    Ok(())
 }
 
 /// Middleware for the widget's endpoints: echoes the page's origin so the browser lets the
@@ -231,7 +265,8 @@ pub(crate) async fn config(req: HttpRequest, state: State, query: Query<WidgetKe
 }
 
 /// `POST /api/v1/widget/presence` (no token): a page view or heartbeat of a browser on one of
-/// the site's allowed pages, kept in memory (see [`crate::live_visitors`]). Answered `204`.
+/// the site's allowed pages, kept in memory (see [`crate::live_visitors`]). Answered `200`
+/// with the invitation to chat waiting for this browser, if any (`{}` when none).
 pub(crate) async fn presence(req: HttpRequest, state: State, body: Json<PresenceBeat>) -> Reply {
     let ip = crate::limits::client_ip(&req, state.limits.client_ip_header.as_deref());
     state
@@ -242,8 +277,8 @@ pub(crate) async fn presence(req: HttpRequest, state: State, body: Json<Presence
     let beat = body.into_inner();
     let site = widget_site(&state, &req, &beat.widget_key).await?;
     crate::live_visitors::check(&beat).map_err(|e| HttpError::invalid(e.to_string()))?;
-    state.live_visitors.beat(site.id, beat, now_millis());
-    Ok(HttpResponse::NoContent().finish())
+    let invite = state.live_visitors.beat(site.id, beat, now_millis());
+    Ok(HttpResponse::Ok().json(PresenceAnswer { invite }))
 }
 
 /// `POST /api/v1/widget/leads` with the visitor token: stores a filled-in pre-chat or offline

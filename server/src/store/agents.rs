@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use bellhop_protocol::api::Role;
+use bellhop_protocol::console::AgentPreferences;
 use bellhop_protocol::frames::{AgentStatus, Millis};
 use bellhop_protocol::{AgentId, DepartmentId, SiteId};
 
 use super::dialect::Conn;
-use super::rows::{AGENT_SELECT, AgentRow};
+use super::rows::{AGENT_SELECT, AgentRow, json};
 use super::{SqlStore, StoreResult, duplicate_or_error, vanished};
 
 /// An agent account as stored.
@@ -26,6 +27,8 @@ pub struct Agent {
     pub away: bool,
     /// A deactivated agent cannot log in (and so gets no chats).
     pub active: bool,
+    /// What the agent chose for their console.
+    pub preferences: AgentPreferences,
 }
 
 impl Agent {
@@ -78,6 +81,14 @@ pub trait AgentStore: Send + Sync + 'static {
     async fn agents(&self) -> StoreResult<Vec<Agent>>;
 
     async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()>;
+    /// The name colleagues and visitors see (every conversation shows it from here).
+    async fn set_agent_display_name(&self, agent: AgentId, name: &str) -> StoreResult<()>;
+    /// Replaces the agent's console settings.
+    async fn set_agent_preferences(
+        &self,
+        agent: AgentId,
+        preferences: &AgentPreferences,
+    ) -> StoreResult<()>;
     /// Replaces the agent's departments.
     async fn set_agent_departments(
         &self,
@@ -212,6 +223,32 @@ impl AgentStore for SqlStore {
             .execute(
                 "UPDATE agents SET max_chats = $2 WHERE id = $1",
                 (agent, i64::from(max_chats)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn set_agent_display_name(&self, agent: AgentId, name: &str) -> StoreResult<()> {
+        self.write
+            .get()
+            .execute(
+                "UPDATE agents SET display_name = $2 WHERE id = $1",
+                (agent, name),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn set_agent_preferences(
+        &self,
+        agent: AgentId,
+        preferences: &AgentPreferences,
+    ) -> StoreResult<()> {
+        self.write
+            .get()
+            .execute(
+                "UPDATE agents SET preferences = $2 WHERE id = $1",
+                (agent, json(preferences)),
             )
             .await?;
         Ok(())

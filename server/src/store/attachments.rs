@@ -20,6 +20,8 @@ pub struct StoredAttachment {
 #[async_trait]
 pub trait AttachmentStore: Send + Sync + 'static {
     async fn attachment(&self, id: AttachmentId) -> StoreResult<Option<StoredAttachment>>;
+    /// The files of a conversation, in the order they were attached.
+    async fn attachments_of(&self, conversation: ConversationId) -> StoreResult<Vec<Attachment>>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -46,17 +48,36 @@ impl AttachmentStore for SqlStore {
             .await?;
         row.map(|row| {
             Ok(StoredAttachment {
-                attachment: Attachment {
-                    id: row.id,
-                    name: row.name,
-                    content_type: row.content_type,
-                    size: u64::try_from(row.size)
-                        .map_err(|_| StoreError::Corrupt("negative attachment size".into()))?,
-                },
                 conversation_id: row.conversation_id,
-                blob_key: row.blob_key,
+                blob_key: row.blob_key.clone(),
+                attachment: row.attachment()?,
             })
         })
         .transpose()
+    }
+
+    async fn attachments_of(&self, conversation: ConversationId) -> StoreResult<Vec<Attachment>> {
+        let rows: Vec<AttachmentRow> = self
+            .read
+            .get()
+            .rows(
+                "SELECT id, conversation_id, name, content_type, size, blob_key \
+                 FROM attachments WHERE conversation_id = $1 ORDER BY created_at, id",
+                (conversation,),
+            )
+            .await?;
+        rows.into_iter().map(|row| row.attachment()).collect()
+    }
+}
+
+impl AttachmentRow {
+    fn attachment(self) -> StoreResult<Attachment> {
+        Ok(Attachment {
+            id: self.id,
+            name: self.name,
+            content_type: self.content_type,
+            size: u64::try_from(self.size)
+                .map_err(|_| StoreError::Corrupt("negative attachment size".into()))?,
+        })
     }
 }

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::conversations::{load_conversation, reload_conversation};
 use super::dialect::Conn;
+use super::leads::claim_prechat_leads;
 use super::rows::{MESSAGE_SELECT, MessageRow, converted, to_db};
 use super::{SqlStore, StoreError, StoreResult};
 
@@ -261,6 +262,8 @@ async fn open_conversation_for(
         )
         .await?;
     if inserted == 1 {
+        // A pre-chat form sent just before belongs to the chat it opened.
+        claim_prechat_leads(conn, visitor, id, now).await?;
         return Ok(Some((id, site, true)));
     }
     let (id, site_id) = conn.conn().row(open_one, (visitor,)).await?;

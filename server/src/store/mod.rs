@@ -7,8 +7,10 @@
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
 //! [`RatingStore`] (visitors' ratings of closed chats), [`MailOutboxStore`] (mails waiting
-//! to be sent), [`ReadMarkStore`] (how far each side has read) and [`AttachmentStore`]
-//! (the records of stored files; their bytes are in [`crate::files`]). A new
+//! to be sent), [`ReadMarkStore`] (how far each side has read), [`AttachmentStore`]
+//! (the records of stored files; their bytes are in [`crate::files`]), [`CannedReplyStore`]
+//! (agents' prepared answers) and [`PrivacyStore`] (erasing a visitor, retention sweeps, the
+//! audit log). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -39,6 +41,7 @@
 
 mod agents;
 mod attachments;
+mod canned;
 pub mod commit;
 mod conversations;
 pub(crate) mod dialect;
@@ -47,6 +50,7 @@ mod messages;
 mod outbox;
 pub mod postgres;
 mod presence;
+mod privacy;
 mod query;
 mod ratings;
 mod read_marks;
@@ -63,6 +67,7 @@ use std::sync::Arc;
 
 pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
 pub use attachments::{AttachmentStore, StoredAttachment};
+pub use canned::CannedReplyStore;
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
@@ -70,6 +75,7 @@ pub use messages::{
 };
 pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
+pub use privacy::{Erased, NewAudit, PrivacyStore, Swept};
 pub use ratings::{Rated, RatingStore};
 pub use read_marks::ReadMarkStore;
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
@@ -77,7 +83,7 @@ pub use server::ServerStore;
 pub use sessions::SessionStore;
 pub use sites::{NewDepartment, NewSite, SiteStore};
 pub use transfers::{Requeued, TransferRejection, TransferStore, Transferred};
-pub use visitors::VisitorStore;
+pub use visitors::{VisitorRow, VisitorSession, VisitorStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -112,6 +118,8 @@ pub trait Store:
     + MailOutboxStore
     + ReadMarkStore
     + AttachmentStore
+    + CannedReplyStore
+    + PrivacyStore
 {
 }
 

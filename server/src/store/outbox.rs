@@ -10,6 +10,7 @@
 //! every mail is sent at least once.
 
 use async_trait::async_trait;
+use bellhop_protocol::VisitorId;
 use bellhop_protocol::frames::Millis;
 use uuid::Uuid;
 
@@ -22,6 +23,8 @@ pub struct NewMail {
     pub subject: String,
     /// Plain UTF-8 text.
     pub body: String,
+    /// The visitor it is for (a transcript they asked for): erasing them removes it.
+    pub visitor_id: Option<VisitorId>,
 }
 
 /// A mail a sender has claimed for one attempt.
@@ -63,8 +66,15 @@ impl MailOutboxStore for SqlStore {
             .get()
             .execute(
                 "INSERT INTO mail_outbox (id, recipient, subject, body, attempts, \
-                 next_attempt_at, created_at) VALUES ($1, $2, $3, $4, 0, $5, $5)",
-                (id, &mail.recipient, &mail.subject, &mail.body, now),
+                 next_attempt_at, created_at, visitor_id) VALUES ($1, $2, $3, $4, 0, $5, $5, $6)",
+                (
+                    id,
+                    &mail.recipient,
+                    &mail.subject,
+                    &mail.body,
+                    now,
+                    mail.visitor_id,
+                ),
             )
             .await?;
         Ok(id)

@@ -226,10 +226,11 @@ pub(crate) struct AgentRow {
     online: bool,
     away: bool,
     active: bool,
+    preferences: String,
 }
 
 pub(crate) const AGENT_SELECT: &str = "SELECT id, email, display_name, password_hash, role, \
-     max_chats, online, away, active FROM agents";
+     max_chats, online, away, active, preferences FROM agents";
 
 impl AgentRow {
     pub(crate) fn into_agent(
@@ -250,6 +251,7 @@ impl AgentRow {
             online: self.online,
             away: self.away,
             active: self.active,
+            preferences: from_json("agent preferences", &self.preferences)?,
         })
     }
 }
@@ -340,11 +342,12 @@ pub(crate) struct LeadRow {
     utm_term: Option<String>,
     utm_content: Option<String>,
     created_at: i64,
+    conversation_id: Option<ConversationId>,
 }
 
 pub(crate) const LEAD_SELECT: &str = "SELECT id, site_id, visitor_id, kind, department_id, name, \
      email, phone, message, custom, consent, landing_page, current_page, referrer, utm_source, \
-     utm_medium, utm_campaign, utm_term, utm_content, created_at FROM leads";
+     utm_medium, utm_campaign, utm_term, utm_content, created_at, conversation_id FROM leads";
 
 impl TryFrom<LeadRow> for Lead {
     type Error = StoreError;
@@ -375,7 +378,7 @@ impl TryFrom<LeadRow> for Lead {
                 content: row.utm_content,
             },
             created_at: row.created_at,
-            conversation_id: None,
+            conversation_id: row.conversation_id,
         })
     }
 }

@@ -34,7 +34,7 @@ use crate::auth::session::token_hash;
 use crate::clock::now_millis;
 use crate::hub::Topic;
 use crate::limits::SocketSlot;
-use crate::routes::session::{agent_for_token, session_alive};
+use crate::routes::session::{agent_for_token, session_alive, visitor_token_alive};
 use crate::store::{Agent, ConversationFilter, StoreError};
 
 /// Close code for a server-side failure: the client should retry.
@@ -260,13 +260,14 @@ async fn accept_visitor(
     hello: Hello,
 ) -> Accepted {
     let Hello { token, resume } = hello;
-    let visitor = match state.signer.verify(token.as_deref().unwrap_or_default()) {
-        Ok(claims) if claims.site_id == site => claims.visitor_id,
+    let claims = match state.signer.verify(token.as_deref().unwrap_or_default()) {
+        Ok(claims) if claims.site_id == site => claims,
         _ => {
             let refusal = refuse(&mut transport, "invalid visitor token for this site").await;
             return Accepted::Refused(transport, refusal);
         }
     };
+    let visitor = claims.visitor_id;
     let limits = &state.limits;
     let Some(slot) = limits.visitor_sockets.acquire(&visitor) else {
         let max = state.config.limits.sockets_per_visitor;
@@ -274,6 +275,16 @@ async fn accept_visitor(
         return Accepted::Refused(transport, refusal);
     };
     let (registration, outbox) = state.chat.hub().register(Topic::Visitor(visitor));
+    // Checked once registered: an erasure committed before this is seen here, and one
+    // committed after it closes the registered socket.
+    match visitor_token_alive(state, &claims).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let refusal = refuse(&mut transport, "this visitor was erased").await;
+            return Accepted::Refused(transport, refusal);
+        }
+        Err(_) => return Accepted::Refused(transport, Refusal::Internal),
+    }
     let peer = Peer::Visitor {
         visitor,
         site,

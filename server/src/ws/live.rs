@@ -362,12 +362,16 @@ impl Live {
         }
     }
 
-    /// Whether the delivery says this socket's session ended.
+    /// Whether the delivery says this socket's session ended: for an agent socket, the
+    /// session it authenticated with (or all of the agent's); for a visitor socket, any (its
+    /// visitor was erased, so its token no longer works).
     fn ends_session(&self, delivery: &Delivery) -> bool {
         match delivery.kind {
-            DeliveryKind::EndSession { session } => {
-                self.session.is_some() && (session.is_none() || session == self.session)
-            }
+            DeliveryKind::EndSession { session } => match (&self.peer, self.session) {
+                (Peer::Visitor { .. }, _) => true,
+                (_, Some(own)) => session.is_none_or(|ended| ended == own),
+                (_, None) => false,
+            },
             _ => false,
         }
     }
