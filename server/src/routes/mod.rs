@@ -4,7 +4,7 @@
 //! - `auth` — agent login, logout, `/api/v1/me`
 //! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
 //!   email
-//! - `conversations` — lists, transcripts, close
+//! - `conversations` — lists, transcripts, notes, close
 //! - `attachments` — uploads (visitor and serving agent) and downloads of files
 //! - `sites`, `agents` — administration
 //! - `session` — extractors that say who is calling
@@ -79,6 +79,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conversations/{id}/messages",
                 web::get().to(conversations::transcript),
+            )
+            .route(
+                "/conversations/{id}/notes",
+                web::get().to(conversations::notes),
             )
             .route(
                 "/conversations/{id}/attachments",

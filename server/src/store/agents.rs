@@ -26,6 +26,8 @@ pub struct Agent {
     pub away: bool,
     /// A deactivated agent cannot log in (and so gets no chats).
     pub active: bool,
+    /// May take waiting chats from the queue view (supervisors and admins always may).
+    pub may_pick: bool,
 }
 
 impl Agent {
@@ -40,6 +42,12 @@ impl Agent {
     /// Whether the agent works on this site (admins reach every site).
     pub fn reaches(&self, site: SiteId) -> bool {
         self.role == Role::Admin || self.sites.contains(&site)
+    }
+
+    /// Whether the agent may take waiting chats from the queue: supervisors and admins, and
+    /// agents an admin lets.
+    pub fn picks(&self) -> bool {
+        self.role >= Role::Supervisor || self.may_pick
     }
 }
 
@@ -78,6 +86,8 @@ pub trait AgentStore: Send + Sync + 'static {
     async fn agents(&self) -> StoreResult<Vec<Agent>>;
 
     async fn set_agent_cap(&self, agent: AgentId, max_chats: u32) -> StoreResult<()>;
+    /// Whether the agent may take waiting chats from the queue view.
+    async fn set_agent_may_pick(&self, agent: AgentId, may_pick: bool) -> StoreResult<()>;
     /// Replaces the agent's departments.
     async fn set_agent_departments(
         &self,
@@ -212,6 +222,17 @@ impl AgentStore for SqlStore {
             .execute(
                 "UPDATE agents SET max_chats = $2 WHERE id = $1",
                 (agent, i64::from(max_chats)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn set_agent_may_pick(&self, agent: AgentId, may_pick: bool) -> StoreResult<()> {
+        self.write
+            .get()
+            .execute(
+                "UPDATE agents SET may_pick = $2 WHERE id = $1",
+                (agent, may_pick),
             )
             .await?;
         Ok(())

@@ -7,8 +7,9 @@
 //! [`ConversationStore`], [`MessageStore`], [`RoutingStore`] (queues, assignment, the audit),
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
 //! [`RatingStore`] (visitors' ratings of closed chats), [`MailOutboxStore`] (mails waiting
-//! to be sent), [`ReadMarkStore`] (how far each side has read) and [`AttachmentStore`]
-//! (the records of stored files; their bytes are in [`crate::files`]). A new
+//! to be sent), [`ReadMarkStore`] (how far each side has read), [`AttachmentStore`]
+//! (the records of stored files; their bytes are in [`crate::files`]) and [`NoteStore`]
+//! (agents' private notes and whispers, kept apart from the messages). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -44,6 +45,7 @@ mod conversations;
 pub(crate) mod dialect;
 mod leads;
 mod messages;
+mod notes;
 mod outbox;
 pub mod postgres;
 mod presence;
@@ -68,15 +70,16 @@ pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
 };
+pub use notes::{AddedNote, NewNote, NoteRejection, NoteStore};
 pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use ratings::{Rated, RatingStore};
 pub use read_marks::ReadMarkStore;
-pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
+pub use routing::{Assignment, Candidate, PickRejection, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
 pub use sites::{NewDepartment, NewSite, SiteStore};
-pub use transfers::{Requeued, TransferRejection, TransferStore, Transferred};
+pub use transfers::{HandoverNote, Requeued, TransferRejection, TransferStore, Transferred};
 pub use visitors::VisitorStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +115,7 @@ pub trait Store:
     + MailOutboxStore
     + ReadMarkStore
     + AttachmentStore
+    + NoteStore
 {
 }
 
