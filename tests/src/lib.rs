@@ -13,6 +13,7 @@ pub mod db;
 pub mod fixtures;
 pub mod host_page;
 pub mod smtp_sink;
+pub mod staff;
 pub mod ws;
 
 use std::time::Duration;
