@@ -33,6 +33,7 @@ use bellhop_protocol::api::{
     TranscriptPage, TranscriptRequest, Utm, VisitorIdentity, VisitorProfile, Weekday, WidgetConfig,
     WidgetDepartment, WidgetLook, WidgetSessionRequest, WidgetSessionResponse,
 };
+use bellhop_protocol::console::NoteList;
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
     AgentFrame, Conversation, Identity, Rating, ServerFrame, VisitorFrame,
@@ -165,6 +166,7 @@ const REST_TYPES: &[&str] = &[
     "VisitorProfile",
     "WidgetLook",
     "GreetingRule",
+    "NoteList",
 ];
 
 /// Every close code the server uses.
@@ -328,6 +330,7 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "VisitorProfile" => decode::<VisitorProfile>(block).map(drop),
         "WidgetLook" => decode::<WidgetLook>(block).map(drop),
         "GreetingRule" => decode::<GreetingRule>(block).map(drop),
+        "NoteList" => decode::<NoteList>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }
