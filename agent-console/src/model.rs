@@ -438,12 +438,12 @@ mod tests {
             ch.add_message(message(&a, 2, AuthorKind::Agent, 1));
         });
         assert!(chat.is_some());
-        inbox
-            .chat_mut(b.id)
-            .map(|ch| ch.add_message(message(&b, 1, AuthorKind::Visitor, 40_000)));
-        inbox
-            .chat_mut(c.id)
-            .map(|ch| ch.add_message(message(&c, 1, AuthorKind::Visitor, 50_000)));
+        if let Some(ch) = inbox.chat_mut(b.id) {
+            ch.add_message(message(&b, 1, AuthorKind::Visitor, 40_000));
+        }
+        if let Some(ch) = inbox.chat_mut(c.id) {
+            ch.add_message(message(&c, 1, AuthorKind::Visitor, 50_000));
+        }
         // At 60 s nobody is past 30 s but b (20 s)… neither is: arrival order.
         assert_eq!(inbox.order(60_000), vec![a.id, b.id, c.id]);
         // At 85 s both waited over 30 s: longest first, then the answered one.
