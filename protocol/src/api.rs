@@ -186,10 +186,12 @@ pub enum RoutingRule {
     RequeuedAfterGrace,
     /// The agent was deactivated or removed from the site; back to the queue.
     RequeuedAgentRemoved,
+    /// The agent took the waiting conversation from the queue view (`pick`).
+    Picked,
 }
 
 impl RoutingRule {
-    pub const ALL: [RoutingRule; 9] = [
+    pub const ALL: [RoutingRule; 10] = [
         RoutingRule::Sticky,
         RoutingRule::LeastLoaded,
         RoutingRule::LongestIdle,
@@ -199,6 +201,7 @@ impl RoutingRule {
         RoutingRule::TransferToDepartment,
         RoutingRule::RequeuedAfterGrace,
         RoutingRule::RequeuedAgentRemoved,
+        RoutingRule::Picked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -212,6 +215,7 @@ impl RoutingRule {
             RoutingRule::TransferToDepartment => "transfer_to_department",
             RoutingRule::RequeuedAfterGrace => "requeued_after_grace",
             RoutingRule::RequeuedAgentRemoved => "requeued_agent_removed",
+            RoutingRule::Picked => "picked",
         }
     }
 
@@ -219,8 +223,8 @@ impl RoutingRule {
         Self::ALL.into_iter().find(|rule| rule.as_str() == s)
     }
 
-    /// Whether the router chose the agent by itself (not a transfer or a re-queue), so the
-    /// decision says something about the department's throughput.
+    /// Whether the router chose the agent by itself (not a transfer, a re-queue or an
+    /// agent's pick).
     pub fn is_automatic(self) -> bool {
         !matches!(
             self,
@@ -228,7 +232,14 @@ impl RoutingRule {
                 | RoutingRule::TransferToDepartment
                 | RoutingRule::RequeuedAfterGrace
                 | RoutingRule::RequeuedAgentRemoved
+                | RoutingRule::Picked
         )
+    }
+
+    /// Whether the decision served a conversation from its department's queue (the router's
+    /// choices and agents' picks), so it says something about the department's throughput.
+    pub fn takes_from_queue(self) -> bool {
+        self.is_automatic() || self == RoutingRule::Picked
     }
 }
 

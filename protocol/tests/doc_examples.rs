@@ -35,8 +35,8 @@ use bellhop_protocol::api::{
 };
 use bellhop_protocol::console::{
     AgentPreferences, AuditEntry, AuditList, CannedReply, CannedReplyList, CannedReplyUpdate,
-    Invite, InviteRequest, NewCannedReply, PastConversation, PresenceAnswer, VisitorContext,
-    VisitorExport,
+    Invite, InviteRequest, NewCannedReply, NoteList, PastConversation, PresenceAnswer,
+    VisitorContext, VisitorExport,
 };
 use bellhop_protocol::error::ApiError;
 use bellhop_protocol::frames::{
@@ -183,6 +183,7 @@ const REST_TYPES: &[&str] = &[
     "VisitorExport",
     "AuditEntry",
     "AuditList",
+    "NoteList",
 ];
 
 /// Every close code the server uses.
@@ -359,6 +360,7 @@ fn decode_rest(name: &str, block: &Block) -> Result<(), String> {
         "VisitorExport" => decode::<VisitorExport>(block).map(drop),
         "AuditEntry" => decode::<AuditEntry>(block).map(drop),
         "AuditList" => decode::<AuditList>(block).map(drop),
+        "NoteList" => decode::<NoteList>(block).map(drop),
         other => Err(format!("`rest:{other}` names no known REST body type")),
     }
 }

@@ -56,6 +56,8 @@ pub struct AppState {
     pub mail: Option<Arc<crate::mail::Mailer>>,
     /// Who is on each site's pages now (memory only).
     pub live_visitors: crate::live_visitors::LiveVisitors,
+    /// Who has each conversation open on this node's agent sockets (memory only).
+    pub viewers: crate::viewers::Viewers,
     /// Where attachments' bytes live.
     pub files: Arc<dyn crate::files::BlobStore>,
     /// Bytes of uploads held in memory at once.
@@ -192,6 +194,7 @@ impl Application {
             limits,
             mail,
             live_visitors,
+            viewers: crate::viewers::Viewers::default(),
             uploads,
             files,
         });

@@ -8,11 +8,20 @@
 //! [`Bus`](crate::bus::Bus). The bus carries it to every node (one node: the
 //! in-process bus), where [`fan_out`] decides who hears what; other subscribers (webhooks,
 //! metrics, reports) read the same events. Ephemeral signals that must reach connections on
-//! any node (typing, sneak peeks, queue positions) travel the same way but are never stored.
+//! any node (typing, sneak peeks, queue positions, who views a conversation) travel the same
+//! way but are never stored.
+//!
+//! Besides a conversation's visitor and agent, [`Topic::Conversation`] reaches the agent
+//! sockets watching it (`watch`): its messages, typing, peeks, read marks, notes, viewers and
+//! a `conversation_updated` on every change of its state. One frame meant for several topics
+//! is one shared [`Delivery`], so a socket under several of them (an agent watching the chat
+//! they serve) gets it once. Notes, viewers and `conversation_updated` never go to a visitor
+//! topic.
 
 use std::sync::Arc;
 
 use bellhop_protocol::api::Lead;
+use bellhop_protocol::console::Note;
 use bellhop_protocol::frames::{
     AgentRef, AgentStatus, AuthorKind, Conversation, Message, ServerFrame,
 };
@@ -117,6 +126,17 @@ pub enum Event {
         position: u32,
         estimated_wait_secs: Option<u64>,
     },
+    /// An agent wrote a note (or whisper) in the conversation, or a transfer carried one.
+    /// For agents only: no visitor topic ever hears it.
+    NoteAdded {
+        conversation: Conversation,
+        note: Note,
+    },
+    /// Ephemeral: the set of agents who have the conversation open (watch it) changed.
+    ViewersChanged {
+        conversation: Conversation,
+        viewers: Vec<AgentRef>,
+    },
 }
 
 /// A sneak peek's text: what the visitor is typing, already masked. `Debug` shows only its
@@ -137,7 +157,10 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
         Event::MessageStored {
             conversation,
             message,
-        } => to_parties(conversation, Delivery::message(message)),
+        } => with_watchers(
+            conversation,
+            to_parties(conversation, Delivery::message(message)),
+        ),
         Event::ConversationOpened { conversation } => vec![(
             Topic::Visitor(conversation.visitor_id),
             Delivery::plain(&ServerFrame::ConversationOpened {
@@ -166,6 +189,7 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                         },
                     ),
                 ),
+                updated(conversation),
             ]
         }
         Event::ConversationTransferred {
@@ -199,33 +223,43 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                     }),
                 ));
             }
+            out.push(updated(conversation));
             out
         }
         Event::ConversationRequeued {
             conversation,
             previous_agent,
-        } => vec![released(*previous_agent, conversation)],
-        // The queue reorders; nobody is told (the assigner announces new positions).
-        Event::PriorityChanged { .. } => Vec::new(),
-        Event::ConversationClosed { conversation } => to_parties(
-            conversation,
-            Delivery::plain(&ServerFrame::ConversationClosed {
-                conversation: conversation.clone(),
-            }),
-        ),
-        // The agent who served the chat hears how it went. (No topic reaches a site's
-        // supervisors yet; they read the rating from the conversation.)
-        Event::ConversationRated { conversation } => {
-            let (Some(agent), Some(rating)) = (&conversation.agent, &conversation.rating) else {
-                return Vec::new();
-            };
-            vec![(
-                Topic::Agent(agent.id),
-                Delivery::plain(&ServerFrame::ConversationRated {
-                    conversation_id: conversation.id,
-                    rating: rating.clone(),
+        } => vec![
+            released(*previous_agent, conversation),
+            updated(conversation),
+        ],
+        // The queue reorders (the assigner announces new positions); only watchers are told.
+        Event::PriorityChanged { conversation } => vec![updated(conversation)],
+        Event::ConversationClosed { conversation } => {
+            let mut out = to_parties(
+                conversation,
+                Delivery::plain(&ServerFrame::ConversationClosed {
+                    conversation: conversation.clone(),
                 }),
-            )]
+            );
+            out.push(updated(conversation));
+            out
+        }
+        // The agent who served the chat hears how it went, and its watchers see the rating
+        // on the conversation; the visitor, who gave it, hears nothing.
+        Event::ConversationRated { conversation } => {
+            let mut out = Vec::with_capacity(2);
+            if let (Some(agent), Some(rating)) = (&conversation.agent, &conversation.rating) {
+                out.push((
+                    Topic::Agent(agent.id),
+                    Delivery::plain(&ServerFrame::ConversationRated {
+                        conversation_id: conversation.id,
+                        rating: rating.clone(),
+                    }),
+                ));
+            }
+            out.push(updated(conversation));
+            out
         }
         // No connection hears these yet; the console's wallboard and the webhooks will.
         Event::LeadCaptured { .. } | Event::AgentPresence { .. } => Vec::new(),
@@ -238,53 +272,74 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
             author,
             typing,
         } => {
-            let frame = Delivery::plain(&ServerFrame::Typing {
+            let frame = ServerFrame::Typing {
                 conversation_id: conversation.id,
                 author: *author,
                 typing: *typing,
-            });
+            };
             // Senders do not get their own typing back.
-            match author {
-                AuthorKind::Visitor => conversation
-                    .agent
-                    .iter()
-                    .map(|agent| (Topic::Agent(agent.id), frame.clone()))
-                    .collect(),
-                AuthorKind::Agent | AuthorKind::System => {
-                    vec![(Topic::Visitor(conversation.visitor_id), frame)]
+            match (author, &conversation.agent) {
+                (AuthorKind::Visitor, agent) => {
+                    let frame = Delivery::plain(&frame);
+                    let mut out: Vec<_> = agent
+                        .iter()
+                        .map(|agent| (Topic::Agent(agent.id), frame.clone()))
+                        .collect();
+                    out.push((Topic::Conversation(conversation.id), frame));
+                    out
+                }
+                (AuthorKind::Agent | AuthorKind::System, agent) => {
+                    let frame = match agent {
+                        // The serving agent typed: their own sockets watching skip it.
+                        Some(agent) => {
+                            Delivery::new(&frame, DeliveryKind::FromAgent { agent: agent.id })
+                        }
+                        None => Delivery::plain(&frame),
+                    };
+                    vec![
+                        (Topic::Visitor(conversation.visitor_id), frame.clone()),
+                        (Topic::Conversation(conversation.id), frame),
+                    ]
                 }
             }
         }
-        // The serving agent only: not other agents, not the visitor's own sockets.
-        Event::Peek { conversation, text } => match &conversation.agent {
-            Some(agent) => vec![(
-                Topic::Agent(agent.id),
-                Delivery::plain(&ServerFrame::Peek {
-                    conversation_id: conversation.id,
-                    text: text.0.clone(),
-                }),
-            )],
-            None => Vec::new(),
-        },
-        // The other party and the reader's other sockets; the socket that sent the mark skips
-        // it (see `DeliveryKind::Read`).
+        // The serving agent and the agents watching: not other agents, not the visitor's own
+        // sockets.
+        Event::Peek { conversation, text } => {
+            let frame = Delivery::plain(&ServerFrame::Peek {
+                conversation_id: conversation.id,
+                text: text.0.clone(),
+            });
+            let mut out: Vec<_> = conversation
+                .agent
+                .iter()
+                .map(|agent| (Topic::Agent(agent.id), frame.clone()))
+                .collect();
+            out.push((Topic::Conversation(conversation.id), frame));
+            out
+        }
+        // The other party, the reader's other sockets and the watchers; the socket that sent
+        // the mark skips it (see `DeliveryKind::Read`).
         Event::ReadMarked {
             conversation,
             reader,
             seq,
-        } => to_parties(
+        } => with_watchers(
             conversation,
-            Delivery::new(
-                &ServerFrame::Read {
-                    conversation_id: conversation.id,
-                    reader: *reader,
-                    seq: *seq,
-                },
-                DeliveryKind::Read {
-                    conversation_id: conversation.id,
-                    reader: *reader,
-                    seq: *seq,
-                },
+            to_parties(
+                conversation,
+                Delivery::new(
+                    &ServerFrame::Read {
+                        conversation_id: conversation.id,
+                        reader: *reader,
+                        seq: *seq,
+                    },
+                    DeliveryKind::Read {
+                        conversation_id: conversation.id,
+                        reader: *reader,
+                        seq: *seq,
+                    },
+                ),
             ),
         ),
         Event::VisitorErased { visitor, open } => {
@@ -313,17 +368,70 @@ pub(crate) fn fan_out(event: &Event) -> Vec<(Topic, Arc<Delivery>)> {
                 estimated_wait_secs: *estimated_wait_secs,
             }),
         )],
+        // Agents only: its author's sockets, the serving agent's and the watchers'.
+        Event::NoteAdded { conversation, note } => {
+            let frame = Delivery::plain(&ServerFrame::NoteAdded { note: note.clone() });
+            let mut out = vec![(Topic::Agent(note.author.id), frame.clone())];
+            if let Some(agent) = conversation
+                .agent
+                .as_ref()
+                .filter(|a| a.id != note.author.id)
+            {
+                out.push((Topic::Agent(agent.id), frame.clone()));
+            }
+            out.push((Topic::Conversation(conversation.id), frame));
+            out
+        }
+        // Those looking at the conversation and the agent serving it.
+        Event::ViewersChanged {
+            conversation,
+            viewers,
+        } => {
+            let frame = Delivery::plain(&ServerFrame::Viewers {
+                conversation_id: conversation.id,
+                viewers: viewers.clone(),
+            });
+            let mut out: Vec<_> = conversation
+                .agent
+                .iter()
+                .map(|agent| (Topic::Agent(agent.id), frame.clone()))
+                .collect();
+            out.push((Topic::Conversation(conversation.id), frame));
+            out
+        }
     }
 }
 
 /// The conversation's visitor and, if one serves it, its agent.
 fn to_parties(conversation: &Conversation, delivery: Arc<Delivery>) -> Vec<(Topic, Arc<Delivery>)> {
-    let mut out = Vec::with_capacity(2);
+    let mut out = Vec::with_capacity(3);
     if let Some(agent) = &conversation.agent {
         out.push((Topic::Agent(agent.id), delivery.clone()));
     }
     out.push((Topic::Visitor(conversation.visitor_id), delivery));
     out
+}
+
+/// `out`, and its (last) frame to the sockets watching the conversation too.
+fn with_watchers(
+    conversation: &Conversation,
+    mut out: Vec<(Topic, Arc<Delivery>)>,
+) -> Vec<(Topic, Arc<Delivery>)> {
+    if let Some((_, delivery)) = out.last() {
+        let delivery = delivery.clone();
+        out.push((Topic::Conversation(conversation.id), delivery));
+    }
+    out
+}
+
+/// The conversation's state now, to the sockets watching it.
+fn updated(conversation: &Conversation) -> (Topic, Arc<Delivery>) {
+    (
+        Topic::Conversation(conversation.id),
+        Delivery::plain(&ServerFrame::ConversationUpdated {
+            conversation: conversation.clone(),
+        }),
+    )
 }
 
 fn released(agent: AgentId, conversation: &Conversation) -> (Topic, Arc<Delivery>) {
@@ -377,6 +485,10 @@ mod tests {
         Topic::Visitor(VisitorId::from_uuid(Uuid::from_u128(3)))
     }
 
+    fn watchers() -> Topic {
+        Topic::Conversation(ConversationId::from_uuid(Uuid::from_u128(1)))
+    }
+
     fn topics(event: &Event) -> Vec<(Topic, DeliveryKind)> {
         fan_out(event)
             .into_iter()
@@ -403,22 +515,34 @@ mod tests {
                     }
                 ),
                 (visitor(), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain),
             ]
         );
     }
 
     #[test]
-    fn a_department_transfer_only_releases() {
+    fn a_department_transfer_releases_and_tells_the_watchers() {
         let event = Event::ConversationTransferred {
             conversation: conversation(None),
             from: conversation(Some(10)).agent,
             note: None,
         };
-        assert_eq!(topics(&event), vec![(agent(10), DeliveryKind::Plain)]);
+        assert_eq!(
+            topics(&event),
+            vec![
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
+        );
+        let frame = &fan_out(&event)[1].1.json;
+        assert!(
+            frame.contains(r#""type":"conversation_updated""#),
+            "{frame}"
+        );
     }
 
     #[test]
-    fn typing_goes_to_the_other_side_only() {
+    fn typing_goes_to_the_other_side_and_the_watchers_only() {
         let from_visitor = Event::Typing {
             conversation: conversation(Some(10)),
             author: AuthorKind::Visitor,
@@ -426,20 +550,33 @@ mod tests {
         };
         assert_eq!(
             topics(&from_visitor),
-            vec![(agent(10), DeliveryKind::Plain)]
+            vec![
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
         );
         let while_queued = Event::Typing {
             conversation: conversation(None),
             author: AuthorKind::Visitor,
             typing: true,
         };
-        assert!(topics(&while_queued).is_empty());
+        assert_eq!(
+            topics(&while_queued),
+            vec![(watchers(), DeliveryKind::Plain)]
+        );
         let from_agent = Event::Typing {
             conversation: conversation(Some(10)),
             author: AuthorKind::Agent,
             typing: false,
         };
-        assert_eq!(topics(&from_agent), vec![(visitor(), DeliveryKind::Plain)]);
+        // The typing agent's own sockets watching the chat skip it.
+        let typed = DeliveryKind::FromAgent {
+            agent: AgentId::from_uuid(Uuid::from_u128(10)),
+        };
+        assert_eq!(
+            topics(&from_agent),
+            vec![(visitor(), typed), (watchers(), typed)]
+        );
     }
 
     #[test]
@@ -454,34 +591,44 @@ mod tests {
         let event = Event::ConversationRated {
             conversation: rated.clone(),
         };
-        assert_eq!(topics(&event), vec![(agent(10), DeliveryKind::Plain)]);
+        let served = vec![
+            (agent(10), DeliveryKind::Plain),
+            (watchers(), DeliveryKind::Plain),
+        ];
+        assert_eq!(topics(&event), served);
         let json = serde_json::to_string(&event).unwrap_or_default();
         let back: Event = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
-        assert_eq!(topics(&back), vec![(agent(10), DeliveryKind::Plain)]);
+        assert_eq!(topics(&back), served);
         let frame = &fan_out(&event)[0].1.json;
         assert!(frame.contains(r#""type":"conversation_rated""#), "{frame}");
-        // Missed chats nobody served tell nobody.
+        // Missed chats nobody served tell only those watching.
         let mut missed = rated;
         missed.agent = None;
         let event = Event::ConversationRated {
             conversation: missed,
         };
-        assert!(topics(&event).is_empty());
+        assert_eq!(topics(&event), vec![(watchers(), DeliveryKind::Plain)]);
     }
 
     #[test]
-    fn a_peek_reaches_the_serving_agent_only_and_hides_its_text_in_logs() {
+    fn a_peek_reaches_the_serving_agent_and_watchers_only_and_hides_its_text_in_logs() {
         let event = Event::Peek {
             conversation: conversation(Some(10)),
             text: Draft("my card •••• and".into()),
         };
-        assert_eq!(topics(&event), vec![(agent(10), DeliveryKind::Plain)]);
+        assert_eq!(
+            topics(&event),
+            vec![
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
+        );
         assert!(!format!("{event:?}").contains("card"));
         let queued = Event::Peek {
             conversation: conversation(None),
             text: Draft("hello".into()),
         };
-        assert!(topics(&queued).is_empty());
+        assert_eq!(topics(&queued), vec![(watchers(), DeliveryKind::Plain)]);
     }
 
     #[test]
@@ -496,13 +643,117 @@ mod tests {
             reader: AuthorKind::Visitor,
             seq: 4,
         };
-        assert_eq!(topics(&event), vec![(agent(10), kind), (visitor(), kind)]);
+        assert_eq!(
+            topics(&event),
+            vec![(agent(10), kind), (visitor(), kind), (watchers(), kind)]
+        );
         let queued = Event::ReadMarked {
             conversation: conversation(None),
             reader: AuthorKind::Visitor,
             seq: 4,
         };
-        assert_eq!(topics(&queued), vec![(visitor(), kind)]);
+        assert_eq!(topics(&queued), vec![(visitor(), kind), (watchers(), kind)]);
+    }
+
+    fn note(author: u128) -> Note {
+        Note {
+            id: bellhop_protocol::ids::NoteId::from_uuid(Uuid::from_u128(7)),
+            conversation_id: ConversationId::from_uuid(Uuid::from_u128(1)),
+            kind: bellhop_protocol::console::NoteKind::Whisper,
+            author: AgentRef {
+                id: AgentId::from_uuid(Uuid::from_u128(author)),
+                display_name: "Olga".into(),
+            },
+            body: "offer the refund".into(),
+            client_id: None,
+            after_seq: 1,
+            created_at: 5,
+        }
+    }
+
+    #[test]
+    fn a_note_reaches_agents_only() {
+        let event = Event::NoteAdded {
+            conversation: conversation(Some(10)),
+            note: note(30),
+        };
+        let out = fan_out(&event);
+        assert_eq!(
+            topics(&event),
+            vec![
+                (agent(30), DeliveryKind::Plain),
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
+        );
+        // One frame for all of them, so a socket under several topics gets it once.
+        assert!(out.iter().all(|(_, d)| Arc::ptr_eq(d, &out[0].1)));
+        assert!(out[0].1.json.contains(r#""type":"note_added""#));
+        // The serving agent's own note: their topic once, and the watchers.
+        let own = Event::NoteAdded {
+            conversation: conversation(Some(10)),
+            note: note(10),
+        };
+        assert_eq!(
+            topics(&own),
+            vec![
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
+        );
+        for event in [event, own] {
+            assert!(
+                fan_out(&event)
+                    .iter()
+                    .all(|(topic, _)| !matches!(topic, Topic::Visitor(_)))
+            );
+        }
+    }
+
+    #[test]
+    fn viewers_reach_the_watchers_and_the_serving_agent() {
+        let event = Event::ViewersChanged {
+            conversation: conversation(Some(10)),
+            viewers: vec![note(30).author],
+        };
+        assert_eq!(
+            topics(&event),
+            vec![
+                (agent(10), DeliveryKind::Plain),
+                (watchers(), DeliveryKind::Plain)
+            ]
+        );
+        let json = &fan_out(&event)[0].1.json;
+        assert!(json.contains(r#""type":"viewers""#), "{json}");
+    }
+
+    #[test]
+    fn every_state_change_updates_the_watchers_and_never_the_visitor_with_staff_frames() {
+        let assigned = conversation(Some(10));
+        let events = [
+            Event::ConversationAssigned {
+                conversation: assigned.clone(),
+            },
+            Event::PriorityChanged {
+                conversation: assigned.clone(),
+            },
+            Event::ConversationClosed {
+                conversation: assigned.clone(),
+            },
+            Event::ConversationRequeued {
+                conversation: conversation(None),
+                previous_agent: AgentId::from_uuid(Uuid::from_u128(10)),
+            },
+        ];
+        for event in events {
+            let out = fan_out(&event);
+            let updates: Vec<_> = out
+                .iter()
+                .filter(|(_, d)| d.json.contains(r#""type":"conversation_updated""#))
+                .map(|(topic, _)| *topic)
+                .collect();
+            assert_eq!(updates, vec![watchers()], "{event:?}");
+        }
     }
 
     #[test]

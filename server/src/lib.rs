@@ -6,8 +6,8 @@
 //! sends go through the group committer ([`store::commit`]) into the [`store`], which is the
 //! source of truth; after the commit, the change becomes one [`events::Event`] on the [`bus`],
 //! which [`events::fan_out`] turns into frames for the [`hub`]'s connections of the visitor
-//! and the assigned agent; [`assignment`] gives waiting conversations to agents and emits its
-//! decisions the same way.
+//! and the assigned agent (and the agents watching the conversation, see [`viewers`]);
+//! [`assignment`] gives waiting conversations to agents and emits its decisions the same way.
 
 pub(crate) mod accounts;
 pub mod app;
@@ -34,6 +34,7 @@ pub mod mail;
 pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;
+pub(crate) mod viewers;
 pub(crate) mod visitor_context;
 pub(crate) mod widget_texts;
 pub(crate) mod ws;

@@ -14,6 +14,7 @@ pub mod files;
 pub mod fixtures;
 pub mod host_page;
 pub mod smtp_sink;
+pub mod staff;
 pub mod ws;
 
 use std::time::Duration;

@@ -26,9 +26,7 @@ impl LocalBus {
 
 impl Bus for LocalBus {
     fn publish(&self, event: Event) {
-        for (topic, delivery) in fan_out(&event) {
-            self.hub.publish(topic, delivery);
-        }
+        self.hub.publish_all(fan_out(&event));
         if self.subscribers.receiver_count() > 0 {
             // No subscriber is fine.
             let _ = self.subscribers.send(Arc::new(event));

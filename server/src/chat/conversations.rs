@@ -1,5 +1,6 @@
 //! What agents and visitors do to a conversation besides writing in it: close it, transfer
-//! it, change its priority — each checked against who may, committed, then told as one event.
+//! it, change its priority, take it from the queue — each checked against who may, committed,
+//! then told as one event.
 
 use bellhop_protocol::api::Role;
 use bellhop_protocol::frames::{
@@ -10,7 +11,7 @@ use bellhop_protocol::{ConversationId, TransferNote, VisitorId};
 use super::{Chat, ChatError};
 use crate::clock::now_millis;
 use crate::events::Event;
-use crate::store::{Agent, AppendRejection};
+use crate::store::{Agent, AppendRejection, HandoverNote};
 
 impl Chat {
     /// Closes a conversation on an agent's behalf. Agents close their own chats; supervisors
@@ -106,9 +107,13 @@ impl Chat {
             .map_err(|_| ChatError::Invalid("a transfer note has at most 2000 characters"))?
             .map(|n| n.as_str().to_owned());
         self.handled_by(agent, conversation).await?;
+        let handover = note.as_deref().map(|text| HandoverNote {
+            author: agent.id,
+            text,
+        });
         let transferred = self
             .store
-            .transfer(conversation, &to, note.as_deref(), now_millis())
+            .transfer(conversation, &to, handover, now_millis())
             .await??;
         let from = match transferred.from {
             Some(id) => Some(AgentRef {
@@ -128,9 +133,37 @@ impl Chat {
             from,
             note,
         });
+        // The note joins the conversation's timeline, for the receiver and whoever watches.
+        if let Some(note) = transferred.note {
+            self.emit(Event::NoteAdded {
+                conversation: conversation.clone(),
+                note,
+            });
+        }
         // The previous agent's slot is free (and a department transfer waits in a queue).
         self.assigner.kick(conversation.site_id);
         Ok(conversation)
+    }
+
+    /// An agent takes a waiting conversation from the queue view: an assignment like the
+    /// router's (the same conditional update: still queued, the agent under their cap), for
+    /// agents who may pick, supervisors and admins of its site. The agent receives it with
+    /// its history, the visitor hears who serves them, the rest of the queue moves up.
+    pub async fn pick(
+        &self,
+        agent: &Agent,
+        conversation: ConversationId,
+    ) -> Result<Conversation, ChatError> {
+        let picked = self
+            .store
+            .try_pick(conversation, agent.id, now_millis())
+            .await??;
+        tracing::info!(conversation = %picked.id, agent = %agent.id, "picked from the queue");
+        self.emit(Event::ConversationAssigned {
+            conversation: picked.clone(),
+        });
+        self.assigner.kick(picked.site_id);
+        Ok(picked)
     }
 
     /// Marks a conversation urgent or normal; the queue reorders at once.

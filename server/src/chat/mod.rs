@@ -5,7 +5,8 @@
 //!
 //! Each action checks who may do it, commits through the store, then emits one
 //! [`Event`] per change. Parts: sends here; [`conversations`] (close,
-//! transfer, priority); [`presence`] (agent status and connections); [`opening`] (business
+//! transfer, priority, picking from the queue); [`notes`] (agents' notes and whispers);
+//! [`presence`] (agent status and connections); [`opening`] (business
 //! hours and the priority of a new chat); [`sweepers`] (grace period and inactivity);
 //! [`read_marks`] (read positions and sneak peeks).
 //!
@@ -13,6 +14,7 @@
 //! is released; sockets additionally deliver each conversation strictly in `seq` order.
 
 mod conversations;
+mod notes;
 mod opening;
 mod presence;
 mod read_marks;
@@ -36,8 +38,8 @@ use crate::events::Event;
 use crate::hub::Hub;
 use crate::store::commit::{CommitFailed, GroupCommit};
 use crate::store::{
-    Agent, Append, AppendRejection, Appended, Author, NewAttachment, NodeId, Store, StoreError,
-    Target, TransferRejection,
+    Agent, Append, AppendRejection, Appended, Author, NewAttachment, NodeId, NoteRejection,
+    PickRejection, Store, StoreError, Target, TransferRejection,
 };
 
 /// Why a chat action failed, with the code the client gets.
@@ -47,6 +49,10 @@ pub enum ChatError {
     Rejected(#[from] AppendRejection),
     #[error(transparent)]
     Transfer(#[from] TransferRejection),
+    #[error(transparent)]
+    Pick(#[from] PickRejection),
+    #[error(transparent)]
+    Note(#[from] NoteRejection),
     #[error("{0}")]
     Invalid(&'static str),
     #[error("outside business hours: leave a message with the offline form")]
@@ -79,6 +85,14 @@ impl ChatError {
                 TransferRejection::AgentFull => ErrorCode::AgentAtCapacity,
                 TransferRejection::SameAgent => ErrorCode::InvalidRequest,
             },
+            ChatError::Pick(rejection) => match rejection {
+                PickRejection::NotFound => ErrorCode::NotFound,
+                PickRejection::Forbidden => ErrorCode::Forbidden,
+                PickRejection::NotQueued => ErrorCode::Conflict,
+                PickRejection::AgentFull => ErrorCode::AgentAtCapacity,
+            },
+            ChatError::Note(NoteRejection::ClientIdConflict) => ErrorCode::ClientIdConflict,
+            ChatError::Note(NoteRejection::NotFound) => ErrorCode::NotFound,
             ChatError::Invalid(_) => ErrorCode::InvalidRequest,
             ChatError::Offline => ErrorCode::Offline,
             ChatError::Store(_) | ChatError::Commit(_) => ErrorCode::Internal,

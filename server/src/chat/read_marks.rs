@@ -70,10 +70,11 @@ impl Chat {
         Ok(())
     }
 
-    /// Relays the visitor's masked draft to the agent serving the conversation (nobody while
-    /// it is queued, or once it is closed). Never stored.
+    /// Relays the visitor's masked draft to the agent serving the conversation and to the
+    /// agents watching it (while it is queued, only those; nobody once it is closed). Never
+    /// stored.
     pub fn peek(&self, conversation: &Conversation, text: String) {
-        if conversation.status != ConversationStatus::Assigned || conversation.agent.is_none() {
+        if conversation.status == ConversationStatus::Closed {
             return;
         }
         self.emit(Event::Peek {

@@ -4,18 +4,21 @@
 //!
 //! One task owns the registry (topic → connections); everyone else holds a cheap, cloneable
 //! [`Hub`] handle whose methods post commands to it. A connection registers under one
-//! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue. Publishing never
+//! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue; an agent socket may
+//! also join a conversation's topic while its console shows that conversation. One event's
+//! frames are published together, so a connection under several of their topics gets each
+//! frame once. Publishing never
 //! waits: a connection whose queue is full is dropped from the registry, which closes its
 //! queue; its socket then closes with [`close_code::TOO_SLOW`] and the client resumes from its
 //! last sequence number. One slow client never stalls the others.
 //!
-//! Registration is an RAII guard ([`Registration`]): dropping it unregisters, and empty topics
-//! are removed.
+//! Registration is an RAII guard ([`Registration`]): dropping it unregisters from every topic,
+//! and empty topics are removed; a joined topic has its own guard ([`Joined`]).
 //!
 //! [`close_code::TOO_SLOW`]: bellhop_protocol::close_code::TOO_SLOW
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -24,11 +27,15 @@ use bellhop_protocol::{AgentId, ConversationId, VisitorId};
 use bytestring::ByteString;
 use tokio::sync::mpsc;
 
-/// Whom a frame is for: every connection of one visitor, or of one agent.
+/// Whom a frame is for: every connection of one visitor, or of one agent, or every
+/// connection watching one conversation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Visitor(VisitorId),
     Agent(AgentId),
+    /// The agent sockets whose console shows the conversation now (`watch`). A connection
+    /// joins it beside its own topic ([`Registration::join`]).
+    Conversation(ConversationId),
 }
 
 /// A frame on its way to connections, serialised once for all of them (the text is shared,
@@ -56,6 +63,8 @@ pub enum DeliveryKind {
         reader: bellhop_protocol::frames::AuthorKind,
         seq: u64,
     },
+    /// A frame about something this agent did (their typing): their own sockets skip it.
+    FromAgent { agent: AgentId },
     /// Any other frame.
     Plain,
     /// Not a frame: the agent's session with this token hash (`None`: every session of the
@@ -107,13 +116,22 @@ enum Command {
         topic: Topic,
         tx: mpsc::Sender<Arc<Delivery>>,
     },
-    Unregister {
+    /// The connection also hears `topic`.
+    Join {
         id: u64,
         topic: Topic,
     },
-    Publish {
+    Leave {
+        id: u64,
         topic: Topic,
-        delivery: Arc<Delivery>,
+    },
+    /// The connection leaves every topic.
+    Unregister {
+        id: u64,
+    },
+    /// One event's frames: a connection under several of their topics gets each frame once.
+    Publish {
+        deliveries: Vec<(Topic, Arc<Delivery>)>,
     },
     Count {
         reply: tokio::sync::oneshot::Sender<usize>,
@@ -158,7 +176,15 @@ impl Hub {
 
     /// Sends a frame to every connection of `topic` (none is fine).
     pub fn publish(&self, topic: Topic, delivery: Arc<Delivery>) {
-        let _ = self.commands.send(Command::Publish { topic, delivery });
+        self.publish_all(vec![(topic, delivery)]);
+    }
+
+    /// Sends one event's frames, each to its topic's connections. A connection under several
+    /// of these topics (an agent watching the conversation they serve) gets each frame once.
+    pub fn publish_all(&self, deliveries: Vec<(Topic, Arc<Delivery>)>) {
+        if !deliveries.is_empty() {
+            let _ = self.commands.send(Command::Publish { deliveries });
+        }
     }
 
     /// How many connections are registered (for tests and metrics).
@@ -169,7 +195,7 @@ impl Hub {
     }
 }
 
-/// Keeps a connection registered; dropping it unregisters.
+/// Keeps a connection registered; dropping it unregisters (from every topic it joined too).
 pub struct Registration {
     hub: Hub,
     id: u64,
@@ -180,64 +206,150 @@ impl Registration {
     pub fn topic(&self) -> Topic {
         self.topic
     }
+
+    /// The connection also hears `topic`, into the same outbox, until the returned guard is
+    /// dropped (or the connection unregisters).
+    pub fn join(&self, topic: Topic) -> Joined {
+        let _ = self.hub.commands.send(Command::Join { id: self.id, topic });
+        Joined {
+            hub: self.hub.clone(),
+            id: self.id,
+            topic,
+        }
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let _ = self.hub.commands.send(Command::Unregister {
+        let _ = self.hub.commands.send(Command::Unregister { id: self.id });
+    }
+}
+
+/// A connection's place under a further topic; dropping it leaves the topic.
+pub struct Joined {
+    hub: Hub,
+    id: u64,
+    topic: Topic,
+}
+
+impl Drop for Joined {
+    fn drop(&mut self) {
+        let _ = self.hub.commands.send(Command::Leave {
             id: self.id,
             topic: self.topic,
         });
     }
 }
 
+type Sender = mpsc::Sender<Arc<Delivery>>;
+
+/// The hub task's state: the connections of each topic, and the topics of each connection
+/// (its own first), so a connection dropped as too slow leaves all of them at once and its
+/// outbox closes.
+#[derive(Default)]
+struct Registry {
+    topics: HashMap<Topic, HashMap<u64, Sender>>,
+    connections: HashMap<u64, Vec<Topic>>,
+}
+
+impl Registry {
+    fn register(&mut self, id: u64, topic: Topic, tx: Sender) {
+        self.topics.entry(topic).or_default().insert(id, tx);
+        self.connections.insert(id, vec![topic]);
+    }
+
+    fn join(&mut self, id: u64, topic: Topic) {
+        let Some(joined) = self.connections.get_mut(&id) else {
+            return;
+        };
+        let Some(tx) = joined
+            .first()
+            .and_then(|own| self.topics.get(own))
+            .and_then(|connections| connections.get(&id))
+            .cloned()
+        else {
+            return;
+        };
+        if !joined.contains(&topic) {
+            joined.push(topic);
+        }
+        self.topics.entry(topic).or_default().insert(id, tx);
+    }
+
+    /// Takes the connection out of `topic`; the last connection of a topic removes it.
+    fn remove(&mut self, id: u64, topic: Topic) {
+        if let Entry::Occupied(mut entry) = self.topics.entry(topic) {
+            entry.get_mut().remove(&id);
+            if entry.get().is_empty() {
+                entry.remove();
+            }
+        }
+    }
+
+    fn leave(&mut self, id: u64, topic: Topic) {
+        let Some(joined) = self.connections.get_mut(&id) else {
+            return;
+        };
+        // A connection never leaves its own topic but by unregistering.
+        if joined.first() == Some(&topic) {
+            return;
+        }
+        joined.retain(|t| *t != topic);
+        self.remove(id, topic);
+    }
+
+    fn unregister(&mut self, id: u64) {
+        for topic in self.connections.remove(&id).unwrap_or_default() {
+            self.remove(id, topic);
+        }
+    }
+
+    fn publish(&mut self, deliveries: &[(Topic, Arc<Delivery>)]) {
+        // (connection, frame) pairs already queued: only needed when frames share topics.
+        let mut queued: HashSet<(u64, *const Delivery)> = HashSet::new();
+        let mut evicted = Vec::new();
+        for (topic, delivery) in deliveries {
+            let Some(connections) = self.topics.get(topic) else {
+                continue;
+            };
+            for (id, tx) in connections {
+                if deliveries.len() > 1 && !queued.insert((*id, Arc::as_ptr(delivery))) {
+                    continue;
+                }
+                if evicted.contains(id) {
+                    continue;
+                }
+                match tx.try_send(delivery.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        tracing::info!(
+                            connection = id,
+                            ?topic,
+                            "disconnecting a client too slow to keep up"
+                        );
+                        evicted.push(*id);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => evicted.push(*id),
+                }
+            }
+        }
+        for id in evicted {
+            self.unregister(id);
+        }
+    }
+}
+
 async fn run(mut rx: mpsc::UnboundedReceiver<Command>) {
-    let mut topics: HashMap<Topic, HashMap<u64, mpsc::Sender<Arc<Delivery>>>> = HashMap::new();
-    let mut count = 0usize;
+    let mut registry = Registry::default();
     while let Some(command) = rx.recv().await {
         match command {
-            Command::Register { id, topic, tx } => {
-                topics.entry(topic).or_default().insert(id, tx);
-                count += 1;
-            }
-            Command::Unregister { id, topic } => {
-                if let Entry::Occupied(mut entry) = topics.entry(topic) {
-                    if entry.get_mut().remove(&id).is_some() {
-                        count -= 1;
-                    }
-                    if entry.get().is_empty() {
-                        entry.remove();
-                    }
-                }
-            }
-            Command::Publish { topic, delivery } => {
-                let Entry::Occupied(mut entry) = topics.entry(topic) else {
-                    continue;
-                };
-                entry
-                    .get_mut()
-                    .retain(|id, tx| match tx.try_send(delivery.clone()) {
-                        Ok(()) => true,
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            tracing::info!(
-                                connection = id,
-                                ?topic,
-                                "disconnecting a client too slow to keep up"
-                            );
-                            count -= 1;
-                            false
-                        }
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            count -= 1;
-                            false
-                        }
-                    });
-                if entry.get().is_empty() {
-                    entry.remove();
-                }
-            }
+            Command::Register { id, topic, tx } => registry.register(id, topic, tx),
+            Command::Join { id, topic } => registry.join(id, topic),
+            Command::Leave { id, topic } => registry.leave(id, topic),
+            Command::Unregister { id } => registry.unregister(id),
+            Command::Publish { deliveries } => registry.publish(&deliveries),
             Command::Count { reply } => {
-                let _ = reply.send(count);
+                let _ = reply.send(registry.connections.len());
             }
         }
     }
@@ -292,6 +404,50 @@ mod tests {
         hub.publish(topic, frame(9));
         assert!(fast.recv().await.is_some());
         assert_eq!(hub.connection_count().await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_joined_topic_reaches_the_same_outbox_once_per_frame() {
+        let hub = Hub::start(8);
+        let agent = Topic::Agent(AgentId::from_uuid(Uuid::now_v7()));
+        let watched = Topic::Conversation(ConversationId::from_uuid(Uuid::now_v7()));
+        let (registration, mut outbox) = hub.register(agent);
+        let joined = registration.join(watched);
+        // One frame for both topics (the agent serves and watches): once.
+        let both = frame(1);
+        hub.publish_all(vec![(agent, both.clone()), (watched, both)]);
+        // Two frames of one event: both.
+        hub.publish_all(vec![(agent, frame(2)), (watched, frame(3))]);
+        hub.publish(watched, frame(4));
+        for n in [1, 2, 3, 4] {
+            assert_eq!(
+                outbox.recv().await.map(|d| d.json.clone()),
+                Some(frame(n).json.clone())
+            );
+        }
+        assert_eq!(hub.connection_count().await, 1);
+        drop(joined);
+        hub.publish(watched, frame(5));
+        hub.publish(agent, frame(6));
+        assert_eq!(
+            outbox.recv().await.map(|d| d.json.clone()),
+            Some(frame(6).json.clone())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_connection_leaves_every_topic_it_joined() {
+        let hub = Hub::start(1);
+        let agent = Topic::Agent(AgentId::from_uuid(Uuid::now_v7()));
+        let watched = Topic::Conversation(ConversationId::from_uuid(Uuid::now_v7()));
+        let (registration, mut outbox) = hub.register(agent);
+        let _joined = registration.join(watched);
+        hub.publish(watched, frame(1));
+        hub.publish(watched, frame(2));
+        // Full after one: dropped from both topics, so its outbox closes.
+        assert_eq!(hub.connection_count().await, 0);
+        assert!(outbox.recv().await.is_some());
+        assert!(outbox.recv().await.is_none());
     }
 
     #[tokio::test]

@@ -63,9 +63,10 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(profile(&agent)))
 }
 
-/// Changes an agent's chat cap, departments, role, sites or whether they are active.
+/// Changes an agent's chat cap, departments, role, sites, whether they are active and whether
+/// they may pick chats from the queue.
 ///
-/// Cap and departments apply to the live sessions. A new role, a removed site or
+/// Cap, departments and picking apply to the live sessions. A new role, a removed site or
 /// deactivation end every session of the agent (their sockets close with `4004`), since the
 /// sessions were granted under the old rights; chats of removed sites (all chats, on
 /// deactivation) go back to the front of their queues. Routing runs again for the agent's
@@ -154,6 +155,9 @@ pub(crate) async fn update(
             .store
             .set_agent_display_name(agent.id, name.as_str())
             .await?;
+    }
+    if let Some(may_pick) = update.may_pick {
+        state.store.set_agent_may_pick(agent.id, may_pick).await?;
     }
     let notice = &state.config.routing.requeue_notice;
     if deactivated {

@@ -34,7 +34,7 @@ pub(crate) fn profile(agent: &Agent) -> AgentProfile {
         departments: agent.departments.clone(),
         status: agent.status(),
         active: agent.active,
-        may_pick: true,
+        may_pick: agent.may_pick,
         preferences: agent.preferences.clone(),
     }
 }

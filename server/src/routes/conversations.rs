@@ -1,6 +1,7 @@
-//! Conversations over REST: an agent's list, one conversation, its transcript paged by `seq`,
-//! its visitor (profile and the console's visitor panel), and closing it. Visitors may read
-//! their own transcripts with their visitor token.
+//! Conversations over REST: an agent's list, one conversation, its transcript paged by `seq`
+//! (forwards, or back from the newest), its notes (agents only), its visitor (profile and the
+//! console's visitor panel), and closing it. Visitors may read their own transcripts with
+//! their visitor token.
 
 use actix_web::HttpResponse;
 use actix_web::web::{Path, Query};
@@ -9,6 +10,7 @@ use bellhop_protocol::api::{
     ConversationList, ConversationQuery, ConversationScope, Role, RoutingAudit, StatusFilter,
     TranscriptPage, TranscriptQuery, VisitorProfile,
 };
+use bellhop_protocol::console::NoteList;
 use bellhop_protocol::frames::Conversation;
 
 use super::{Reply, State};
@@ -123,20 +125,49 @@ pub(crate) async fn transcript(
 ) -> Reply {
     let conversation = readable(&state, &caller, path.into_inner()).await?;
     let limit = query.limit.unwrap_or(100).clamp(1, 500);
-    let messages = state
-        .store
-        .messages_after(conversation.id, query.after, limit)
-        .await?;
+    let messages = match query.before {
+        Some(before) => {
+            state
+                .store
+                .messages_before(conversation.id, query.after, before, limit)
+                .await?
+        }
+        None => {
+            state
+                .store
+                .messages_after(conversation.id, query.after, limit)
+                .await?
+        }
+    };
     let next_after = messages
         .last()
         .map(|m| m.seq)
         .filter(|&last| last < conversation.last_seq);
+    // Seqs are gapless from 1: older messages exist when the page starts above `after + 1`.
+    let prev_before = query
+        .before
+        .and(messages.first())
+        .map(|m| m.seq)
+        .filter(|&first| first > query.after.saturating_add(1));
     Ok(HttpResponse::Ok().json(TranscriptPage {
         conversation_id: conversation.id,
         messages,
         next_after,
-        prev_before: None,
+        prev_before,
     }))
+}
+
+/// `GET /api/v1/conversations/{id}/notes`: the conversation's notes and whispers, oldest
+/// first, for the agents who may read it (never a visitor: their token is no agent session).
+pub(crate) async fn notes(
+    state: State,
+    session: AgentSession,
+    path: Path<ConversationId>,
+) -> Reply {
+    let caller = Caller::Agent(session.agent);
+    let conversation = readable(&state, &caller, path.into_inner()).await?;
+    let notes = state.store.notes(conversation.id).await?;
+    Ok(HttpResponse::Ok().json(NoteList { notes }))
 }
 
 pub(crate) async fn close(

@@ -6,7 +6,8 @@
 //! - `auth` — agent login, logout, `/api/v1/me`
 //! - `widget` — visitor tokens for the widget (origin-checked), forms, ratings, transcripts by
 //!   email
-//! - `conversations` — lists, transcripts, the visitor and the console's visitor panel, close
+//! - `conversations` — lists, transcripts, notes, the visitor and the console's visitor panel,
+//!   close
 //! - `attachments` — uploads (visitor and serving agent) and downloads of files
 //! - `leads` — the marketers' list and CSV export
 //! - `canned` — canned replies
@@ -110,6 +111,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route(
                 "/conversations/{id}/messages",
                 web::get().to(conversations::transcript),
+            )
+            .route(
+                "/conversations/{id}/notes",
+                web::get().to(conversations::notes),
             )
             .route(
                 "/conversations/{id}/attachments",

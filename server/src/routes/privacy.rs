@@ -68,11 +68,11 @@ pub(crate) async fn export(state: State, session: AgentSession, path: Path<Visit
             }
         }
         let attachments = state.store.attachments_of(conversation.id).await?;
+        let notes = state.store.notes(conversation.id).await?;
         exported.push(ExportedConversation {
             conversation,
             messages,
-            // Filled from the notes store.
-            notes: vec![],
+            notes,
             attachments,
         });
     }

@@ -29,6 +29,8 @@ pub struct Agent {
     pub active: bool,
     /// What the agent chose for their console.
     pub preferences: AgentPreferences,
+    /// May take waiting chats from the queue view (supervisors and admins always may).
+    pub may_pick: bool,
 }
 
 impl Agent {
@@ -43,6 +45,12 @@ impl Agent {
     /// Whether the agent works on this site (admins reach every site).
     pub fn reaches(&self, site: SiteId) -> bool {
         self.role == Role::Admin || self.sites.contains(&site)
+    }
+
+    /// Whether the agent may take waiting chats from the queue: supervisors and admins, and
+    /// agents an admin lets.
+    pub fn picks(&self) -> bool {
+        self.role >= Role::Supervisor || self.may_pick
     }
 }
 
@@ -89,6 +97,8 @@ pub trait AgentStore: Send + Sync + 'static {
         agent: AgentId,
         preferences: &AgentPreferences,
     ) -> StoreResult<()>;
+    /// Whether the agent may take waiting chats from the queue view.
+    async fn set_agent_may_pick(&self, agent: AgentId, may_pick: bool) -> StoreResult<()>;
     /// Replaces the agent's departments.
     async fn set_agent_departments(
         &self,
@@ -249,6 +259,17 @@ impl AgentStore for SqlStore {
             .execute(
                 "UPDATE agents SET preferences = $2 WHERE id = $1",
                 (agent, json(preferences)),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn set_agent_may_pick(&self, agent: AgentId, may_pick: bool) -> StoreResult<()> {
+        self.write
+            .get()
+            .execute(
+                "UPDATE agents SET may_pick = $2 WHERE id = $1",
+                (agent, may_pick),
             )
             .await?;
         Ok(())

@@ -134,6 +134,15 @@ pub trait MessageStore: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
+    /// The last `limit` messages with `after < seq < before`, in order: paging back from the
+    /// newest.
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        after: u64,
+        before: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
 }
 
 async fn load_message(
@@ -452,5 +461,23 @@ impl MessageStore for SqlStore {
             .get()
             .rows::<MessageRow>(&sql, (conversation, to_db(after), i64::from(limit)));
         converted(rows.await?)
+    }
+
+    async fn messages_before(
+        &self,
+        conversation: ConversationId,
+        after: u64,
+        before: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2 AND m.seq < $3 \
+             ORDER BY m.seq DESC LIMIT $4"
+        );
+        let binds = (conversation, to_db(after), to_db(before), i64::from(limit));
+        let rows = self.read.get().rows::<MessageRow>(&sql, binds);
+        let mut messages: Vec<Message> = converted(rows.await?)?;
+        messages.reverse();
+        Ok(messages)
     }
 }

@@ -8,7 +8,8 @@
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
 //! [`RatingStore`] (visitors' ratings of closed chats), [`MailOutboxStore`] (mails waiting
 //! to be sent), [`ReadMarkStore`] (how far each side has read), [`AttachmentStore`]
-//! (the records of stored files; their bytes are in [`crate::files`]), [`CannedReplyStore`]
+//! (the records of stored files; their bytes are in [`crate::files`]), [`NoteStore`]
+//! (agents' private notes and whispers, kept apart from the messages), [`CannedReplyStore`]
 //! (agents' prepared answers) and [`PrivacyStore`] (erasing a visitor, retention sweeps, the
 //! audit log). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
@@ -47,6 +48,7 @@ mod conversations;
 pub(crate) mod dialect;
 mod leads;
 mod messages;
+mod notes;
 mod outbox;
 pub mod postgres;
 mod presence;
@@ -73,16 +75,17 @@ pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
 };
+pub use notes::{AddedNote, NewNote, NoteRejection, NoteStore};
 pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use privacy::{Erased, NewAudit, PrivacyStore, Swept};
 pub use ratings::{Rated, RatingStore};
 pub use read_marks::ReadMarkStore;
-pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
+pub use routing::{Assignment, Candidate, PickRejection, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
 pub use sites::{NewDepartment, NewSite, SiteStore};
-pub use transfers::{Requeued, TransferRejection, TransferStore, Transferred};
+pub use transfers::{HandoverNote, Requeued, TransferRejection, TransferStore, Transferred};
 pub use visitors::{VisitorRow, VisitorSession, VisitorStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,7 @@ pub trait Store:
     + AttachmentStore
     + CannedReplyStore
     + PrivacyStore
+    + NoteStore
 {
 }
 

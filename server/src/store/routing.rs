@@ -1,13 +1,13 @@
-//! Routing: department queues, the candidates for a conversation, assignment, and the audit
-//! of every decision (transfers and re-queues, which also record decisions, are in
-//! `transfers.rs`).
+//! Routing: department queues, the candidates for a conversation, assignment (the router's,
+//! and agents' picks from the queue, through one conditional update), and the audit of every
+//! decision (transfers and re-queues, which also record decisions, are in `transfers.rs`).
 
 use async_trait::async_trait;
-use bellhop_protocol::api::{RoutingDecision, RoutingRule};
-use bellhop_protocol::frames::{Conversation, Millis};
+use bellhop_protocol::api::{Role, RoutingDecision, RoutingRule};
+use bellhop_protocol::frames::{Conversation, ConversationStatus, Millis};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId, VisitorId};
 
-use super::conversations::reload_conversation;
+use super::conversations::{load_conversation, reload_conversation};
 use super::dialect::{Conn, sql};
 use super::query::placeholders;
 use super::rows::{
@@ -71,6 +71,16 @@ pub trait RoutingStore: Send + Sync + 'static {
         assignment: &Assignment,
         now: Millis,
     ) -> StoreResult<Option<Conversation>>;
+    /// An agent takes a waiting conversation from the queue: applied with the router's
+    /// conditional update (still queued, the agent under their cap) when the agent reaches
+    /// its site and may pick, and recorded with the rule `picked`. Refusals say why; another
+    /// site's conversation is `NotFound`.
+    async fn try_pick(
+        &self,
+        conversation: ConversationId,
+        agent: AgentId,
+        now: Millis,
+    ) -> StoreResult<Result<Conversation, PickRejection>>;
     /// Every queued conversation of the site, in queue order, numbered per department.
     async fn queue(&self, site: SiteId) -> StoreResult<Vec<QueueEntry>>;
     /// When the department's most recent automatic assignments happened (newest first).
@@ -84,6 +94,80 @@ pub trait RoutingStore: Send + Sync + 'static {
         &self,
         conversation: ConversationId,
     ) -> StoreResult<Vec<RoutingDecision>>;
+}
+
+/// The one statement that gives a queued conversation (`$1`) to an agent (`$2`) at `$3`,
+/// followed by the caller's own conditions. It changes nothing unless, when it runs, the
+/// conversation is still queued and the agent active and under their cap: two assignments
+/// racing for one conversation (the router's, a pick, on any node) cannot both apply, and the
+/// agent's row lock taken before it keeps two of theirs from both seeing a free slot.
+macro_rules! assign_queued {
+    ($conditions:literal) => {
+        concat!(
+            "UPDATE conversations SET status = 'assigned', agent_id = $2, assigned_at = $3, \
+             requeued = FALSE WHERE id = $1 AND status = 'queued' \
+             AND EXISTS (SELECT 1 FROM agents a WHERE a.id = $2 AND a.active \
+                         AND a.max_chats > (SELECT COUNT(*) FROM conversations o \
+                                            WHERE o.agent_id = $2 AND o.status = 'assigned'))",
+            $conditions
+        )
+    };
+}
+
+/// The router's assignment: the department it considered (`$4`) is the conversation's or its
+/// fallback, and the agent is online, not away, and serves that department.
+const ROUTER_ASSIGN: &str = assign_queued!(
+    " AND ($4 = department_id OR $4 = (SELECT d.fallback_id FROM departments d \
+                                      WHERE d.id = conversations.department_id)) \
+     AND EXISTS (SELECT 1 FROM agents a JOIN agent_departments m ON m.agent_id = a.id \
+                 WHERE a.id = $2 AND a.online AND NOT a.away AND m.department_id = $4)"
+);
+
+/// An agent's pick: the agent may pick and reaches the conversation's site (any of its
+/// departments).
+const PICK_ASSIGN: &str = assign_queued!(
+    " AND EXISTS (SELECT 1 FROM agents a WHERE a.id = $2 \
+                 AND (a.role <> 'agent' OR a.may_pick) \
+                 AND (a.role = 'admin' OR EXISTS (SELECT 1 FROM agent_sites s \
+                      WHERE s.agent_id = $2 AND s.site_id = conversations.site_id)))"
+);
+
+/// After an assignment applied: the agent's idle time restarts, and the decision is recorded
+/// (in the conversation's department). Returns the conversation as it is now.
+async fn assigned(
+    conn: &mut Conn<'_>,
+    conversation: ConversationId,
+    now: Millis,
+    decision: Decision<'_>,
+) -> StoreResult<Conversation> {
+    if let Some(agent) = decision.agent {
+        conn.conn()
+            .execute(
+                "UPDATE agents SET idle_since = $2 WHERE id = $1",
+                (agent, now),
+            )
+            .await?;
+    }
+    let conversation = reload_conversation(conn, conversation).await?;
+    let decision = Decision {
+        department: conversation.department_id,
+        ..decision
+    };
+    record_decision(conn, conversation.id, now, decision).await?;
+    Ok(conversation)
+}
+
+/// Why a pick was refused; nothing changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PickRejection {
+    #[error("no such conversation")]
+    NotFound,
+    #[error("you may not take chats from the queue")]
+    Forbidden,
+    #[error("the conversation is not waiting in the queue (someone may have taken it)")]
+    NotQueued,
+    #[error("you have no room under your chat cap")]
+    AgentFull,
 }
 
 /// One row of the routing audit.
@@ -181,49 +265,87 @@ impl RoutingStore for SqlStore {
         let agent = assignment.agent;
         // Serialise assignments to this agent, so two of them cannot both see a free slot.
         self.lock_agent(&mut conn, agent).await?;
-        let assigned = conn
-            .conn()
-            .execute(
-                "UPDATE conversations SET status = 'assigned', agent_id = $2, assigned_at = $3, \
-                 requeued = FALSE \
-                 WHERE id = $1 AND status = 'queued' \
-                 AND ($4 = department_id OR $4 = (SELECT d.fallback_id FROM departments d \
-                                                   WHERE d.id = conversations.department_id)) \
-                 AND EXISTS (SELECT 1 FROM agents a JOIN agent_departments m \
-                             ON m.agent_id = a.id \
-                             WHERE a.id = $2 AND a.online AND NOT a.away AND a.active \
-                             AND m.department_id = $4 \
-                             AND a.max_chats > (SELECT COUNT(*) FROM conversations o \
-                                                WHERE o.agent_id = $2 \
-                                                AND o.status = 'assigned'))",
-                (
-                    assignment.conversation,
-                    agent,
-                    now,
-                    assignment.via_department,
-                ),
-            )
-            .await?;
-        if assigned == 0 {
+        let binds = (
+            assignment.conversation,
+            agent,
+            now,
+            assignment.via_department,
+        );
+        if conn.conn().execute(ROUTER_ASSIGN, binds).await? == 0 {
             return Ok(None);
         }
-        conn.conn()
-            .execute(
-                "UPDATE agents SET idle_since = $2 WHERE id = $1",
-                (agent, now),
-            )
-            .await?;
-        let conversation = reload_conversation(&mut conn, assignment.conversation).await?;
         let decision = Decision {
             agent: Some(agent),
-            department: conversation.department_id,
+            department: None,
             rule: assignment.rule,
             candidates: &assignment.candidates,
             note: None,
         };
-        record_decision(&mut conn, conversation.id, now, decision).await?;
+        let conversation = assigned(&mut conn, assignment.conversation, now, decision).await?;
         tx.commit().await?;
         Ok(Some(conversation))
+    }
+
+    async fn try_pick(
+        &self,
+        conversation: ConversationId,
+        agent: AgentId,
+        now: Millis,
+    ) -> StoreResult<Result<Conversation, PickRejection>> {
+        let mut tx = self.write.begin_write().await?;
+        let mut conn = tx.conn();
+        // As for the router: assignments to one agent apply one after the other.
+        self.lock_agent(&mut conn, agent).await?;
+        let Some(current) = load_conversation(&mut conn, conversation).await? else {
+            return Ok(Err(PickRejection::NotFound));
+        };
+        let picker: Option<(String, bool, bool, i64, i64)> = conn
+            .conn()
+            .row_optional(
+                "SELECT a.role, a.may_pick, \
+                 (a.role = 'admin' OR EXISTS (SELECT 1 FROM agent_sites s \
+                  WHERE s.agent_id = a.id AND s.site_id = $2)), \
+                 a.max_chats, (SELECT COUNT(*) FROM conversations o WHERE o.agent_id = a.id \
+                  AND o.status = 'assigned') \
+                 FROM agents a WHERE a.id = $1 AND a.active",
+                (agent, current.site_id),
+            )
+            .await?;
+        let Some((role, may_pick, reaches, cap, open)) = picker else {
+            return Ok(Err(PickRejection::NotFound));
+        };
+        if !reaches {
+            return Ok(Err(PickRejection::NotFound));
+        }
+        if role == Role::Agent.as_str() && !may_pick {
+            return Ok(Err(PickRejection::Forbidden));
+        }
+        if current.status != ConversationStatus::Queued {
+            return Ok(Err(PickRejection::NotQueued));
+        }
+        if open >= cap {
+            return Ok(Err(PickRejection::AgentFull));
+        }
+        // The same conditional update as the router's: a pick that raced another (on any
+        // node) and lost changes nothing.
+        if conn
+            .conn()
+            .execute(PICK_ASSIGN, (conversation, agent, now))
+            .await?
+            == 0
+        {
+            return Ok(Err(PickRejection::NotQueued));
+        }
+        let decision = Decision {
+            agent: Some(agent),
+            department: None,
+            rule: RoutingRule::Picked,
+            candidates: &[],
+            note: None,
+        };
+        let conversation = assigned(&mut conn, conversation, now, decision).await?;
+        tx.commit().await?;
+        Ok(Ok(conversation))
     }
 
     async fn queue(&self, site: SiteId) -> StoreResult<Vec<QueueEntry>> {
@@ -258,10 +380,11 @@ impl RoutingStore for SqlStore {
         department: DepartmentId,
         limit: u32,
     ) -> StoreResult<Vec<Millis>> {
-        // Only the assigner's own choices measure throughput: not transfers or re-queues.
+        // Only what served a queue measures throughput (the assigner's choices and agents'
+        // picks): not transfers or re-queues.
         let automatic: Vec<&str> = RoutingRule::ALL
             .into_iter()
-            .filter(|rule| rule.is_automatic())
+            .filter(|rule| rule.takes_from_queue())
             .map(RoutingRule::as_str)
             .collect();
         let sql = format!(

@@ -5,10 +5,11 @@ use bellhop_protocol::api::{
     Department, Lead, LeadKind, PageContext, Role, RoutingCandidate, RoutingDecision, RoutingRule,
     SiteSettings, Utm,
 };
+use bellhop_protocol::console::{Note, NoteKind};
 use bellhop_protocol::frames::{
     AgentRef, Attachment, AuthorKind, Conversation, ConversationStatus, Message, Priority, Rating,
 };
-use bellhop_protocol::ids::AttachmentId;
+use bellhop_protocol::ids::{AttachmentId, NoteId};
 use bellhop_protocol::{
     AgentId, ClientMessageId, ConversationId, DepartmentId, LeadId, SiteId, VisitorId,
 };
@@ -179,6 +180,49 @@ impl TryFrom<MessageRow> for Message {
 }
 
 #[derive(sqlx::FromRow)]
+pub(crate) struct NoteRow {
+    id: NoteId,
+    conversation_id: ConversationId,
+    kind: String,
+    author_id: AgentId,
+    author_name: String,
+    client_id: Option<String>,
+    body: String,
+    after_seq: i64,
+    created_at: i64,
+}
+
+/// A note with its author's display name; callers append `WHERE` and `ORDER BY`.
+pub(crate) const NOTE_SELECT: &str = "SELECT n.id, n.conversation_id, n.kind, n.author_id, \
+     a.display_name AS author_name, n.client_id, n.body, n.after_seq, n.created_at \
+     FROM notes n JOIN agents a ON a.id = n.author_id";
+
+impl TryFrom<NoteRow> for Note {
+    type Error = StoreError;
+
+    fn try_from(row: NoteRow) -> StoreResult<Self> {
+        let client_id = row
+            .client_id
+            .map(ClientMessageId::parse)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("note client id: {e}")))?;
+        Ok(Note {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            kind: known("note kind", &row.kind, NoteKind::parse)?,
+            author: AgentRef {
+                id: row.author_id,
+                display_name: row.author_name,
+            },
+            body: row.body,
+            client_id,
+            after_seq: seq(row.after_seq)?,
+            created_at: row.created_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(crate) struct SiteRow {
     id: SiteId,
     name: String,
@@ -227,10 +271,11 @@ pub(crate) struct AgentRow {
     away: bool,
     active: bool,
     preferences: String,
+    may_pick: bool,
 }
 
 pub(crate) const AGENT_SELECT: &str = "SELECT id, email, display_name, password_hash, role, \
-     max_chats, online, away, active, preferences FROM agents";
+     max_chats, online, away, active, preferences, may_pick FROM agents";
 
 impl AgentRow {
     pub(crate) fn into_agent(
@@ -252,6 +297,7 @@ impl AgentRow {
             away: self.away,
             active: self.active,
             preferences: from_json("agent preferences", &self.preferences)?,
+            may_pick: self.may_pick,
         })
     }
 }

@@ -1,17 +1,19 @@
 //! Moving a conversation off its agent: transfers (to a colleague or a department's queue) and
 //! re-queueing the chats of an agent who stayed away past the grace period. Each records its
-//! routing decision in the same transaction.
+//! routing decision in the same transaction (a transfer, its note too).
 
 use async_trait::async_trait;
 use bellhop_protocol::api::RoutingRule;
+use bellhop_protocol::console::{Note, NoteKind};
 use bellhop_protocol::frames::{Conversation, ConversationStatus, Message, Millis, TransferTarget};
 use bellhop_protocol::{AgentId, ConversationId, DepartmentId, SiteId};
 
 use super::conversations::{load_conversation, reload_conversation};
 use super::dialect::Conn;
 use super::messages::system_notice;
+use super::notes::{NewNote, insert_note, load_note};
 use super::routing::{Decision, record_decision};
-use super::{SqlStore, StoreResult};
+use super::{SqlStore, StoreResult, vanished};
 
 /// A conversation put back in the queue because its agent stayed away past the grace period,
 /// with the notice stored for the visitor.
@@ -27,6 +29,16 @@ pub struct Requeued {
 pub struct Transferred {
     pub conversation: Conversation,
     pub from: Option<AgentId>,
+    /// The transfer's note, stored as a note of kind `transfer`.
+    pub note: Option<Note>,
+}
+
+/// A transfer's note and who wrote it (the agent who transfers): kept in the routing audit,
+/// and as a note of kind `transfer` in the conversation, for the receiver and later readers.
+#[derive(Clone, Copy, Debug)]
+pub struct HandoverNote<'a> {
+    pub author: AgentId,
+    pub text: &'a str,
 }
 
 /// Why a transfer was refused; nothing changed.
@@ -49,12 +61,13 @@ pub enum TransferRejection {
 #[async_trait]
 pub trait TransferStore: Send + Sync + 'static {
     /// Moves an open conversation to a colleague (if online, available and under their cap)
-    /// or to a department's queue (front of it), recording who and why.
+    /// or to a department's queue (front of it), recording who and why; the note, if any,
+    /// is stored with it.
     async fn transfer(
         &self,
         conversation: ConversationId,
         to: &TransferTarget,
-        note: Option<&str>,
+        note: Option<HandoverNote<'_>>,
         now: Millis,
     ) -> StoreResult<Result<Transferred, TransferRejection>>;
     /// Puts every chat of agents offline since before `cutoff` back at the front of its queue,
@@ -100,9 +113,10 @@ impl TransferStore for SqlStore {
         &self,
         conversation: ConversationId,
         to: &TransferTarget,
-        note: Option<&str>,
+        handover: Option<HandoverNote<'_>>,
         now: Millis,
     ) -> StoreResult<Result<Transferred, TransferRejection>> {
+        let note = handover.map(|h| h.text);
         let mut tx = self.write.begin_write().await?;
         let mut conn = tx.conn();
         let Some(current) = load_conversation(&mut conn, conversation).await? else {
@@ -166,9 +180,30 @@ impl TransferStore for SqlStore {
             }
         };
         record_decision(&mut conn, conversation, now, decision).await?;
+        let note = match handover {
+            Some(handover) => {
+                let note = NewNote {
+                    conversation,
+                    kind: NoteKind::Transfer,
+                    author: handover.author,
+                    client_id: None,
+                    body: handover.text.to_owned(),
+                    now,
+                };
+                let id = insert_note(&mut conn, &note)
+                    .await?
+                    .ok_or_else(|| vanished("transfer note"))?;
+                Some(load_note(&mut conn, id).await?)
+            }
+            None => None,
+        };
         let conversation = reload_conversation(&mut conn, conversation).await?;
         tx.commit().await?;
-        Ok(Ok(Transferred { conversation, from }))
+        Ok(Ok(Transferred {
+            conversation,
+            from,
+            note,
+        }))
     }
 
     async fn requeue_abandoned(

@@ -1,10 +1,11 @@
 //! Frames the agent console sends after `hello`.
 
-use bellhop_protocol::frames::{AgentFrame, AuthorKind};
+use bellhop_protocol::frames::{AgentFrame, AuthorKind, ServerFrame};
 use bellhop_protocol::{ConversationId, ErrorCode};
 
 use super::live::Live;
 use super::transport::Gone;
+use super::watch;
 use crate::store::Agent;
 
 pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) -> Result<(), Gone> {
@@ -60,11 +61,37 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
             let result = chat.set_priority(agent, conversation_id, priority).await;
             live.report(result).await
         }
-        AgentFrame::Note { .. }
-        | AgentFrame::Watch { .. }
-        | AgentFrame::Pick { .. }
-        | AgentFrame::Subscribe { .. }
-        | AgentFrame::Unsubscribe { .. } => {
+        AgentFrame::Note {
+            client_id,
+            conversation_id,
+            body,
+        } => match chat
+            .note(agent, client_id.clone(), conversation_id, body)
+            .await
+        {
+            // A resend: told to nobody again, answered here.
+            Ok(added) if added.duplicate => {
+                live.transport
+                    .frame(&ServerFrame::NoteAdded { note: added.note })
+                    .await
+            }
+            // The `note_added` reaches this socket through the author's topic.
+            Ok(_) => Ok(()),
+            Err(e) => {
+                live.transport
+                    .error(e.code(), e.public_message(), Some(client_id))
+                    .await
+            }
+        },
+        AgentFrame::Watch {
+            conversation_id,
+            after_seq,
+        } => watch::watch(live, agent, conversation_id, after_seq).await,
+        AgentFrame::Pick { conversation_id } => {
+            let result = chat.pick(agent, conversation_id).await;
+            live.report(result).await
+        }
+        AgentFrame::Subscribe { .. } | AgentFrame::Unsubscribe { .. } => {
             live.transport
                 .error(
                     ErrorCode::UnknownFrame,

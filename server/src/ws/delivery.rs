@@ -52,6 +52,13 @@ impl Tracker {
         }
     }
 
+    /// The client holds the conversation up to `seq` (a `watch`'s `after_seq`): follows it
+    /// from there, or from where this connection already is when that is further.
+    pub(super) fn holds(&mut self, conversation: ConversationId, seq: u64) {
+        let last = self.delivered.entry(conversation).or_insert(0);
+        *last = (*last).max(seq);
+    }
+
     /// Decides on a stored message from the live stream.
     pub(super) fn on_message(&mut self, conversation: ConversationId, seq: u64) -> Step {
         let last = self.last(conversation);
@@ -151,6 +158,20 @@ mod tests {
         assert!(tracker.follow(c, 2));
         assert!(!tracker.follow(c, 0));
         assert_eq!(tracker.last(c), 2);
+    }
+
+    #[test]
+    fn a_watch_starts_after_what_the_client_holds_and_never_repeats() {
+        let mut tracker = Tracker::default();
+        let c = conversation(5);
+        tracker.holds(c, 4);
+        assert_eq!(tracker.on_message(c, 4), Step::Skip);
+        assert_eq!(tracker.on_message(c, 5), Step::Send);
+        // Watching again from further back sends nothing twice.
+        tracker.holds(c, 1);
+        assert_eq!(tracker.last(c), 5);
+        tracker.holds(c, 9);
+        assert_eq!(tracker.on_message(c, 10), Step::Send);
     }
 
     #[test]

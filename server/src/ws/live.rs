@@ -30,10 +30,11 @@ use super::peek::PeekRelay;
 use super::read_marks::ReadMarks;
 use super::transport::{End, Gone, Incoming, Transport};
 use super::typing::TypingRelayed;
+use super::watch::{self, Watching};
 use super::{agent, visitor};
 use crate::app::AppState;
 use crate::chat::{ChatError, PreparedSend};
-use crate::hub::{Delivery, DeliveryKind, Outbox, Registration};
+use crate::hub::{Delivery, DeliveryKind, Joined, Outbox, Registration, Topic};
 use crate::limits::SocketSlot;
 use crate::store::{Agent, AppendRejection, Appended, StoreError};
 
@@ -90,6 +91,8 @@ pub(super) struct Live {
     /// The hash of the session token an agent socket authenticated with: when that session
     /// ends, the socket closes.
     pub(super) session: Option<[u8; 32]>,
+    /// The conversation this (agent's) socket watches, if any.
+    pub(super) watching: Watching,
 }
 
 impl Live {
@@ -114,7 +117,14 @@ impl Live {
             read_marks: ReadMarks::default(),
             slots: Vec::new(),
             session: None,
+            watching: Watching::default(),
         }
+    }
+
+    /// This connection also hears `topic` until the guard is dropped; `None` once the
+    /// connection is ending.
+    pub(super) fn join(&self, topic: Topic) -> Option<Joined> {
+        self.registration.as_ref().map(|r| r.join(topic))
     }
 
     /// Keeps `slot` until the connection ends.
@@ -191,6 +201,7 @@ impl Live {
 
         // Unregister before anything else, so the hub stops queueing for us.
         self.registration = None;
+        let watched = self.watching.take();
         let Live {
             state,
             transport,
@@ -199,6 +210,8 @@ impl Live {
             ..
         } = self;
         transport.close(end).await;
+        // Those still looking at the conversation hear this socket left.
+        watch::left(&state, watched).await;
         // Sends already taken in are committed even though nobody hears the ack; their
         // clients will resend under the same ids and get the same acks.
         while pending.next().await.is_some() {}
@@ -405,6 +418,11 @@ impl Live {
             DeliveryKind::Read { .. } => self.transport.text(delivery.json.clone()).await,
             // Handled by the loop before delivery.
             DeliveryKind::EndSession { .. } => Ok(()),
+            // The agent's own typing, heard on a conversation they watch.
+            DeliveryKind::FromAgent { agent } => match &self.peer {
+                Peer::Agent(me) if me.id == agent => Ok(()),
+                _ => self.transport.text(delivery.json.clone()).await,
+            },
             DeliveryKind::CatchUp { conversation_id } => {
                 self.transport.text(delivery.json.clone()).await?;
                 self.catch_up(conversation_id).await

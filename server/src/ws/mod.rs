@@ -8,8 +8,9 @@
 //! [`hello`] (the phase before and during `hello`, which yields a live connection), [`live`]
 //! (the authenticated connection's `select!` loop, pipelined sends, shutdown drain),
 //! [`delivery`] (what each connection has been sent: pure, unit-tested), the coalescing of
-//! typing, sneak peeks and read marks ([`typing`], [`peek`], [`read_marks`]), and the frame handlers
-//! [`visitor`](mod@visitor) and [`agent`](mod@agent). Store writes are built by the chat service, not here.
+//! typing, sneak peeks and read marks ([`typing`], [`peek`], [`read_marks`]), what an agent
+//! socket watches ([`watch`]), and the frame handlers [`visitor`](mod@visitor) and
+//! [`agent`](mod@agent). Store writes are built by the chat service, not here.
 
 mod agent;
 mod delivery;
@@ -20,6 +21,7 @@ mod read_marks;
 mod transport;
 mod typing;
 mod visitor;
+mod watch;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
