@@ -51,5 +51,9 @@ fn hidden() -> bool {
 /// Starts the console when its module loads.
 #[wasm_bindgen(start)]
 pub fn start() {
+    // A panic aborts the module; its message and place go to the browser's console first.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("bellhop console: {info}").into());
+    }));
     leptos::mount::mount_to_body(app::App);
 }

@@ -81,6 +81,8 @@ pub fn InboxView() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
+    // The pane is made again only when another chat is opened, not on every change.
+    let active = Memo::new(move |_| ctx.inbox.with(|i| i.active));
     view! {
         <main class="inbox">
             <section class="list" aria-labelledby="my-chats">
@@ -118,7 +120,7 @@ pub fn InboxView() -> impl IntoView {
                         }/>
                 </ol>
             </section>
-            {move || match ctx.inbox.with(|i| i.active) {
+            {move || match active.get() {
                 Some(id) => view! { <ConversationPane id=id/> }.into_any(),
                 None => view! { <section class="pane empty-pane"><p>{move || ctx.t("pick_chat")}</p></section> }.into_any(),
             }}
