@@ -60,6 +60,8 @@ pub struct AppState {
     pub files: Arc<dyn crate::files::BlobStore>,
     /// Bytes of uploads held in memory at once.
     pub uploads: crate::files::UploadBudget,
+    /// The console's live feeds (queue, wallboard).
+    pub feeds: crate::feeds::Feeds,
 }
 
 pub struct Application {
@@ -140,6 +142,12 @@ impl Application {
 
         let hub = Hub::start(config.ws.outbound_queue);
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let feeds = crate::feeds::Feeds::start(
+            store.clone(),
+            hub.clone(),
+            bus.subscribe(),
+            config.wallboard.interval(),
+        );
         let assigner = Assigner::start(store.clone(), bus.clone());
         let (chat, committer) = Chat::start(
             store.clone(),
@@ -192,6 +200,7 @@ impl Application {
             live_visitors,
             uploads,
             files,
+            feeds,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

@@ -53,6 +53,28 @@ pub struct Config {
     pub smtp: Option<SmtpConfig>,
     pub live_visitors: LiveVisitorsConfig,
     pub files: FilesConfig,
+    pub wallboard: WallboardConfig,
+}
+
+/// The console's live feeds (`queue`, `wallboard`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WallboardConfig {
+    /// A feed is pushed to its subscribers at most once per this many milliseconds (changes
+    /// in between are coalesced into the next push).
+    pub interval_ms: u64,
+}
+
+impl Default for WallboardConfig {
+    fn default() -> Self {
+        Self { interval_ms: 1000 }
+    }
+}
+
+impl WallboardConfig {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.max(10))
+    }
 }
 
 /// Who is on a site's pages now (see `live_visitors`): kept in memory only.
@@ -441,6 +463,7 @@ impl Default for Config {
             smtp: None,
             live_visitors: LiveVisitorsConfig::default(),
             files: FilesConfig::default(),
+            wallboard: WallboardConfig::default(),
         }
     }
 }
@@ -532,6 +555,7 @@ impl fmt::Debug for Config {
             .field("smtp", &self.smtp)
             .field("live_visitors", &self.live_visitors)
             .field("files", &self.files)
+            .field("wallboard", &self.wallboard)
             .finish()
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! One task owns the registry (topic → connections); everyone else holds a cheap, cloneable
 //! [`Hub`] handle whose methods post commands to it. A connection registers under one
-//! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue. Publishing never
+//! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue; an agent socket
+//! that subscribes to a live feed registers once more, under the feed's topic, with a queue
+//! of its own. Publishing never
 //! waits: a connection whose queue is full is dropped from the registry, which closes its
 //! queue; its socket then closes with [`close_code::TOO_SLOW`] and the client resumes from its
 //! last sequence number. One slow client never stalls the others.
@@ -24,11 +26,13 @@ use bellhop_protocol::{AgentId, ConversationId, VisitorId};
 use bytestring::ByteString;
 use tokio::sync::mpsc;
 
-/// Whom a frame is for: every connection of one visitor, or of one agent.
+/// Whom a frame is for: every connection of one visitor, or of one agent, or every socket
+/// subscribed to one scope of a live feed (see [`crate::feeds`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Visitor(VisitorId),
     Agent(AgentId),
+    Feed(crate::feeds::FeedKey),
 }
 
 /// A frame on its way to connections, serialised once for all of them (the text is shared,

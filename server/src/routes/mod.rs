@@ -7,6 +7,8 @@
 //! - `conversations` — lists, transcripts, close
 //! - `attachments` — uploads (visitor and serving agent) and downloads of files
 //! - `sites`, `agents` — administration
+//! - `my_sites` — the caller's sites and colleagues, for the console
+//! - `reports` — chats, response times and ratings per day, agent or department (JSON, CSV)
 //! - `session` — extractors that say who is calling
 
 pub(crate) mod agents;
@@ -15,7 +17,9 @@ pub(crate) mod auth;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
+pub(crate) mod my_sites;
 pub(crate) mod panel;
+pub(crate) mod reports;
 pub(crate) mod session;
 pub(crate) mod sites;
 pub(crate) mod widget;
@@ -68,6 +72,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/logout", web::post().to(auth::logout))
             .route("/me", web::get().to(auth::me))
             .route("/me/password", web::post().to(auth::change_password))
+            .route("/me/sites", web::get().to(my_sites::my_sites))
+            .route("/reports", web::get().to(reports::json))
+            .route("/reports.csv", web::get().to(reports::csv))
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))

@@ -8,7 +8,9 @@
 //! [`TransferStore`] (transfers, re-queues after the grace period), [`LeadStore`],
 //! [`RatingStore`] (visitors' ratings of closed chats), [`MailOutboxStore`] (mails waiting
 //! to be sent), [`ReadMarkStore`] (how far each side has read) and [`AttachmentStore`]
-//! (the records of stored files; their bytes are in [`crate::files`]). A new
+//! (the records of stored files; their bytes are in [`crate::files`]), [`FeedStore`] (what
+//! the console's live queue and wallboard show of a site) and [`ReportStore`] (the stored
+//! facts reports are grouped from). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -42,6 +44,7 @@ mod attachments;
 pub mod commit;
 mod conversations;
 pub(crate) mod dialect;
+mod feeds;
 mod leads;
 mod messages;
 mod outbox;
@@ -50,6 +53,7 @@ mod presence;
 mod query;
 mod ratings;
 mod read_marks;
+mod reports;
 mod routing;
 mod rows;
 mod server;
@@ -64,6 +68,7 @@ use std::sync::Arc;
 pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
 pub use attachments::{AttachmentStore, StoredAttachment};
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
+pub use feeds::{AgentLoad, DepartmentStaff, FeedStore, LAST_TEXT_CHARS, WaitingChat};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
@@ -72,6 +77,7 @@ pub use outbox::{MailOutboxStore, NewMail, OutboxMail};
 pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use ratings::{Rated, RatingStore};
 pub use read_marks::ReadMarkStore;
+pub use reports::{ChatFacts, ReportStore};
 pub use routing::{Assignment, Candidate, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -112,6 +118,8 @@ pub trait Store:
     + MailOutboxStore
     + ReadMarkStore
     + AttachmentStore
+    + FeedStore
+    + ReportStore
 {
 }
 

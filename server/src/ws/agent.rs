@@ -60,11 +60,12 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
             let result = chat.set_priority(agent, conversation_id, priority).await;
             live.report(result).await
         }
-        AgentFrame::Note { .. }
-        | AgentFrame::Watch { .. }
-        | AgentFrame::Pick { .. }
-        | AgentFrame::Subscribe { .. }
-        | AgentFrame::Unsubscribe { .. } => {
+        AgentFrame::Subscribe { feed } => super::feeds::subscribe(live, agent, feed).await,
+        AgentFrame::Unsubscribe { feed } => {
+            super::feeds::unsubscribe(live, feed);
+            Ok(())
+        }
+        AgentFrame::Note { .. } | AgentFrame::Watch { .. } | AgentFrame::Pick { .. } => {
             live.transport
                 .error(
                     ErrorCode::UnknownFrame,

@@ -26,6 +26,7 @@ async fn sleep_until(due: Option<std::time::Instant>) {
 }
 
 use super::delivery::{Step, Tracker};
+use super::feeds::FeedSubscriptions;
 use super::peek::PeekRelay;
 use super::read_marks::ReadMarks;
 use super::transport::{End, Gone, Incoming, Transport};
@@ -90,6 +91,8 @@ pub(super) struct Live {
     /// The hash of the session token an agent socket authenticated with: when that session
     /// ends, the socket closes.
     pub(super) session: Option<[u8; 32]>,
+    /// The live feeds (queue, wallboard) an agent socket subscribed to.
+    pub(super) feeds: FeedSubscriptions,
 }
 
 impl Live {
@@ -114,6 +117,7 @@ impl Live {
             read_marks: ReadMarks::default(),
             slots: Vec::new(),
             session: None,
+            feeds: FeedSubscriptions::default(),
         }
     }
 
@@ -155,6 +159,16 @@ impl Live {
                     }
                     None => break End::too_slow(),
                 },
+                pushed = self.feeds.next(), if self.feeds.any() => match pushed.delivery {
+                    Some(delivery) => {
+                        if self.feeds.is_new(pushed.feed, &delivery)
+                            && let Err(gone) = self.transport.text(delivery.json.clone()).await
+                        {
+                            break gone.into();
+                        }
+                    }
+                    None => break End::too_slow(),
+                },
                 incoming = self.transport.recv(), if !draining && self.pending.len() < ws.max_in_flight => {
                     last_heard = Instant::now();
                     match incoming {
@@ -191,6 +205,7 @@ impl Live {
 
         // Unregister before anything else, so the hub stops queueing for us.
         self.registration = None;
+        self.feeds = FeedSubscriptions::default();
         let Live {
             state,
             transport,
