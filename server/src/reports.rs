@@ -365,6 +365,8 @@ pub(crate) fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use bellhop_protocol::frames::AgentRef;
     use bellhop_protocol::{AgentId, ConversationId};

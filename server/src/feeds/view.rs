@@ -129,6 +129,8 @@ pub fn board(parts: &[&BoardPart], generated_at: Millis) -> Wallboard {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
     use super::*;
     use bellhop_protocol::ConversationId;
     use bellhop_protocol::frames::{AgentRef, AgentStatus, Priority};
