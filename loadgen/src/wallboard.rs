@@ -1,5 +1,5 @@
 //! The wallboard scenario: 200 open chats served by 20 agents who keep changing state (away,
-//! online) while N supervisors watch the wallboard, pushed over their sockets, against the
+//! online, each at its own pace) while N supervisors watch the wallboard, pushed over their sockets, against the
 //! baseline of the same supervisors polling the REST lists (open conversations and agents)
 //! once a second, with the same agents changing state, on the same server in the same run.
 //!
@@ -27,8 +27,12 @@ use crate::{ADMIN_PASSWORD, Options, Ws, connect};
 
 const AGENTS: usize = 20;
 const CHATS: usize = 200;
-/// Each agent flips between away and online this often.
-const FLIP_EVERY: Duration = Duration::from_millis(500);
+/// Agent `i` flips between away and online every `FLIP_BASE + i * FLIP_STEP`: each at its own
+/// pace (400 to 1350 ms, about 27 changes a second in all), so the board really changes
+/// between two pushes. (With one pace for all, every agent would be back where it was a
+/// whole number of periods later, and a board computed once a second would rarely differ.)
+const FLIP_BASE: Duration = Duration::from_millis(400);
+const FLIP_STEP: Duration = Duration::from_millis(50);
 
 /// One phase's figures.
 struct Phase {
@@ -39,10 +43,12 @@ struct Phase {
 }
 
 pub(crate) async fn run(options: &Options) -> anyhow::Result<()> {
+    let slowest = FLIP_BASE + FLIP_STEP * u32::try_from(AGENTS - 1).unwrap_or(0);
     println!(
-        "{CHATS} open chats, {AGENTS} agents each flipping away/online every {} ms, \
+        "{CHATS} open chats, {AGENTS} agents flipping away/online every {} to {} ms, \
          {} supervisors, {} s per phase; SQLite\n",
-        FLIP_EVERY.as_millis(),
+        FLIP_BASE.as_millis(),
+        slowest.as_millis(),
         options.supervisors,
         options.seconds
     );
@@ -240,12 +246,8 @@ async fn scenario(options: &Options, count_statements: bool) -> anyhow::Result<V
         let mut ws = agent_socket(port, &token).await?;
         let (stop, flipping, assigned) = (stop.clone(), flipping.clone(), assigned.clone());
         agents.push(tokio::spawn(async move {
-            // Spread the agents' flips over the period.
-            let offset = FLIP_EVERY * u32::try_from(i).unwrap_or(0) / AGENTS as u32;
-            let mut ticks = tokio::time::interval_at(
-                tokio::time::Instant::now() + FLIP_EVERY + offset,
-                FLIP_EVERY,
-            );
+            let every = FLIP_BASE + FLIP_STEP * u32::try_from(i).unwrap_or(0);
+            let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             let mut away = false;
             while !stop.load(Ordering::Relaxed) {
                 tokio::select! {

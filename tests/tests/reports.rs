@@ -22,6 +22,7 @@ use chrono_tz::Tz;
 both_backends!(
     report_figures_are_what_the_stored_timestamps_say,
     reports_are_for_supervisors_and_admins_of_the_site,
+    my_sites_tells_the_console_its_sites_zones_and_colleagues,
 );
 
 /// A zone far from UTC, so that local dates and UTC dates differ for half of every day.
@@ -499,4 +500,73 @@ async fn reports_are_for_supervisors_and_admins_of_the_site(backend: Backend) {
     );
     let report: Report = app.get_json(&path, &supervisor.token).await;
     assert_eq!(report.rows.len(), 366);
+}
+
+/// `GET /api/v1/me/sites`: a supervisor of the Kiritimati site sees it with its zone, its two
+/// departments, its answer target and attachment policy, and the colleagues of that site
+/// with their live status; an admin sees every site. An answer target outside 5 to 3600
+/// seconds is refused.
+async fn my_sites_tells_the_console_its_sites_zones_and_colleagues(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (site, returns) = site_in_zone(&app).await;
+    let maya = app.create_agent("Maya Chen", 3, &[site.id]).await;
+    let _elsewhere = app.create_agent("Ola Demo", 3, &[app.demo_site.id]).await;
+    let supervisor = app
+        .create_staff("Sam Super", Role::Supervisor, 0, &[site.id])
+        .await;
+    let _maya_ws = app.connect_agent(&maya).await;
+    let mut config = site.config.clone();
+    config.answer_target_secs = 45;
+    assert_eq!(
+        app.configure_site(site.id, config.clone()).await.status(),
+        200
+    );
+    for refused in [4, 3601] {
+        config.answer_target_secs = refused;
+        let response = app.configure_site(site.id, config.clone()).await;
+        assert_eq!(
+            bellhop_tests::api_error(response, 400).await.code,
+            ErrorCode::InvalidRequest
+        );
+    }
+
+    let mine: bellhop_protocol::console::MySites =
+        app.get_json("/api/v1/me/sites", &supervisor.token).await;
+    let [summary] = &mine.sites[..] else {
+        panic!("one site: {:#?}", mine.sites)
+    };
+    assert_eq!(summary.id, site.id);
+    assert_eq!(summary.time_zone, ZONE);
+    assert_eq!(summary.answer_target_secs, 45);
+    assert_eq!(summary.retention_days, 0);
+    let departments: Vec<&str> = summary
+        .departments
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    assert_eq!(departments, ["General", "Returns"]);
+    assert_eq!(summary.departments[1].id, returns.id);
+    assert_eq!(
+        summary.attachment_types,
+        site.config.attachments.allowed_types
+    );
+    let colleagues: Vec<(&str, AgentStatus)> = mine
+        .agents
+        .iter()
+        .map(|a| (a.display_name.as_str(), a.status))
+        .collect();
+    assert_eq!(
+        colleagues,
+        [
+            ("Maya Chen", AgentStatus::Online),
+            ("Sam Super", AgentStatus::Offline)
+        ]
+    );
+    assert_eq!(mine.agents[0].sites, vec![site.id]);
+    assert_eq!(mine.agents[0].departments, vec![site.default_department_id]);
+
+    let all: bellhop_protocol::console::MySites =
+        app.get_json("/api/v1/me/sites", &app.admin_token).await;
+    assert_eq!(all.sites.len(), 2);
+    assert!(all.agents.iter().any(|a| a.display_name == "Ola Demo"));
 }
