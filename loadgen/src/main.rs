@@ -14,6 +14,12 @@
 //!
 //! Run it with `cargo xtask bench` (release build). Arguments:
 //! `--server PATH --visitors N --messages M --window W`.
+//!
+//! `--scenario wallboard` runs the console's live wallboard instead (see [`wallboard`]):
+//! supervisors watching it pushed over their sockets against the same supervisors polling the
+//! REST lists, with `--supervisors N` (default 20) and `--seconds S` per phase (default 10).
+
+mod wallboard;
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -40,6 +46,10 @@ struct Options {
     visitors: usize,
     messages: usize,
     window: usize,
+    /// `messages` (the default) or `wallboard`.
+    scenario: String,
+    supervisors: usize,
+    seconds: u64,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -48,6 +58,9 @@ fn options() -> anyhow::Result<Options> {
         visitors: 200,
         messages: 50,
         window: 8,
+        scenario: "messages".into(),
+        supervisors: 20,
+        seconds: 10,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -59,6 +72,9 @@ fn options() -> anyhow::Result<Options> {
             "--visitors" => options.visitors = value.parse()?,
             "--messages" => options.messages = value.parse()?,
             "--window" => options.window = value.parse()?,
+            "--scenario" => options.scenario = value,
+            "--supervisors" => options.supervisors = value.parse()?,
+            "--seconds" => options.seconds = value.parse::<u64>()?.clamp(1, 120),
             other => bail!("unknown argument {other}"),
         }
     }
@@ -77,6 +93,11 @@ struct Outcome {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let options = options()?;
+    match options.scenario.as_str() {
+        "messages" => {}
+        "wallboard" => return wallboard::run(&options).await,
+        other => bail!("unknown scenario {other} (messages, wallboard)"),
+    }
     let scenarios = [
         ("group commit (default, max_batch 512)", 512),
         ("baseline: one commit per message (max_batch 1)", 1),

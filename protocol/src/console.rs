@@ -155,6 +155,9 @@ pub struct SiteSummary {
     pub name: String,
     /// A chat whose visitor waited longer than this for an answer is highlighted.
     pub answer_target_secs: u32,
+    /// Closed conversations older than this many days are deleted (0: kept for ever).
+    #[serde(default)]
+    pub retention_days: u32,
     /// The site's time zone (its business hours', else `UTC`): reports and "today" use it.
     pub time_zone: String,
     pub departments: Vec<DepartmentRef>,

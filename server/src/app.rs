@@ -62,6 +62,8 @@ pub struct AppState {
     pub files: Arc<dyn crate::files::BlobStore>,
     /// Bytes of uploads held in memory at once.
     pub uploads: crate::files::UploadBudget,
+    /// The console's live feeds (queue, wallboard).
+    pub feeds: crate::feeds::Feeds,
 }
 
 pub struct Application {
@@ -142,6 +144,12 @@ impl Application {
 
         let hub = Hub::start(config.ws.outbound_queue);
         let bus: Arc<dyn Bus> = Arc::new(LocalBus::new(hub.clone()));
+        let feeds = crate::feeds::Feeds::start(
+            store.clone(),
+            hub.clone(),
+            bus.subscribe(),
+            config.wallboard.interval(),
+        );
         let assigner = Assigner::start(store.clone(), bus.clone());
         let (chat, committer) = Chat::start(
             store.clone(),
@@ -197,6 +205,7 @@ impl Application {
             viewers: crate::viewers::Viewers::default(),
             uploads,
             files,
+            feeds,
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {

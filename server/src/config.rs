@@ -54,6 +54,7 @@ pub struct Config {
     pub live_visitors: LiveVisitorsConfig,
     pub files: FilesConfig,
     pub retention: RetentionConfig,
+    pub wallboard: WallboardConfig,
 }
 
 /// How often closed conversations past their site's `retention_days` are deleted.
@@ -75,6 +76,27 @@ impl Default for RetentionConfig {
 impl RetentionConfig {
     pub fn sweep_period(&self) -> Duration {
         Duration::from_millis(self.sweep_ms.max(10))
+    }
+}
+
+/// The console's live feeds (`queue`, `wallboard`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WallboardConfig {
+    /// A feed is pushed to its subscribers at most once per this many milliseconds (changes
+    /// in between are coalesced into the next push).
+    pub interval_ms: u64,
+}
+
+impl Default for WallboardConfig {
+    fn default() -> Self {
+        Self { interval_ms: 1000 }
+    }
+}
+
+impl WallboardConfig {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.max(10))
     }
 }
 
@@ -468,6 +490,7 @@ impl Default for Config {
             live_visitors: LiveVisitorsConfig::default(),
             files: FilesConfig::default(),
             retention: RetentionConfig::default(),
+            wallboard: WallboardConfig::default(),
         }
     }
 }
@@ -560,6 +583,7 @@ impl fmt::Debug for Config {
             .field("live_visitors", &self.live_visitors)
             .field("files", &self.files)
             .field("retention", &self.retention)
+            .field("wallboard", &self.wallboard)
             .finish()
     }
 }

@@ -8,6 +8,8 @@
 //! which [`events::fan_out`] turns into frames for the [`hub`]'s connections of the visitor
 //! and the assigned agent (and the agents watching the conversation, see [`viewers`]);
 //! [`assignment`] gives waiting conversations to agents and emits its decisions the same way.
+//! The console's live [`feeds`] read the same events and push recomputed queue views and
+//! wallboards to their subscribers.
 
 pub(crate) mod accounts;
 pub mod app;
@@ -24,6 +26,7 @@ pub mod config;
 pub(crate) mod demo;
 pub(crate) mod error;
 pub(crate) mod events;
+pub mod feeds;
 pub mod files;
 pub(crate) mod hours;
 pub mod hub;
@@ -31,6 +34,7 @@ pub(crate) mod leads;
 pub mod limits;
 pub(crate) mod live_visitors;
 pub mod mail;
+pub(crate) mod reports;
 pub(crate) mod routes;
 pub mod store;
 pub mod telemetry;

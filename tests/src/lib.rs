@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod child;
+pub mod console;
 pub mod db;
 pub mod files;
 pub mod fixtures;

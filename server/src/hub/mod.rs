@@ -5,9 +5,10 @@
 //! One task owns the registry (topic → connections); everyone else holds a cheap, cloneable
 //! [`Hub`] handle whose methods post commands to it. A connection registers under one
 //! [`Topic`] (its visitor or its agent) and gets a bounded outbound queue; an agent socket may
-//! also join a conversation's topic while its console shows that conversation. One event's
-//! frames are published together, so a connection under several of their topics gets each
-//! frame once. Publishing never
+//! also join a conversation's topic while its console shows that conversation, and registers
+//! once more, under a feed's topic with a queue of its own, for each live feed it subscribes
+//! to. One event's frames are published together, so a connection under several of their
+//! topics gets each frame once. Publishing never
 //! waits: a connection whose queue is full is dropped from the registry, which closes its
 //! queue; its socket then closes with [`close_code::TOO_SLOW`] and the client resumes from its
 //! last sequence number. One slow client never stalls the others.
@@ -27,8 +28,9 @@ use bellhop_protocol::{AgentId, ConversationId, VisitorId};
 use bytestring::ByteString;
 use tokio::sync::mpsc;
 
-/// Whom a frame is for: every connection of one visitor, or of one agent, or every
-/// connection watching one conversation.
+/// Whom a frame is for: every connection of one visitor, or of one agent, every connection
+/// watching one conversation, or every socket subscribed to one scope of a live feed (see
+/// [`crate::feeds`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Topic {
     Visitor(VisitorId),
@@ -36,6 +38,7 @@ pub enum Topic {
     /// The agent sockets whose console shows the conversation now (`watch`). A connection
     /// joins it beside its own topic ([`Registration::join`]).
     Conversation(ConversationId),
+    Feed(crate::feeds::FeedKey),
 }
 
 /// A frame on its way to connections, serialised once for all of them (the text is shared,

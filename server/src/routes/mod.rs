@@ -13,6 +13,8 @@
 //! - `canned` — canned replies
 //! - `sites`, `agents` — administration (and inviting a live visitor to chat)
 //! - `privacy` — a visitor's export and erasure, the audit log
+//! - `my_sites` — the caller's sites and colleagues, for the console
+//! - `reports` — chats, response times and ratings per day, agent or department (JSON, CSV)
 //! - `session` — extractors that say who is calling
 
 pub(crate) mod agents;
@@ -23,8 +25,10 @@ pub(crate) mod console;
 pub(crate) mod conversations;
 pub(crate) mod health;
 pub(crate) mod leads;
+pub(crate) mod my_sites;
 pub(crate) mod panel;
 pub(crate) mod privacy;
+pub(crate) mod reports;
 pub(crate) mod session;
 pub(crate) mod sites;
 pub(crate) mod widget;
@@ -96,6 +100,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .patch(canned::update)
                     .delete(canned::delete),
             )
+            .route("/me/sites", web::get().to(my_sites::my_sites))
+            .route("/reports", web::get().to(reports::json))
+            .route("/reports.csv", web::get().to(reports::csv))
             .route("/leads", web::get().to(leads::list))
             .route("/leads.csv", web::get().to(leads::csv))
             .route("/conversations", web::get().to(conversations::list))

@@ -248,6 +248,9 @@ pub(crate) async fn create_department(
     Ok(HttpResponse::Created().json(department))
 }
 
+/// The answer targets a site may set, in seconds.
+const ANSWER_TARGET_SECS: std::ops::RangeInclusive<u32> = 5..=3600;
+
 /// Checks a site configuration before it is stored.
 /// The longest retention a site may set: ten years.
 pub(crate) const MAX_RETENTION_DAYS: u32 = 3650;
@@ -299,6 +302,13 @@ fn validate_config(config: &SiteConfig) -> Result<(), HttpError> {
         }
     }
     validate_text("inactivity_message", &config.inactivity_message, 1000)?;
+    if !ANSWER_TARGET_SECS.contains(&config.answer_target_secs) {
+        return Err(HttpError::invalid(format!(
+            "answer_target_secs must be {} to {}",
+            ANSWER_TARGET_SECS.start(),
+            ANSWER_TARGET_SECS.end()
+        )));
+    }
     if let Some(secret) = &config.identity_secret
         && secret.chars().count() < 16
     {
@@ -432,6 +442,20 @@ mod tests {
             ..SiteConfig::default()
         };
         assert!(refused(config).contains("greetings"));
+        for secs in [4, 3601, 0] {
+            let config = SiteConfig {
+                answer_target_secs: secs,
+                ..SiteConfig::default()
+            };
+            assert!(refused(config).contains("answer_target_secs"), "{secs}");
+        }
+        for secs in [5, 30, 3600] {
+            let config = SiteConfig {
+                answer_target_secs: secs,
+                ..SiteConfig::default()
+            };
+            assert!(validate_config(&config).is_ok(), "{secs}");
+        }
     }
 
     #[test]

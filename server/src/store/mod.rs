@@ -10,8 +10,9 @@
 //! to be sent), [`ReadMarkStore`] (how far each side has read), [`AttachmentStore`]
 //! (the records of stored files; their bytes are in [`crate::files`]), [`NoteStore`]
 //! (agents' private notes and whispers, kept apart from the messages), [`CannedReplyStore`]
-//! (agents' prepared answers) and [`PrivacyStore`] (erasing a visitor, retention sweeps, the
-//! audit log). A new
+//! (agents' prepared answers), [`PrivacyStore`] (erasing a visitor, retention sweeps, the
+//! audit log), [`FeedStore`] (what the console's live queue and wallboard show of a site) and
+//! [`ReportStore`] (the stored facts reports are grouped from). A new
 //! feature adds one trait and one file; callers import the aggregate traits whose methods they
 //! call.
 //!
@@ -46,6 +47,7 @@ mod canned;
 pub mod commit;
 mod conversations;
 pub(crate) mod dialect;
+mod feeds;
 mod leads;
 mod messages;
 mod notes;
@@ -56,6 +58,7 @@ mod privacy;
 mod query;
 mod ratings;
 mod read_marks;
+mod reports;
 mod routing;
 mod rows;
 mod server;
@@ -71,6 +74,7 @@ pub use agents::{AccessChange, Agent, AgentStore, NewAgent};
 pub use attachments::{AttachmentStore, StoredAttachment};
 pub use canned::CannedReplyStore;
 pub use conversations::{ClosedInactive, ConversationFilter, ConversationStore};
+pub use feeds::{AgentLoad, DepartmentStaff, FeedStore, LAST_TEXT_CHARS, WaitingChat};
 pub use leads::{LeadFilter, LeadStore};
 pub use messages::{
     Append, AppendOutcome, AppendRejection, Appended, Author, MessageStore, NewAttachment, Target,
@@ -81,6 +85,7 @@ pub use presence::{NodeId, PresenceStore, keep_lease};
 pub use privacy::{Erased, NewAudit, PrivacyStore, Swept};
 pub use ratings::{Rated, RatingStore};
 pub use read_marks::ReadMarkStore;
+pub use reports::{ChatFacts, ReportStore};
 pub use routing::{Assignment, Candidate, PickRejection, QueueEntry, RoutingStore};
 pub use server::ServerStore;
 pub use sessions::SessionStore;
@@ -124,6 +129,8 @@ pub trait Store:
     + CannedReplyStore
     + PrivacyStore
     + NoteStore
+    + FeedStore
+    + ReportStore
 {
 }
 

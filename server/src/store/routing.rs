@@ -16,7 +16,7 @@ use super::rows::{
 use super::{SqlStore, StoreResult};
 
 /// Queue order: urgent first, then conversations put back in the queue, then arrival.
-const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
+pub(super) const QUEUE_ORDER: &str = "c.priority DESC, c.requeued DESC, c.queued_at, c.id";
 
 /// An agent who could take a conversation, as the assigner sees them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -480,7 +480,7 @@ fn seq(value: i64) -> StoreResult<u64> {
     u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("negative seq {value}")))
 }
 
-fn count(value: i64) -> StoreResult<u32> {
+pub(crate) fn count(value: i64) -> StoreResult<u32> {
     u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("count out of range {value}")))
 }
 

@@ -91,14 +91,10 @@ pub(super) async fn handle(live: &mut Live, agent: &Agent, frame: AgentFrame) ->
             let result = chat.pick(agent, conversation_id).await;
             live.report(result).await
         }
-        AgentFrame::Subscribe { .. } | AgentFrame::Unsubscribe { .. } => {
-            live.transport
-                .error(
-                    ErrorCode::UnknownFrame,
-                    "not handled by this server yet",
-                    None,
-                )
-                .await
+        AgentFrame::Subscribe { feed } => super::feeds::subscribe(live, agent, feed).await,
+        AgentFrame::Unsubscribe { feed } => {
+            super::feeds::unsubscribe(live, feed);
+            Ok(())
         }
     }
 }

@@ -26,6 +26,7 @@ async fn sleep_until(due: Option<std::time::Instant>) {
 }
 
 use super::delivery::{Step, Tracker};
+use super::feeds::FeedSubscriptions;
 use super::peek::PeekRelay;
 use super::read_marks::ReadMarks;
 use super::transport::{End, Gone, Incoming, Transport};
@@ -93,6 +94,8 @@ pub(super) struct Live {
     pub(super) session: Option<[u8; 32]>,
     /// The conversation this (agent's) socket watches, if any.
     pub(super) watching: Watching,
+    /// The live feeds (queue, wallboard) an agent socket subscribed to.
+    pub(super) feeds: FeedSubscriptions,
 }
 
 impl Live {
@@ -118,6 +121,7 @@ impl Live {
             slots: Vec::new(),
             session: None,
             watching: Watching::default(),
+            feeds: FeedSubscriptions::default(),
         }
     }
 
@@ -165,6 +169,16 @@ impl Live {
                     }
                     None => break End::too_slow(),
                 },
+                pushed = self.feeds.next(), if self.feeds.any() => match pushed.delivery {
+                    Some(delivery) => {
+                        if self.feeds.is_new(pushed.feed, &delivery)
+                            && let Err(gone) = self.transport.text(delivery.json.clone()).await
+                        {
+                            break gone.into();
+                        }
+                    }
+                    None => break End::too_slow(),
+                },
                 incoming = self.transport.recv(), if !draining && self.pending.len() < ws.max_in_flight => {
                     last_heard = Instant::now();
                     match incoming {
@@ -202,6 +216,7 @@ impl Live {
         // Unregister before anything else, so the hub stops queueing for us.
         self.registration = None;
         let watched = self.watching.take();
+        self.feeds = FeedSubscriptions::default();
         let Live {
             state,
             transport,

@@ -9,11 +9,13 @@
 //! (the authenticated connection's `select!` loop, pipelined sends, shutdown drain),
 //! [`delivery`] (what each connection has been sent: pure, unit-tested), the coalescing of
 //! typing, sneak peeks and read marks ([`typing`], [`peek`], [`read_marks`]), what an agent
-//! socket watches ([`watch`]), and the frame handlers [`visitor`](mod@visitor) and
-//! [`agent`](mod@agent). Store writes are built by the chat service, not here.
+//! socket watches ([`watch`]), its live feed subscriptions ([`feeds`](mod@feeds)), and the frame
+//! handlers [`visitor`](mod@visitor) and [`agent`](mod@agent). Store writes are built by the
+//! chat service, not here.
 
 mod agent;
 mod delivery;
+mod feeds;
 mod hello;
 mod live;
 mod peek;
