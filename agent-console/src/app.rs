@@ -25,6 +25,7 @@ pub fn App() -> impl IntoView {
         checked.set(true);
     });
     follow_route(ctx);
+    crate::follow_visibility(ctx.visible);
     set_interval(
         move || ctx.now.set(crate::now()),
         std::time::Duration::from_secs(1),

@@ -24,22 +24,14 @@ pub fn now() -> i64 {
     js_sys::Date::now() as i64
 }
 
-/// Whether the console's page is visible (not a background tab). Reactive: it re-runs what
-/// reads it when the visibility changes.
-pub fn page_visible() -> bool {
+/// Keeps `visible` equal to whether the console's page is visible (not a background tab).
+pub fn follow_visibility(visible: leptos::prelude::RwSignal<bool>) {
     use leptos::prelude::*;
-    thread_local! {
-        static VISIBLE: RwSignal<bool> = {
-            let signal = RwSignal::new(true);
-            let handle = window_event_listener_untyped("visibilitychange", move |_| {
-                signal.set(!hidden());
-            });
-            std::mem::forget(handle);
-            signal.set(!hidden());
-            signal
-        };
-    }
-    VISIBLE.with(|v| v.get())
+    visible.set(!hidden());
+    let handle = window_event_listener_untyped("visibilitychange", move |_| {
+        visible.set(!hidden());
+    });
+    std::mem::forget(handle);
 }
 
 fn hidden() -> bool {

@@ -103,6 +103,8 @@ pub struct Ctx {
     pub route: RwSignal<Route>,
     /// A message for the agent (an error the server sent, a refused action).
     pub notice: RwSignal<Option<String>>,
+    /// The page is visible (not a background tab).
+    pub visible: RwSignal<bool>,
 }
 
 impl Ctx {
@@ -119,6 +121,7 @@ impl Ctx {
             now: RwSignal::new(crate::now()),
             route: RwSignal::new(Route::Inbox),
             notice: RwSignal::new(None),
+            visible: RwSignal::new(true),
         }
     }
 

@@ -134,6 +134,7 @@ impl Application {
                 let server_url = own_url(&config, port);
                 let demo = crate::demo::serve(listener, server_url.clone())?;
                 println!("Bellhop is running at {server_url}/");
+                println!("  agent console (sign in as the admin above): {server_url}/console/");
                 println!(
                     "  demo shop page (the widget on another origin): http://127.0.0.1:{demo_port}/"
                 );

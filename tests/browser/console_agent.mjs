@@ -20,8 +20,12 @@ try {
   const page = await context.newPage();
   page.on('pageerror', (e) => out.errors.push(`page: ${e}`));
   page.on('console', (m) => {
-    // The first visit asks who is signed in: 401 until the agent signs in.
-    if (m.type() === 'error' && !m.text().includes('status of 401')) out.errors.push(`console: ${m.text()}`);
+    // Failed requests are reported with their address below.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) out.errors.push(`console: ${m.text()}`);
+  });
+  // The first visit asks who is signed in: 401 until the agent signs in.
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !(r.status() === 401 && r.url().endsWith('/api/v1/me'))) out.errors.push(`${r.status()} ${r.url()}`);
   });
   await page.goto(process.env.CONSOLE_URL);
   await page.getByLabel('Email').fill(process.env.AGENT_EMAIL);
@@ -31,10 +35,15 @@ try {
   await page.locator('.status[data-status="online"]').waitFor({ timeout: 20000 });
 
   // Three visitors write; each chat shows with one unread message.
-  const ada = rowByText(page, 'where is my order');
-  const boris = rowByText(page, 'wrong size');
-  const chloe = rowByText(page, 'gift wrap');
-  for (const row of [ada, boris, chloe]) await row.waitFor({ timeout: 30000 });
+  // Rows are found by their first words, then followed by their conversation.
+  const byId = async (text) => {
+    const row = rowByText(page, text);
+    await row.waitFor({ timeout: 30000 });
+    return page.locator(`.chat-row[data-conversation="${await row.getAttribute('data-conversation')}"]`);
+  };
+  const ada = await byId('where is my order');
+  const boris = await byId('wrong size');
+  const chloe = await byId('gift wrap');
   out.unreadAtFirst = [await badge(ada), await badge(boris), await badge(chloe)];
   out.titleAtFirst = await page.title();
 

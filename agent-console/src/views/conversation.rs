@@ -148,11 +148,11 @@ fn load_older(ctx: Ctx, id: ConversationId) {
     });
 }
 
-pub fn focus_composer() {
-    request_animation_frame(|| {
+pub fn focus_composer(id: ConversationId) {
+    request_animation_frame(move || {
         if let Some(el) = web_sys::window()
             .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id("composer"))
+            .and_then(|d| d.get_element_by_id(&format!("composer-{id}")))
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = el.focus();
@@ -195,7 +195,7 @@ pub fn ConversationPane(id: ConversationId) -> impl IntoView {
     });
     // Marks read what the agent sees: the chat is theirs, open and the page visible.
     Effect::new(move |_| {
-        let visible = crate::page_visible();
+        let visible = ctx.visible.get();
         let Some((last, read, mine)) = ctx.inbox.with(|i| {
             i.chats.get(&id).map(|c| {
                 (
@@ -207,7 +207,8 @@ pub fn ConversationPane(id: ConversationId) -> impl IntoView {
         }) else {
             return;
         };
-        if visible && mine && last > read {
+        let shown = ctx.inbox.with(|i| i.active) == Some(id);
+        if visible && shown && mine && last > read {
             ctx.inbox.update(|i| {
                 if let Some(c) = i.chat_mut(id) {
                     c.read_sent = last;
@@ -222,7 +223,10 @@ pub fn ConversationPane(id: ConversationId) -> impl IntoView {
     let log_ref: NodeRef<html::Ol> = NodeRef::new();
     // New lines scroll the log to the end when it was there.
     Effect::new(move |_| {
-        lines.track();
+        // A run already queued when the agent opened another chat finds this pane gone.
+        if lines.try_with(|_| ()).is_none() {
+            return;
+        }
         if let Some(log) = log_ref.get_untracked() {
             let near_end = log.scroll_height() - log.scroll_top() - log.client_height() < 120;
             if near_end || log.scroll_top() == 0 {
@@ -659,7 +663,7 @@ fn Composer(id: ConversationId, mine: Signal<bool>) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                 </Show>
-                <textarea id="composer" rows="3"
+                <textarea id=format!("composer-{id}") rows="3"
                     aria-label=move || if note_mode.get() || notes_only() { if mine.get() { ctx.t("type_note") } else { ctx.t("whisper_to_agent") } } else { ctx.t("type_reply") }
                     placeholder=move || if note_mode.get() || notes_only() { if mine.get() { ctx.t("type_note") } else { ctx.t("whisper_to_agent") } } else { ctx.t("type_reply") }
                     prop:value=move || draft.get()

@@ -81,7 +81,6 @@ pub fn InboxView() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    // The pane is made again only when another chat is opened, not on every change.
     let active = Memo::new(move |_| ctx.inbox.with(|i| i.active));
     view! {
         <main class="inbox">
@@ -120,10 +119,17 @@ pub fn InboxView() -> impl IntoView {
                         }/>
                 </ol>
             </section>
-            {move || match active.get() {
-                Some(id) => view! { <ConversationPane id=id/> }.into_any(),
-                None => view! { <section class="pane empty-pane"><p>{move || ctx.t("pick_chat")}</p></section> }.into_any(),
-            }}
+            // Every open chat keeps its pane (its draft, its scroll); only the active one shows.
+            <For each=move || ctx.inbox.with(|i| i.chats.keys().copied().collect::<Vec<_>>())
+                key=|id| *id
+                children=move |id| view! {
+                    <div class="pane-wrap" class:hidden=move || active.get() != Some(id)>
+                        <ConversationPane id=id/>
+                    </div>
+                }/>
+            <Show when=move || active.get().is_none()>
+                <section class="pane empty-pane"><p>{move || ctx.t("pick_chat")}</p></section>
+            </Show>
         </main>
     }
 }
@@ -176,7 +182,7 @@ pub fn keyboard(ctx: Ctx) {
         if let Some(id) = target {
             e.prevent_default();
             open(ctx, id);
-            conversation::focus_composer();
+            conversation::focus_composer(id);
         }
     });
     std::mem::forget(handle);

@@ -96,6 +96,10 @@ pub fn ReportsView() -> impl IntoView {
         )
     };
     Effect::new(move |_| {
+        // A run queued when the agent left the view finds its filters gone.
+        if site.try_with(|_| ()).is_none() {
+            return;
+        }
         let q = query();
         leptos::task::spawn_local(async move {
             let answer = api::get::<Report>(&format!("/api/v1/reports?{q}"))
