@@ -356,11 +356,8 @@ pub(crate) fn to_csv(report: &Report) -> Result<Vec<u8>, csv::Error> {
         .iter()
         .chain(std::iter::once(&report.total))
         .map(cells);
-    let document = crate::leads::csv_document(&CSV_HEADER, records)?;
-    let mut bytes = Vec::with_capacity(document.len() + 3);
-    bytes.extend_from_slice("\u{feff}".as_bytes());
-    bytes.extend_from_slice(&document);
-    Ok(bytes)
+    // The shared writer starts the document with the byte order mark.
+    crate::leads::csv_document(&CSV_HEADER, records)
 }
 
 #[cfg(test)]

@@ -45,14 +45,6 @@ pub(crate) async fn page(req: HttpRequest) -> Reply {
     if let Ok(value) = header::HeaderValue::from_str(&policy) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
     Ok(response)
 }
 
