@@ -110,11 +110,6 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, CallError> {
     decode(&call("GET", path, Body::None).await?)
 }
 
-/// A `GET` whose answer is kept as text (CSV downloads).
-pub async fn get_text(path: &str) -> Result<String, CallError> {
-    call("GET", path, Body::None).await
-}
-
 pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Result<T, CallError> {
     decode(&call("POST", path, json(body)?).await?)
 }
@@ -141,27 +136,4 @@ pub async fn upload<T: DeserializeOwned>(path: &str, file: &web_sys::File) -> Re
 /// A query string value, percent-encoded.
 pub fn enc(text: &str) -> String {
     String::from(js_sys::encode_uri_component(text))
-}
-
-/// Saves `text` as a download named `name` (CSV and JSON exports).
-pub fn download(name: &str, text: &str, mime: &str) {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    let link = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.create_element("a").ok())
-        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok());
-    if let Some(link) = link {
-        link.set_href(&url);
-        link.set_download(name);
-        link.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
 }

@@ -57,6 +57,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("reply_mode", "Reply", "Ответ"),
     ("note_mode", "Note", "Заметка"),
     ("attach", "Attach a file", "Прикрепить файл"),
+    ("file", "File", "Файл"),
     ("sending", "Sending…", "Отправка…"),
     ("sent", "Sent", "Отправлено"),
     ("read", "Read", "Прочитано"),

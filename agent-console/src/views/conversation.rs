@@ -336,7 +336,7 @@ fn LineView(id: ConversationId, line: Line) -> impl IntoView {
                     .into_any()
                 } else {
                     view! {
-                        <a class="file" href=href download=a.name.clone()>{format!("📎 {} ({} KB)", a.name, a.size.div_ceil(1024))}</a>
+                        <a class="file" href=href download=a.name.clone()>{format!("{} ({} KB)", a.name, a.size.div_ceil(1024))}</a>
                     }
                     .into_any()
                 }
@@ -672,7 +672,7 @@ fn Composer(id: ConversationId, mine: Signal<bool>) -> impl IntoView {
                     <Show when=move || mine.get()>
                         <label class="attach">
                             <span class="sr-only">{move || ctx.t("attach")}</span>
-                            <span aria-hidden="true">"📎"</span>
+                            <svg aria-hidden="true" width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"><path d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7l9-9a3.5 3.5 0 0 1 5 5l-9 9a2 2 0 0 1-3-3l8-8"/></svg>
                             <input type="file" node_ref=file_ref on:change=upload aria-label=move || ctx.t("attach")/>
                         </label>
                     </Show>

@@ -33,7 +33,7 @@ fn row(chat: &Chat, overdue: bool, now: i64) -> Row {
         .find(|m| m.author != AuthorKind::System)
         .map(|m| {
             let text = match &m.attachment {
-                Some(a) => format!("📎 {}", a.name),
+                Some(a) => format!("{}: {}", crate::state::ctx().t("file"), a.name),
                 None => m.body.clone(),
             };
             let prefix = if m.author == AuthorKind::Agent {
