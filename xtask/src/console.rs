@@ -13,15 +13,12 @@
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::cmd::{self, root, target_dir};
-use crate::tools::{self, WASM_TARGET};
-use crate::widget::{
-    Manifest, WASM_OPT_FLAGS, hashed, minify, optional, read, recreate, remap_flags,
-};
+use crate::cmd::{root, target_dir};
+use crate::tools;
+use crate::widget::{Manifest, compile_module, hashed, minify, optional, read, recreate};
 
 /// What a first visit to the console downloads: what its size budget counts.
 pub(crate) const FIRST_LOAD: [&str; 4] =
@@ -42,47 +39,11 @@ pub(crate) fn ensure_tools_and_build() -> anyhow::Result<PathBuf> {
 pub(crate) fn build() -> anyhow::Result<PathBuf> {
     // `erase_components`: Leptos type-erases every component's view, so each view's rendering
     // code is not stamped out again for every distinct nesting of types.
-    let mut flags = vec![remap_flags(), "--cfg".into(), "erase_components".into()];
-    flags.retain(|f| !f.is_empty());
-    let flags = flags.join("\x1f");
-    cmd::cargo_with_env(
-        &[
-            "build",
-            "--package",
-            "bellhop-console",
-            "--target",
-            WASM_TARGET,
-            "--profile",
-            "wasm-release",
-        ],
-        &[("CARGO_ENCODED_RUSTFLAGS", OsStr::new(&flags))],
-    )?;
-    let compiled = target_dir()
-        .join(WASM_TARGET)
-        .join("wasm-release")
-        .join("bellhop_console.wasm");
-    let build = target_dir().join("console-build");
-    recreate(&build)?;
-    cmd::run(
-        Command::new(tools::wasm_bindgen())
-            .args([
-                "--target",
-                "web",
-                "--no-typescript",
-                "--out-name",
-                "console",
-            ])
-            .arg("--out-dir")
-            .arg(&build)
-            .arg(&compiled),
-    )?;
-    let optimized = build.join("console_bg.opt.wasm");
-    cmd::run(
-        Command::new(tools::wasm_opt())
-            .args(WASM_OPT_FLAGS)
-            .arg(build.join("console_bg.wasm"))
-            .arg("-o")
-            .arg(&optimized),
+    let (build, optimized) = compile_module(
+        "bellhop-console",
+        "console",
+        "console-build",
+        &["--cfg", "erase_components"],
     )?;
 
     let dist = dist_dir();

@@ -61,14 +61,25 @@ pub(crate) fn ensure_tools_and_build() -> anyhow::Result<PathBuf> {
     build()
 }
 
-/// Builds the widget into [`dist_dir`] (the tools must be installed); returns that folder.
-pub(crate) fn build() -> anyhow::Result<PathBuf> {
-    let flags = remap_flags();
+/// A Wasm package built for the browser: `package` compiled with the size profile (and
+/// `rustflags` besides the path remapping), bound by wasm-bindgen as `out_name` into
+/// `target/<build_dir>/` (recreated), and optimised by wasm-opt. Returns that folder and the
+/// optimised module's path; the glue is `<out_name>.js` in the folder.
+pub(crate) fn compile_module(
+    package: &str,
+    out_name: &str,
+    build_dir: &str,
+    rustflags: &[&str],
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let mut flags = vec![remap_flags()];
+    flags.extend(rustflags.iter().map(|f| (*f).to_owned()));
+    flags.retain(|f| !f.is_empty());
+    let flags = flags.join("\x1f");
     cmd::cargo_with_env(
         &[
             "build",
             "--package",
-            "bellhop-widget",
+            package,
             "--target",
             WASM_TARGET,
             "--profile",
@@ -79,26 +90,30 @@ pub(crate) fn build() -> anyhow::Result<PathBuf> {
     let compiled = target_dir()
         .join(WASM_TARGET)
         .join("wasm-release")
-        .join("bellhop_widget.wasm");
-
-    let build = target_dir().join("widget-build");
+        .join(format!("{}.wasm", package.replace('-', "_")));
+    let build = target_dir().join(build_dir);
     recreate(&build)?;
     cmd::run(
         Command::new(tools::wasm_bindgen())
-            .args(["--target", "web", "--no-typescript", "--out-name", "panel"])
+            .args(["--target", "web", "--no-typescript", "--out-name", out_name])
             .arg("--out-dir")
             .arg(&build)
             .arg(&compiled),
     )?;
-    let bound = build.join("panel_bg.wasm");
-    let optimized = build.join("panel_bg.opt.wasm");
+    let optimized = build.join(format!("{out_name}_bg.opt.wasm"));
     cmd::run(
         Command::new(tools::wasm_opt())
             .args(WASM_OPT_FLAGS)
-            .arg(&bound)
+            .arg(build.join(format!("{out_name}_bg.wasm")))
             .arg("-o")
             .arg(&optimized),
     )?;
+    Ok((build, optimized))
+}
+
+/// Builds the widget into [`dist_dir`] (the tools must be installed); returns that folder.
+pub(crate) fn build() -> anyhow::Result<PathBuf> {
+    let (build, optimized) = compile_module("bellhop-widget", "panel", "widget-build", &[])?;
 
     let dist = dist_dir();
     recreate(&dist)?;
@@ -302,7 +317,7 @@ pub(crate) fn dist_env(dist: &Path) -> (&'static str, &OsStr) {
 /// `CARGO_HOME`, so the module is the same bytes, and the same size, wherever it is built.
 /// (Sources of this workspace are named relative to it already.) In the form
 /// `CARGO_ENCODED_RUSTFLAGS` takes, which replaces any `RUSTFLAGS` for this one build.
-pub(crate) fn remap_flags() -> String {
+fn remap_flags() -> String {
     let cargo_home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
